@@ -1,0 +1,271 @@
+// `npm run bench`: publish throughput, worker drain throughput, round-trip latency and worker
+// memory, each against Python Celery and the raw Redis floor measured in the same run on the
+// same Redis (db 15, key prefix `bench:`). Prints ratios; not a test.
+//   BENCH_N (default 20000) tasks for our runs, BENCH_PY_N (default 5000) for Python's.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { Celery } from '../src/index.js';
+import { encodeRedisEnvelope } from '../src/protocol/envelope.js';
+import { newId } from '../src/protocol/ids.js';
+import { buildTaskMessage } from '../src/protocol/task-message.js';
+import { PYTHON, REPO_ROOT, requirePython } from '../test/helpers/python.js';
+
+const URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
+const PREFIX = process.env.BENCH_PREFIX ?? 'bench:';
+const N = Number(process.env.BENCH_N ?? 20000);
+const PY_N = Number(process.env.BENCH_PY_N ?? 5000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const env: NodeJS.ProcessEnv = { ...process.env, BENCH_REDIS_URL: URL, BENCH_PREFIX: PREFIX, CELERY_BROKER_URL: '', CELERY_RESULT_BACKEND: '' };
+const redis = new Redis(URL);
+const rows: [string, string][] = [];
+
+const rate = (n: number, ms: number) => (n / ms) * 1000;
+const fmt = (r: number) => `${Math.round(r).toLocaleString('en-US')}/s`;
+function report(label: string, value: string): void {
+  rows.push([label, value]);
+  console.log(`${label.padEnd(58)} ${value}`);
+}
+
+async function reset(): Promise<void> {
+  const keys = await redis.keys(`${PREFIX}*`);
+  for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+}
+
+function app(): Celery {
+  return new Celery({
+    broker_url: URL,
+    result_backend: URL,
+    broker_transport_options: { global_keyprefix: PREFIX },
+    result_backend_transport_options: { global_keyprefix: PREFIX },
+  });
+}
+
+async function inFlight(n: number, batch: number, send: (i: number) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < n; i += batch) await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, j) => send(i + j)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publish
+
+async function publishBench(): Promise<void> {
+  console.log(`\n== publish (${N.toLocaleString()} tasks; Python ${PY_N.toLocaleString()}) ==`);
+  const id = newId();
+  const sample = encodeRedisEnvelope(
+    buildTaskMessage({ id, task: 'bench.noop', args: [], kwargs: {}, replyTo: newId(), origin: 'gen1@bench' }),
+    { exchange: '', routingKey: 'bench-pub', deliveryTag: newId() },
+  );
+  const key = `${PREFIX}bench-raw`;
+  let t = performance.now();
+  for (let i = 0; i < N; i++) await redis.lpush(key, sample);
+  const rawSeq = rate(N, performance.now() - t);
+  await redis.del(key);
+  t = performance.now();
+  await inFlight(N, 1000, () => redis.lpush(key, sample));
+  const rawPar = rate(N, performance.now() - t);
+  await redis.del(key);
+
+  const a = app();
+  await a.sendTask('bench.noop', [], {}, { queue: 'bench-pub' }); // connect + declare
+  t = performance.now();
+  for (let i = 0; i < N; i++) await a.sendTask('bench.noop', [], {}, { queue: 'bench-pub' });
+  const oursSeq = rate(N, performance.now() - t);
+  t = performance.now();
+  await inFlight(N, 1000, () => a.sendTask('bench.noop', [], {}, { queue: 'bench-pub' }));
+  const oursPar = rate(N, performance.now() - t);
+  await a.close();
+
+  const py = JSON.parse(await runPython(['bench/python/send_tasks.py', String(PY_N), 'bench-pub'])) as { rate: number };
+  await reset();
+  report('raw Redis LPUSH, awaited one by one', fmt(rawSeq));
+  report('raw Redis LPUSH, 1000 in flight', fmt(rawPar));
+  report('Python send_task (celery 5.7), sequential', fmt(py.rate));
+  report('ts-celery sendTask, awaited one by one', `${fmt(oursSeq)}  = ${(oursSeq / py.rate).toFixed(1)}× Python, ${((oursSeq / rawSeq) * 100).toFixed(0)}% of raw`);
+  report('ts-celery sendTask, 1000 in flight', `${fmt(oursPar)}  = ${(oursPar / py.rate).toFixed(1)}× Python, ${((oursPar / rawPar) * 100).toFixed(0)}% of raw`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drain
+
+async function prefill(queue: string, n: number, ignoreResult: boolean): Promise<void> {
+  const a = app();
+  await inFlight(n, 1000, () => a.sendTask('bench.noop', [], {}, { queue, ignore_result: ignoreResult }));
+  await a.close();
+}
+
+/** Lua: how many result keys exist (to know when a drain with results is complete). */
+const COUNT_RESULTS = `return #redis.call('keys', ARGV[1])`;
+
+async function waitDrained(queue: string, n: number, withResults: boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [len, unacked] = await Promise.all([redis.llen(`${PREFIX}${queue}`), redis.hlen(`${PREFIX}unacked`)]);
+    if (len === 0 && unacked === 0) {
+      if (!withResults) return;
+      const count = (await redis.eval(COUNT_RESULTS, 0, `${PREFIX}celery-task-meta-*`)) as number;
+      if (count >= n) return;
+    }
+    if (Date.now() > deadline) throw new Error(`drain of ${queue} did not finish in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function startProcess(cmd: string, args: string[], readyPattern: RegExp): Promise<{ child: ChildProcess; readyAt: number }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      if (readyPattern.test(log)) resolvePromise({ child, readyAt: performance.now() });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code} before ready:\n${log.slice(-2000)}`)));
+  });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function drainOurs(n: number, withResults: boolean): Promise<{ rate: number; rssMb: number }> {
+  const queue = 'bench-drain';
+  await reset();
+  await prefill(queue, n, !withResults);
+  const { child, readyAt } = await startProcess(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'worker', '-A', 'bench/tasks.ts', '-Q', queue, '-c', String(CONCURRENCY), '-l', 'warning', '-n', 'bench-ts@%h'],
+    /Connected to|ready\./,
+  );
+  try {
+    await waitDrained(queue, n, withResults, 300_000);
+    const elapsed = performance.now() - readyAt;
+    return { rate: rate(n, elapsed), rssMb: peakRssMb(child.pid!) };
+  } finally {
+    await stopProcess(child);
+  }
+}
+
+async function drainPython(n: number, pool: 'prefork' | 'threads'): Promise<number> {
+  const queue = 'bench-drain';
+  await reset();
+  await prefill(queue, n, false);
+  const { child, readyAt } = await startProcess(
+    requirePython(),
+    ['-m', 'celery', '-A', 'bench_app', 'worker', '-P', pool, '-c', '2', '--without-mingle', '--without-gossip', '-Q', queue, '-n', `bench-py-${pool}@%h`, '-l', 'INFO'],
+    /ready\./,
+  );
+  try {
+    await waitDrained(queue, n, true, 600_000);
+    return rate(n, performance.now() - readyAt);
+  } finally {
+    await stopProcess(child);
+  }
+}
+
+async function rawDrainFloor(n: number): Promise<number> {
+  const key = `${PREFIX}bench-raw-drain`;
+  const a = app();
+  const sample = encodeRedisEnvelope(
+    buildTaskMessage({ id: newId(), task: 'bench.noop', args: [], kwargs: {}, replyTo: newId(), origin: 'gen1@bench' }),
+    { exchange: '', routingKey: 'bench-raw-drain', deliveryTag: newId() },
+  );
+  await inFlight(n, 1000, () => redis.lpush(key, sample));
+  await a.close();
+  // The floor: pop every message (100 per round trip) and write one result key each — no
+  // bookkeeping, no decoding: what Redis itself allows a consumer on this machine.
+  const t = performance.now();
+  let popped = 0;
+  while (popped < n) {
+    const batch = (await redis.rpop(key, 100)) ?? [];
+    if (batch.length === 0) break;
+    const pipe = redis.pipeline();
+    for (let i = 0; i < batch.length; i++) pipe.set(`${PREFIX}raw-result-${popped + i}`, '{"status":"SUCCESS"}', 'EX', 60);
+    await pipe.exec();
+    popped += batch.length;
+  }
+  return rate(popped, performance.now() - t);
+}
+
+async function drainBench(): Promise<void> {
+  console.log(`\n== worker drain (${N.toLocaleString()} no-op tasks pre-filled; Python ${PY_N.toLocaleString()}) ==`);
+  const floor = await rawDrainFloor(N);
+  report('raw Redis floor (RPOP 100/round trip + SET result)', fmt(floor));
+  const pyPrefork = await drainPython(PY_N, 'prefork');
+  report('Python worker -P prefork -c 2, results on', fmt(pyPrefork));
+  const pyThreads = await drainPython(PY_N, 'threads');
+  report('Python worker -P threads -c 2, results on', fmt(pyThreads));
+  const withResults = await drainOurs(N, true);
+  report(`ts-celery worker -c ${CONCURRENCY}, results on`, `${fmt(withResults.rate)}  = ${(withResults.rate / pyPrefork).toFixed(1)}× prefork, ${(withResults.rate / pyThreads).toFixed(1)}× threads, ${((withResults.rate / floor) * 100).toFixed(0)}% of floor`);
+  const noResults = await drainOurs(N, false);
+  report(`ts-celery worker -c ${CONCURRENCY}, results off`, `${fmt(noResults.rate)}  = ${(noResults.rate / pyPrefork).toFixed(1)}× prefork`);
+  report('ts-celery worker peak RSS', `${Math.max(withResults.rssMb, noResults.rssMb).toFixed(0)} MB`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Latency
+
+async function latencyBench(): Promise<void> {
+  const calls = 1000;
+  console.log(`\n== round trip (send → result), ${calls} sequential calls ==`);
+  await reset();
+  const { child } = await startProcess(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'worker', '-A', 'bench/tasks.ts', '-Q', 'bench-rtt', '-c', '4', '-l', 'warning', '-n', 'bench-rtt@%h'],
+    /Connected to|ready\./,
+  );
+  const a = app();
+  try {
+    await (await a.sendTask('bench.add', [1, 1], {}, { queue: 'bench-rtt' })).get({ timeout: 10 });
+    const samples: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const t = performance.now();
+      await (await a.sendTask('bench.add', [i, 1], {}, { queue: 'bench-rtt' })).get({ timeout: 10 });
+      samples.push(performance.now() - t);
+    }
+    samples.sort((x, y) => x - y);
+    const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
+    report('ts-celery → ts-celery worker round trip p50', `${pct(0.5).toFixed(2)} ms`);
+    report('ts-celery → ts-celery worker round trip p99', `${pct(0.99).toFixed(2)} ms`);
+  } finally {
+    await a.close();
+    await stopProcess(child);
+  }
+}
+
+function runPython(args: string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(PYTHON, args, { cwd: REPO_ROOT, env: { ...env, PYTHONPATH: resolve(REPO_ROOT, 'bench/python') } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('exit', (code) => (code === 0 ? resolvePromise(out.trim().split('\n').at(-1)!) : reject(new Error(err.slice(-2000)))));
+  });
+}
+
+env.PYTHONPATH = resolve(REPO_ROOT, 'bench/python');
+requirePython();
+await reset();
+try {
+  const only = process.argv[2];
+  if (!only || only === 'publish') await publishBench();
+  if (!only || only === 'drain') await drainBench();
+  if (!only || only === 'latency') await latencyBench();
+} finally {
+  await reset();
+  redis.disconnect();
+}
+console.log('\nsummary');
+for (const [label, value] of rows) console.log(`  ${label}: ${value}`);

@@ -1,0 +1,12 @@
+// The benchmark's TypeScript tasks module (`ts-celery worker -A bench/tasks.ts`).
+import { Celery } from '../src/index.js';
+
+export const app = new Celery({
+  broker_url: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15',
+  result_backend: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15',
+  broker_transport_options: { global_keyprefix: process.env.BENCH_PREFIX ?? 'bench:' },
+  result_backend_transport_options: { global_keyprefix: process.env.BENCH_PREFIX ?? 'bench:' },
+});
+
+app.task('bench.noop', () => null);
+app.task('bench.add', (a: number, b: number) => a + b);

@@ -1,0 +1,238 @@
+// The Celery app: configuration, lazily created broker transport and result backend, and the
+// producer (`sendTask`) that builds protocol-2 messages exactly as Python's send_task does.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { hostname } from 'node:os';
+import type { z } from 'zod';
+import { createBackend } from './backend/index.js';
+import type { ResultBackend } from './backend/result-backend.js';
+import { type CeleryConfig, loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { newId } from './protocol/ids.js';
+import type { Signature } from './protocol/task-message.js';
+import { buildTaskMessage } from './protocol/task-message.js';
+import { definePositionalTask, defineSpecTask, type PositionalHandler } from './registry/define-task.js';
+import type { TaskContext, TaskInput, TaskSpec } from './registry/task-definition.js';
+import { attachHandleMethods, localContext, type TaskHandleMethods } from './registry/task-handle.js';
+import { TaskRegistry } from './registry/task-registry.js';
+import { AsyncResult } from './result.js';
+import { Router } from './routing.js';
+import { createTransport } from './transport/index.js';
+import type { Transport } from './transport/transport.js';
+
+/** Options of one call, with the names of Python's `apply_async` / `send_task`. */
+export interface SendTaskOptions {
+  task_id?: string;
+  /** Seconds from now; becomes an absolute `eta` header. */
+  countdown?: number;
+  eta?: Date | string;
+  /** Seconds from now, or an absolute time. */
+  expires?: number | Date | string;
+  queue?: string;
+  exchange?: string;
+  routing_key?: string;
+  priority?: number;
+  /** Custom headers, merged at the top level of the message headers as Celery does. */
+  headers?: Record<string, unknown>;
+  shadow?: string;
+  ignore_result?: boolean;
+  compression?: 'gzip' | 'zlib' | 'brotli';
+  link?: Signature | Signature[];
+  link_error?: Signature | Signature[];
+  time_limit?: number;
+  soft_time_limit?: number;
+  retries?: number;
+  group_id?: string;
+  group_index?: number;
+  root_id?: string;
+  parent_id?: string;
+  argsrepr?: string;
+  kwargsrepr?: string;
+  chain?: Signature[];
+  chord?: Signature;
+}
+
+/** Collaborators that tests and the embedded demo inject instead of URLs. */
+export interface AppDependencies {
+  transport?: Transport;
+  backend?: ResultBackend | null;
+  now?: () => Date;
+}
+
+/** Used when neither the config nor CELERY_BROKER_URL names a broker: the in-process transport. */
+export const EMBEDDED_BROKER_URL = 'memory://';
+
+/**
+ * A Celery application.
+ * @example
+ * const app = new Celery({ broker_url: 'redis://localhost:6379/0', result_backend: 'redis://localhost:6379/0' });
+ * const result = await app.sendTask('reports.render', [42]);
+ * console.log(await result.get({ timeout: 10 }));
+ */
+export class Celery {
+  readonly conf: CeleryConfig;
+  readonly router: Router;
+  /** The producer's node name, `gen<pid>@<host>` as Python writes `origin`. */
+  readonly origin = `gen${process.pid}@${hostname()}`;
+  /** The producer id Celery puts in `reply_to`. */
+  readonly oid = newId();
+  private transportInstance: Transport | undefined;
+  private backendInstance: ResultBackend | null | undefined;
+  /** The tasks this app can run, by name. */
+  readonly tasks = new TaskRegistry();
+  /** The task running in the current async context (set by the worker); gives sendTask its parent. */
+  readonly currentTask = new AsyncLocalStorage<TaskContext>();
+  private readonly declared = new Set<string>();
+  private readonly now: () => Date;
+
+  constructor(config: Record<string, unknown> = {}, private readonly deps: AppDependencies = {}) {
+    this.conf = loadConfig(config);
+    this.router = new Router(this.conf);
+    this.now = deps.now ?? (() => new Date());
+    this.transportInstance = deps.transport;
+    this.backendInstance = deps.backend;
+  }
+
+  /** The broker URL in use (the embedded memory transport when none is configured). */
+  get brokerUrl(): string {
+    return this.conf.broker_url ?? EMBEDDED_BROKER_URL;
+  }
+
+  /** The broker transport, connected on first use. */
+  get transport(): Transport {
+    this.transportInstance ??= createTransport(this.brokerUrl, this.conf.broker_transport_options);
+    return this.transportInstance;
+  }
+
+  /** The result backend, or null when `result_backend` is not set. */
+  get backend(): ResultBackend | null {
+    if (this.backendInstance === undefined) {
+      const prefix = this.conf.result_backend_transport_options.global_keyprefix;
+      if (prefix !== undefined && typeof prefix !== 'string') {
+        throw new ConfigError(`result_backend_transport_options.global_keyprefix must be a string, got ${JSON.stringify(prefix)}`);
+      }
+      this.backendInstance = createBackend(this.conf.result_backend, {
+        resultExpires: this.conf.result_expires,
+        keyPrefix: prefix,
+      });
+    }
+    return this.backendInstance;
+  }
+
+  /**
+   * Register a task whose positional args are spread into `fn`; inside a `function`, `this` is the
+   * TaskContext. Returns `fn` itself (still callable directly) with `delay`/`applyAsync`/`s`.
+   * @example export const add = app.task('tasks.add', (a: number, b: number) => a + b);
+   */
+  task<F extends PositionalHandler>(name: string, fn: F): F & TaskHandleMethods<Parameters<F>, Record<string, never>, Awaited<ReturnType<F>>>;
+  /**
+   * Register a task with Celery options and zod schemas; the handler receives `{ args, kwargs, ctx }`.
+   * With `params`, Python callers may pass those arguments positionally or by keyword.
+   * @example
+   * export const render = app.task(
+   *   { name: 'reports.render', params: ['report_id', 'format'],
+   *     kwargs: z.object({ report_id: z.number().int(), format: z.enum(['pdf', 'csv']).default('pdf') }) },
+   *   async ({ kwargs, ctx }) => { await ctx.updateState('PROGRESS', { done: 0 }); return renderReport(kwargs.report_id, kwargs.format); });
+   */
+  task<A extends z.ZodType = z.ZodType<unknown[]>, K extends z.ZodType = z.ZodType<Record<string, unknown>>, R = unknown>(
+    spec: TaskSpec<A, K>,
+    handler: (input: TaskInput<z.output<A>, z.output<K>>) => R | Promise<R>,
+  ): ((args?: z.input<A>, kwargs?: Partial<z.input<K>>) => Promise<Awaited<R>>) &
+    TaskHandleMethods<z.input<A> & unknown[], Partial<z.input<K>>, Awaited<R>>;
+  task(nameOrSpec: string | TaskSpec, fn: (...a: never[]) => unknown): unknown {
+    const send = this.sendTask.bind(this);
+    if (typeof nameOrSpec === 'string') {
+      const definition = definePositionalTask(nameOrSpec, fn as PositionalHandler);
+      this.tasks.register(definition);
+      return attachHandleMethods(fn, definition, send);
+    }
+    const definition = defineSpecTask(nameOrSpec, fn as (input: TaskInput<unknown, unknown>) => unknown);
+    this.tasks.register(definition);
+    const call = (args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
+      definition.run(args, kwargs, localContext(definition.name, args, kwargs));
+    return attachHandleMethods(call, definition, send);
+  }
+
+  /** A handle on a task's result by id. */
+  AsyncResult<T = unknown>(id: string): AsyncResult<T> {
+    return new AsyncResult<T>(id, () => this.backend);
+  }
+
+  /**
+   * Send a task by name, as Python's `app.send_task(name, args, kwargs, **options)`.
+   * @example await app.sendTask('training.tasks.train_hourly_batch_task', [], { model: 'v2' }, { queue: 'training_batch' });
+   */
+  async sendTask<T = unknown>(
+    name: string,
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    options: SendTaskOptions = {},
+  ): Promise<AsyncResult<T>> {
+    if (!Array.isArray(args)) throw new TypeError(`sendTask(${name}): args must be an array`);
+    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
+      throw new TypeError(`sendTask(${name}): kwargs must be an object`);
+    }
+    const id = options.task_id ?? newId();
+    const now = this.now();
+    // celery-wire.md §5 rule 4: inside a running task, the new task is its child.
+    const parent = this.currentTask.getStore();
+    const route = this.router.route(name, args, kwargs, options);
+    const message = buildTaskMessage({
+      id,
+      task: name,
+      args,
+      kwargs,
+      eta: options.countdown !== undefined ? new Date(now.getTime() + options.countdown * 1000) : toDate(options.eta, 'eta'),
+      expires: typeof options.expires === 'number' ? new Date(now.getTime() + options.expires * 1000) : toDate(options.expires, 'expires'),
+      shadow: options.shadow ?? null,
+      group: options.group_id ?? null,
+      groupIndex: options.group_index ?? null,
+      retries: options.retries ?? 0,
+      timeLimit: options.time_limit ?? null,
+      softTimeLimit: options.soft_time_limit ?? null,
+      rootId: options.root_id ?? parent?.rootId ?? parent?.id ?? id,
+      parentId: options.parent_id ?? parent?.id ?? null,
+      argsrepr: options.argsrepr,
+      kwargsrepr: options.kwargsrepr,
+      ignoreResult: options.ignore_result ?? this.conf.task_ignore_result,
+      callbacks: asList(options.link),
+      errbacks: asList(options.link_error),
+      chain: options.chain ?? null,
+      chord: options.chord ?? null,
+      headers: options.headers,
+      priority: route.priority,
+      replyTo: this.oid,
+      origin: this.origin,
+      compression: options.compression ?? this.conf.task_compression ?? undefined,
+      now,
+    });
+    const transport = this.transport;
+    if (route.queue && !this.declared.has(route.queue.name)) {
+      await transport.declareQueue(route.queue);
+      this.declared.add(route.queue.name);
+    }
+    await transport.publish(message, route.target);
+    return this.AsyncResult<T>(id);
+  }
+
+  /** Verify the broker answers (one-line TransportError otherwise), e.g. before a worker starts. */
+  connect(timeoutMs = 10_000): Promise<void> {
+    return this.transport.connect(timeoutMs);
+  }
+
+  /** Close the broker and backend connections (restoring any unsettled deliveries). */
+  async close(): Promise<void> {
+    await Promise.all([this.transportInstance?.close(), this.backendInstance?.close()]);
+  }
+}
+
+function asList(value: Signature | Signature[] | undefined): Signature[] | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value : [value];
+}
+
+function toDate(value: Date | string | undefined, field: string): Date | null {
+  if (value === undefined) return null;
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) throw new TypeError(`${field} must be a valid date, got ${JSON.stringify(value)}`);
+  return date;
+}

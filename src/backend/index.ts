@@ -1,0 +1,27 @@
+// createBackend(url): the result_backend URL's scheme picks the ResultBackend implementation.
+import { ConfigError } from '../errors.js';
+import { maskUrl } from '../url-mask.js';
+import { MemoryBackend } from './memory.js';
+import { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
+import type { ResultBackend } from './result-backend.js';
+
+export { MemoryBackend } from './memory.js';
+export { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
+export type * from './result-backend.js';
+
+/** The backend for a `result_backend` URL, or null when results are disabled (no URL). */
+export function createBackend(url: string | undefined | null, options: RedisBackendOptions = {}): ResultBackend | null {
+  if (!url || url === 'disabled' || url === 'disabled://') return null;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'redis':
+    case 'rediss':
+    case 'redis+socket':
+    case 'unix':
+      return new RedisBackend(url, options);
+    case 'memory':
+      return new MemoryBackend();
+    default:
+      throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://)`);
+  }
+}

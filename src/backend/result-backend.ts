@@ -1,0 +1,31 @@
+// The result store abstraction (celery-wire.md §8): RedisBackend (Python-compatible keys) and
+// MemoryBackend. A backend stores and reads task meta documents; it does not know how tasks run.
+import type { ResultTuple, TaskMeta } from '../protocol/result-meta.js';
+
+export interface WaitOptions {
+  /** Give up after this long (rejects with TimeoutError); undefined = wait forever. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Resolve on the first stored state for which this returns true; default: a ready state. */
+  until?: (meta: TaskMeta) => boolean;
+}
+
+export interface ResultBackend {
+  /**
+   * Store a task's meta (SET with `result_expires` + PUBLISH). A stored SUCCESS is never
+   * overwritten: the write is skipped and `false` returned.
+   */
+  storeResult(meta: TaskMeta): Promise<boolean>;
+  /** The stored meta, or a PENDING meta when nothing is stored. */
+  getMeta(taskId: string): Promise<TaskMeta>;
+  /** Wait until the task reaches a ready state (or `until` holds). Subscribes before reading. */
+  waitFor(taskId: string, options?: WaitOptions): Promise<TaskMeta>;
+  /** Delete the stored result. */
+  forget(taskId: string): Promise<void>;
+  /** `GroupResult.save()`: store `{"result": tuple}` under `celery-taskset-meta-<id>`. */
+  saveGroup(groupId: string, result: ResultTuple): Promise<void>;
+  /** The saved group tuple, or null. */
+  restoreGroup(groupId: string): Promise<ResultTuple | null>;
+  deleteGroup(groupId: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,72 @@
+// `ts-celery worker`: load the tasks module, print Celery's banner, consume until a signal.
+// First SIGTERM/SIGINT = warm shutdown (exit 0); a second one = cold shutdown.
+import { type Command, InvalidArgumentError } from 'commander';
+import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
+import { loadApp } from '../../registry/module-loader.js';
+import { maskUrl } from '../../url-mask.js';
+import { workerBanner } from '../../worker/banner.js';
+import { logLines } from '../../worker/log-lines.js';
+import { Worker } from '../../worker/worker.js';
+import { applyConnectionFlags, logLevel, nonNegativeInt, positiveInt, queueList } from '../options.js';
+
+interface WorkerFlags {
+  app: string;
+  broker?: string;
+  resultBackend?: string;
+  queues?: string[];
+  concurrency?: number;
+  hostname?: string;
+  loglevel: LogLevel;
+  logFormat: LogFormat;
+  prefetchMultiplier?: number;
+}
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('Start a worker that runs the tasks of MODULE')
+    .requiredOption('-A, --app <module>', 'tasks module exporting the Celery app (./tasks, ./tasks.ts, ./tasks:myApp)')
+    .option('-b, --broker <url>', 'broker URL (overrides broker_url / CELERY_BROKER_URL)')
+    .option('--result-backend <url>', 'result backend URL (overrides result_backend)')
+    .option('-Q, --queues <q1,q2>', 'queues to consume (default: task_default_queue)', queueList)
+    .option('-c, --concurrency <n>', 'tasks executed at once (default: CPU cores)', positiveInt('concurrency'))
+    .option('-n, --hostname <name@host>', 'node name; %h, %n, %d expand as in Celery', undefined)
+    .option('-l, --loglevel <level>', 'DEBUG, INFO, WARNING, ERROR, CRITICAL', logLevel, 'info' as LogLevel)
+    .option('--log-format <format>', 'celery (Celery worker format) or json', (v) => parseFormat(v), 'celery' as LogFormat)
+    .option('--prefetch-multiplier <n>', 'messages prefetched per concurrency slot (0 = unlimited)', nonNegativeInt('prefetch multiplier'))
+    .action(async (flags: WorkerFlags) => {
+      applyConnectionFlags(flags);
+      const logger = createLogger({ level: flags.loglevel, format: flags.logFormat });
+      const app = await loadApp(flags.app);
+      const worker = new Worker(app, {
+        queues: flags.queues,
+        concurrency: flags.concurrency,
+        nodeName: flags.hostname,
+        prefetchMultiplier: flags.prefetchMultiplier,
+        logger,
+      });
+      if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: 'async' }) + '\n');
+      await app.connect();
+      logger.info(logLines.connected(maskUrl(app.brokerUrl)));
+      await worker.start();
+      let signals = 0;
+      const onSignal = () => {
+        signals += 1;
+        const stopping = worker.stop({ cold: signals > 1 });
+        stopping.then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+}
+
+function parseFormat(value: string): LogFormat {
+  if (value !== 'celery' && value !== 'json') throw new InvalidArgumentError(`--log-format must be 'celery' or 'json', got '${value}'`);
+  return value;
+}

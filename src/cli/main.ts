@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The ts-celery command line: parses flags and calls the library (nothing else lives here).
+import { Command } from 'commander';
+import { VERSION } from '../worker/banner.js';
+import { registerCallCommand } from './commands/call.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerPurgeCommand } from './commands/purge.js';
+import { registerResultCommand } from './commands/result.js';
+import { registerWorkerCommand } from './commands/worker.js';
+import { errorLine } from './output.js';
+
+const program = new Command('ts-celery')
+  .description("Python Celery's wire protocol for Node.js: workers, producers and results beside Python Celery")
+  .version(VERSION)
+  .showHelpAfterError(false);
+
+registerWorkerCommand(program);
+registerCallCommand(program);
+registerResultCommand(program);
+registerPurgeCommand(program);
+registerDemoCommand(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`${errorLine(error)}\n`);
+  process.exit(1);
+});

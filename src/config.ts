@@ -1,0 +1,161 @@
+// App configuration with Celery's own setting names (docs.celeryq.dev "Configuration and
+// defaults"), validated by zod at the edge so a Python config reads across unchanged.
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const seconds = z.number().finite().nonnegative();
+
+/** One entry of `task_queues`: a queue and the exchange binding that feeds it. */
+const queueDeclaration = z.strictObject({
+  name: z.string().min(1),
+  exchange: z.string().optional(),
+  exchange_type: z.enum(['direct', 'topic', 'fanout']).optional(),
+  routing_key: z.string().optional(),
+});
+
+/** What a route (task_routes entry or router function) may say about a task's destination. */
+const routeOptions = z.strictObject({
+  queue: z.string().min(1).optional(),
+  exchange: z.string().optional(),
+  exchange_type: z.enum(['direct', 'topic', 'fanout']).optional(),
+  routing_key: z.string().optional(),
+  priority: z.number().int().min(0).max(255).optional(),
+});
+export type RouteOptions = z.infer<typeof routeOptions>;
+
+/** A router function, as Celery allows: `(name, args, kwargs, options) => route | null`. */
+export type RouterFunction = (
+  name: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  options: Record<string, unknown>,
+) => RouteOptions | string | null | undefined;
+
+/** `{pattern: route}` where pattern is an exact name or a glob (`reports.*`); a route may be a queue name. */
+const routeMap = z.record(z.string(), z.union([z.string().min(1), routeOptions]));
+const routeEntry = z.union([
+  routeMap,
+  z.tuple([z.instanceof(RegExp), z.union([z.string().min(1), routeOptions])]),
+  z.custom<RouterFunction>((v) => typeof v === 'function', 'a router function'),
+]);
+
+const settings = {
+  broker_url: z.string().min(1).optional(),
+  result_backend: z.string().min(1).optional(),
+  broker_transport_options: z.record(z.string(), z.unknown()).default({}),
+  result_backend_transport_options: z.record(z.string(), z.unknown()).default({}),
+  broker_connection_retry_on_startup: z.boolean().default(true),
+
+  task_default_queue: z.string().min(1).default('celery'),
+  task_default_exchange: z.string().optional(),
+  task_default_exchange_type: z.enum(['direct', 'topic', 'fanout']).default('direct'),
+  task_default_routing_key: z.string().optional(),
+  task_default_priority: z.number().int().min(0).max(255).nullable().default(null),
+  task_queues: z.array(queueDeclaration).default([]),
+  task_create_missing_queues: z.boolean().default(true),
+  task_routes: z.union([routeEntry, z.array(routeEntry)]).nullable().default(null),
+  task_serializer: z.literal('json').default('json'),
+  accept_content: z.array(z.string()).default(['json']),
+  result_accept_content: z.array(z.string()).nullable().default(null),
+  task_compression: z.enum(['gzip', 'zlib', 'brotli']).nullable().default(null),
+  task_protocol: z.literal(2).default(2),
+  task_ignore_result: z.boolean().default(false),
+  task_track_started: z.boolean().default(false),
+  task_acks_late: z.boolean().default(false),
+  task_acks_on_failure_or_timeout: z.boolean().default(true),
+  task_reject_on_worker_lost: z.boolean().default(false),
+  task_time_limit: seconds.nullable().default(null),
+  task_soft_time_limit: seconds.nullable().default(null),
+  task_default_rate_limit: z.string().nullable().default(null),
+  task_send_sent_event: z.boolean().default(false),
+  task_inherit_parent_priority: z.boolean().default(false),
+  task_publish_retry: z.boolean().default(true),
+
+  result_expires: seconds.nullable().default(86400),
+  result_extended: z.boolean().default(false),
+  result_compression: z.enum(['gzip', 'zlib', 'brotli']).nullable().default(null),
+
+  worker_concurrency: z.number().int().positive().nullable().default(null),
+  worker_prefetch_multiplier: z.number().int().nonnegative().default(4),
+  worker_send_task_events: z.boolean().default(false),
+  worker_disable_rate_limits: z.boolean().default(false),
+  worker_max_tasks_per_child: z.number().int().positive().nullable().default(null),
+  worker_max_memory_per_child: z.number().int().positive().nullable().default(null),
+
+  timezone: z.string().default('UTC'),
+  enable_utc: z.boolean().default(true),
+
+  event_exchange: z.string().default('celeryev'),
+  control_exchange: z.string().default('celery'),
+
+  beat_schedule: z.record(z.string(), z.unknown()).default({}),
+  beat_max_loop_interval: seconds.default(300),
+};
+
+const configSchema = z.strictObject(settings);
+
+/** Settings as the user writes them (Celery names; every key optional). */
+export type CeleryConfigInput = z.input<typeof configSchema>;
+/** Settings after validation, with Celery's defaults filled in. */
+export type CeleryConfig = z.output<typeof configSchema>;
+
+/** Every setting name we know, for "did you mean" hints. */
+export const KNOWN_SETTINGS: readonly string[] = Object.keys(settings);
+
+/**
+ * Validate user settings, apply Celery's defaults and the `CELERY_BROKER_URL` /
+ * `CELERY_RESULT_BACKEND` environment variables (which win over the config, as in Celery's
+ * `Settings.broker_url`).
+ */
+export function loadConfig(input: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): CeleryConfig {
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_SETTINGS.includes(key)) {
+      const hint = closest(key, KNOWN_SETTINGS);
+      throw new ConfigError(`unknown setting '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
+    }
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.map(String).join('.');
+    const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], input);
+    throw new ConfigError(`${path || 'config'} ${issue.message.toLowerCase()}, got ${describe(value)}`);
+  }
+  const config = parsed.data;
+  if (env.CELERY_BROKER_URL) config.broker_url = env.CELERY_BROKER_URL;
+  if (env.CELERY_RESULT_BACKEND) config.result_backend = env.CELERY_RESULT_BACKEND;
+  return config;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** The known name nearest to `name` by edit distance, if it is plausibly a typo. */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

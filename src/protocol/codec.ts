@@ -1,0 +1,53 @@
+// Body serialization with kombu's content-type rules: JSON in, JSON out; anything outside
+// `accept_content` is refused, and pickle is refused without ever being decoded (§4.1).
+import { ContentDisallowed, DecodeError } from '../errors.js';
+import { jsonDecode, jsonEncode } from './codecs/json.js';
+import { compress, compressionHeader, decompress } from './compression.js';
+import type { Message } from './message.js';
+
+export const JSON_CONTENT_TYPE = 'application/json';
+
+/** kombu's short serializer names → content types. */
+const CONTENT_TYPES: Record<string, string> = {
+  json: JSON_CONTENT_TYPE,
+  pickle: 'application/x-python-serialize',
+  yaml: 'application/x-yaml',
+  msgpack: 'application/x-msgpack',
+};
+
+export interface EncodedBody {
+  body: Buffer;
+  contentType: typeof JSON_CONTENT_TYPE;
+  contentEncoding: 'utf-8';
+  /** The `compression` header value when compressed. */
+  compression?: string;
+}
+
+export function encodeBody(value: unknown, options: { compression?: string } = {}): EncodedBody {
+  const raw = Buffer.from(jsonEncode(value), 'utf8');
+  if (!options.compression) return { body: raw, contentType: JSON_CONTENT_TYPE, contentEncoding: 'utf-8' };
+  return {
+    body: compress(raw, options.compression),
+    contentType: JSON_CONTENT_TYPE,
+    contentEncoding: 'utf-8',
+    compression: compressionHeader(options.compression),
+  };
+}
+
+/** Decode a message body, enforcing `accept` (short names or MIME types). */
+export function decodeBody(message: Message, accept: readonly string[] = ['json']): unknown {
+  const type = (message.contentType || JSON_CONTENT_TYPE).toLowerCase();
+  const accepted = accept.map((a) => CONTENT_TYPES[a] ?? a);
+  if (type === CONTENT_TYPES.pickle) {
+    throw new ContentDisallowed('refusing to deserialize pickle (application/x-python-serialize): only JSON is accepted');
+  }
+  if (!accepted.includes(type)) throw new ContentDisallowed(`refusing to deserialize untrusted content of type ${type}`);
+  if (type !== JSON_CONTENT_TYPE) throw new ContentDisallowed(`no decoder for content type ${type}`);
+  const compression = message.headers.compression;
+  const bytes = typeof compression === 'string' && compression ? decompress(message.body, compression) : message.body;
+  const encoding = (message.contentEncoding || 'utf-8').toLowerCase();
+  if (encoding !== 'utf-8' && encoding !== 'utf8' && encoding !== 'binary') {
+    throw new DecodeError(`unsupported content encoding ${encoding}`);
+  }
+  return jsonDecode(bytes.toString('utf8'));
+}

@@ -1,0 +1,92 @@
+// kombu's Redis message envelope (celery-wire.md §6.1): one JSON object per list entry with a
+// base64 body, headers, and properties carrying delivery_info, priority and the delivery tag.
+import { ProtocolError } from '../errors.js';
+import type { Message, MessageProperties } from './message.js';
+
+export interface EnvelopeTarget {
+  exchange: string;
+  routingKey: string;
+  deliveryTag: string;
+}
+
+export interface DecodedEnvelope {
+  message: Message;
+  info: { exchange: string; routingKey: string; redelivered: boolean; priority: number };
+  deliveryTag: string;
+}
+
+export function encodeRedisEnvelope(message: Message, target: EnvelopeTarget): string {
+  const properties: MessageProperties = {
+    ...message.properties,
+    delivery_info: { exchange: target.exchange, routing_key: target.routingKey },
+    priority: message.properties.priority ?? 0,
+    body_encoding: 'base64',
+    delivery_tag: target.deliveryTag,
+  };
+  return JSON.stringify({
+    body: message.body.toString('base64'),
+    'content-encoding': message.contentEncoding,
+    'content-type': message.contentType,
+    headers: message.headers,
+    properties,
+  });
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(raw);
+  } catch (error) {
+    throw new ProtocolError('envelope', `not JSON (${(error as Error).message})`);
+  }
+  if (!isObject(envelope)) throw new ProtocolError('envelope', 'not a JSON object');
+  const properties = envelope.properties ?? {};
+  if (!isObject(properties)) throw new ProtocolError('properties', 'must be an object');
+  const headers = envelope.headers ?? {};
+  if (!isObject(headers)) throw new ProtocolError('headers', 'must be an object');
+  const body = envelope.body;
+  if (typeof body !== 'string') throw new ProtocolError('body', `must be a string, got ${JSON.stringify(body)}`);
+  const encoding = properties.body_encoding;
+  let bytes: Buffer;
+  if (encoding === 'base64') bytes = Buffer.from(body, 'base64');
+  else if (encoding === undefined || encoding === null || encoding === 'utf-8') bytes = Buffer.from(body, 'utf8');
+  else throw new ProtocolError('properties.body_encoding', `unsupported body encoding ${JSON.stringify(encoding)}`);
+  const deliveryTag = properties.delivery_tag;
+  if (typeof deliveryTag !== 'string' || deliveryTag === '') {
+    throw new ProtocolError('properties.delivery_tag', `must be a non-empty string, got ${JSON.stringify(deliveryTag)}`);
+  }
+  const info = isObject(properties.delivery_info) ? properties.delivery_info : {};
+  const priority = typeof properties.priority === 'number' ? properties.priority : 0;
+  return {
+    message: {
+      body: bytes,
+      contentType: typeof envelope['content-type'] === 'string' ? envelope['content-type'] : 'application/json',
+      contentEncoding: typeof envelope['content-encoding'] === 'string' ? envelope['content-encoding'] : 'utf-8',
+      headers,
+      properties: properties as MessageProperties,
+    },
+    info: {
+      exchange: typeof info.exchange === 'string' ? info.exchange : '',
+      routingKey: typeof info.routing_key === 'string' ? info.routing_key : '',
+      redelivered: info.redelivered === true || headers.redelivered === true,
+      priority,
+    },
+    deliveryTag,
+  };
+}
+
+/** The envelope as kombu restores it: `headers.redelivered` and `delivery_info.redelivered` set (§6.6). */
+export function markRedelivered(raw: string): string {
+  const envelope = JSON.parse(raw) as Record<string, unknown>;
+  const headers = (isObject(envelope.headers) ? envelope.headers : {}) as Record<string, unknown>;
+  const properties = (isObject(envelope.properties) ? envelope.properties : {}) as Record<string, unknown>;
+  const info = (isObject(properties.delivery_info) ? properties.delivery_info : {}) as Record<string, unknown>;
+  headers.redelivered = true;
+  info.redelivered = true;
+  properties.delivery_info = info;
+  envelope.headers = headers;
+  envelope.properties = properties;
+  return JSON.stringify(envelope);
+}

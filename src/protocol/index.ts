@@ -1,0 +1,12 @@
+export * from './codec.js';
+export * from './codecs/json.js';
+export * from './compression.js';
+export * from './envelope.js';
+export * from './exceptions.js';
+export * from './ids.js';
+export * from './iso-time.js';
+export type * from './message.js';
+export * from './repr.js';
+export * from './result-meta.js';
+export * from './states.js';
+export * from './task-message.js';

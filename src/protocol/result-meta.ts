@@ -1,0 +1,68 @@
+// The task meta document a result backend stores under `celery-task-meta-<id>`
+// (celery-wire.md §8.2, §8.4). Pure types and builders.
+import { formatDateDone } from './iso-time.js';
+
+/** `[[id, parent | null], null]` for a task; `[[groupId, parent], [members…]]` for a group. */
+export type ResultTuple = [[string, ResultTuple | null], ResultTuple[] | null];
+
+export interface TaskMeta {
+  status: string;
+  result: unknown;
+  traceback: string | null;
+  children: ResultTuple[];
+  /** ISO time for ready states, else null. Celery 5.2 writes naive UTC, ≥5.5 an offset. */
+  date_done: string | null;
+  task_id: string;
+  group_id?: string | null;
+  parent_id?: string | null;
+  // result_extended fields:
+  name?: string | null;
+  args?: unknown[] | null;
+  kwargs?: Record<string, unknown> | null;
+  worker?: string | null;
+  retries?: number | null;
+  queue?: string | null;
+  [key: string]: unknown;
+}
+
+/** The meta of a task nobody has stored anything for. */
+export function pendingMeta(taskId: string): TaskMeta {
+  return { status: 'PENDING', result: null, traceback: null, children: [], date_done: null, task_id: taskId };
+}
+
+export interface MetaInput {
+  taskId: string;
+  status: string;
+  result: unknown;
+  traceback?: string | null;
+  children?: ResultTuple[];
+  /** When the state was reached; stored only for ready states. */
+  dateDone?: Date | null;
+  groupId?: string | null;
+  parentId?: string | null;
+  /** `result_extended` fields. */
+  extended?: { name: string; args: unknown[]; kwargs: Record<string, unknown>; worker: string; retries: number; queue: string | null };
+}
+
+const READY = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
+
+/** The meta document in the key order of celery/backends/base.py `_get_result_meta`. */
+export function buildTaskMeta(input: MetaInput): TaskMeta {
+  const meta: TaskMeta = {
+    status: input.status,
+    result: input.result,
+    traceback: input.traceback ?? null,
+    children: input.children ?? [],
+    date_done: READY.has(input.status) && input.dateDone ? formatDateDone(input.dateDone) : null,
+    task_id: input.taskId,
+  };
+  if (input.groupId) meta.group_id = input.groupId;
+  if (input.parentId) meta.parent_id = input.parentId;
+  if (input.extended) Object.assign(meta, input.extended);
+  return meta;
+}
+
+/** `[[id, parent], null]`: how a single task result is referenced in `children`. */
+export function resultTuple(id: string, parent: ResultTuple | null = null): ResultTuple {
+  return [[id, parent], null];
+}

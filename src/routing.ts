@@ -1,0 +1,129 @@
+// Where a task message goes: task_routes lookup, queue expansion and the "direct exchanges
+// collapse to the default exchange" rule of celery/app/amqp.py send_task_message (celery-wire.md §5).
+import type { CeleryConfig, RouteOptions, RouterFunction } from './config.js';
+import { ConfigError } from './errors.js';
+import type { ExchangeType, PublishTarget, QueueSpec } from './transport/transport.js';
+
+/** The explicit destination options of one call (`apply_async(queue=…, exchange=…, …)`). */
+export interface DestinationOptions {
+  queue?: string;
+  exchange?: string;
+  routing_key?: string;
+  priority?: number;
+}
+
+/** The resolved destination: the queue to declare and where to publish. */
+export interface Route {
+  queue: QueueSpec | null;
+  target: PublishTarget;
+  priority: number | undefined;
+}
+
+type CompiledRoute = (name: string, args: unknown[], kwargs: Record<string, unknown>, options: Record<string, unknown>) => RouteOptions | null;
+
+export class Router {
+  private readonly routes: CompiledRoute[];
+  private readonly queues = new Map<string, QueueSpec>();
+
+  constructor(private readonly config: CeleryConfig) {
+    this.routes = compileRoutes(config.task_routes);
+    for (const q of config.task_queues) {
+      this.queues.set(q.name, {
+        name: q.name,
+        exchange: q.exchange ?? q.name,
+        exchangeType: q.exchange_type ?? 'direct',
+        routingKey: q.routing_key ?? q.name,
+      });
+    }
+  }
+
+  /** The declaration of a queue: from `task_queues`, or created on the fly (task_create_missing_queues). */
+  queue(name: string): QueueSpec {
+    const known = this.queues.get(name);
+    if (known) return known;
+    if (!this.config.task_create_missing_queues) {
+      throw new ConfigError(`queue '${name}' is not defined in task_queues and task_create_missing_queues is off`);
+    }
+    const isDefault = name === this.config.task_default_queue;
+    const spec: QueueSpec = {
+      name,
+      exchange: isDefault ? (this.config.task_default_exchange ?? name) : name,
+      exchangeType: isDefault ? this.config.task_default_exchange_type : 'direct',
+      routingKey: isDefault ? (this.config.task_default_routing_key ?? name) : name,
+    };
+    this.queues.set(name, spec);
+    return spec;
+  }
+
+  private lookup(name: string, args: unknown[], kwargs: Record<string, unknown>, explicit: DestinationOptions): RouteOptions | null {
+    for (const lookup of this.routes) {
+      const found = lookup(name, args, kwargs, explicit as Record<string, unknown>);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  /** Resolve a call's destination: explicit options win over task_routes, which win over the default queue. */
+  route(name: string, args: unknown[], kwargs: Record<string, unknown>, explicit: DestinationOptions): Route {
+    let merged: DestinationOptions & { exchange_type?: ExchangeType } = stripUndefined(explicit);
+    const found = this.lookup(name, args, kwargs, explicit);
+    if (found) {
+      // lpmerge(route, options): an explicit value wins, the route fills the gaps.
+      merged = { ...found, ...merged };
+    } else if (merged.queue === undefined) {
+      merged.queue = this.config.task_default_queue;
+    }
+    const queue = merged.queue !== undefined ? this.queue(merged.queue) : null;
+    const exchangeType: ExchangeType = merged.exchange_type ?? queue?.exchangeType ?? 'direct';
+    let target: PublishTarget;
+    if ((!merged.exchange || !merged.routing_key) && exchangeType === 'direct') {
+      // celery/app/amqp.py: "convert to anon-exchange, when exchange not set and direct ex."
+      target = { exchange: '', routingKey: queue?.name ?? merged.routing_key ?? '' };
+    } else {
+      target = {
+        exchange: merged.exchange ?? queue?.exchange ?? '',
+        routingKey: merged.routing_key ?? queue?.routingKey ?? '',
+        exchangeType,
+      };
+    }
+    return { queue, target, priority: merged.priority ?? this.config.task_default_priority ?? undefined };
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function asRoute(value: RouteOptions | string | null | undefined): RouteOptions | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? { queue: value } : value;
+}
+
+/** Glob as Celery's `glob_to_re`: `*` matches any run of characters, anchored. */
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${body}$`);
+}
+
+function compileRoutes(routes: CeleryConfig['task_routes']): CompiledRoute[] {
+  if (routes === null) return [];
+  const entries = Array.isArray(routes) && !(routes.length === 2 && routes[0] instanceof RegExp) ? routes : [routes];
+  return entries.map((entry): CompiledRoute => {
+    if (typeof entry === 'function') {
+      const fn = entry as RouterFunction;
+      return (name, args, kwargs, options) => asRoute(fn(name, args, kwargs, options));
+    }
+    if (Array.isArray(entry)) {
+      const [pattern, route] = entry as [RegExp, RouteOptions | string];
+      return (name) => (pattern.test(name) ? asRoute(route) : null);
+    }
+    // Exact names are looked up first, then globs in declaration order (celery/app/routes.py MapRoute).
+    const exact = new Map<string, RouteOptions>();
+    const globs: [RegExp, RouteOptions][] = [];
+    for (const [pattern, route] of Object.entries(entry as Record<string, RouteOptions | string>)) {
+      if (pattern.includes('*')) globs.push([globToRegExp(pattern), asRoute(route)!]);
+      else exact.set(pattern, asRoute(route)!);
+    }
+    return (name) => exact.get(name) ?? globs.find(([re]) => re.test(name))?.[1] ?? null;
+  });
+}

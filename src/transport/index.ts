@@ -1,0 +1,37 @@
+// createTransport(url): the broker URL's scheme picks the Transport implementation, as kombu's
+// transport aliases do (kombu/transport/__init__.py TRANSPORT_ALIASES).
+import { ConfigError } from '../errors.js';
+import { maskUrl } from '../url-mask.js';
+import { MemoryTransport } from './memory.js';
+import { RedisTransport } from './redis/redis-transport.js';
+import type { Transport } from './transport.js';
+
+export { MemoryTransport } from './memory.js';
+export { parseRedisUrl, parseRedisTransportOptions, type RedisConnectionOptions, type RedisTransportOptions } from './redis/options.js';
+export { RedisTransport } from './redis/redis-transport.js';
+export type * from './transport.js';
+
+/**
+ * Build the transport for a broker URL; `options` are Celery's `broker_transport_options`.
+ *
+ * @example
+ * const transport = createTransport('redis://localhost:6379/0', { visibility_timeout: 7200 });
+ */
+export function createTransport(url: string, options: Record<string, unknown> = {}): Transport {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'redis':
+    case 'rediss':
+    case 'redis+socket':
+    case 'unix':
+      return new RedisTransport(url, options);
+    case 'memory':
+      return new MemoryTransport(options);
+    case 'amqp':
+    case 'amqps':
+    case 'pyamqp':
+      throw new ConfigError(`broker_url ${maskUrl(url)}: the RabbitMQ transport is not implemented yet`);
+    default:
+      throw new ConfigError(`broker_url ${maskUrl(url)}: unknown transport scheme '${scheme ?? url}' (supported: redis://, rediss://, redis+socket://, unix://, memory://)`);
+  }
+}

@@ -1,0 +1,143 @@
+// Redis broker/backend URLs as kombu and redis-py read them: redis://, rediss:// (TLS),
+// redis+socket:// and unix:// (socket paths). Mirrors kombu/utils/url.py and
+// kombu/transport/redis.py `Channel._connparams` (celery-wire.md §6.9).
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { ConfigError } from '../../errors.js';
+import { maskUrl } from '../../url-mask.js';
+
+/** Where and how to connect: a subset of ioredis `RedisOptions`, ready to spread into `new Redis()`. */
+export interface RedisConnectionOptions {
+  host?: string;
+  port?: number;
+  /** Unix socket path (redis+socket:// and unix:// URLs). */
+  path?: string;
+  username?: string;
+  password?: string;
+  db: number;
+  tls?: TlsOptions;
+}
+
+const DEFAULT_PORT = 6379;
+
+/** URL query parameters we understand (redis-py / kombu spelling). */
+const KNOWN_QUERY = new Set([
+  'db',
+  'virtual_host',
+  'ssl_cert_reqs',
+  'ssl_ca_certs',
+  'ssl_certfile',
+  'ssl_keyfile',
+  'ssl_check_hostname',
+]);
+
+/**
+ * Parse a Redis URL into connection options (db defaults to 0, host to 127.0.0.1 as kombu).
+ *
+ * @example
+ * parseRedisUrl('redis://:secret@cache:6380/2')
+ * // { host: 'cache', port: 6380, password: 'secret', db: 2 }
+ */
+export function parseRedisUrl(url: string): RedisConnectionOptions {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (!scheme) throw new ConfigError(`broker URL ${maskUrl(url)} has no scheme (expected redis://host:port/db)`);
+  if (scheme === 'redis+socket' || scheme === 'unix' || scheme === 'socket') return parseSocketUrl(url, scheme);
+  if (scheme !== 'redis' && scheme !== 'rediss') {
+    throw new ConfigError(`broker URL ${maskUrl(url)}: '${scheme}://' is not a Redis URL`);
+  }
+  // kombu's url_to_parts: everything after the scheme is parsed with HTTP URL semantics; no host
+  // (redis:// or redis:///3) means 127.0.0.1.
+  let rest = url.slice(scheme.length + 3);
+  if (rest === '' || rest.startsWith('/') || rest.startsWith('?')) rest = `127.0.0.1${rest}`;
+  let parts: URL;
+  try {
+    parts = new URL(`http://${rest}`);
+  } catch (cause) {
+    throw new ConfigError(`broker URL ${maskUrl(url)} is not a valid URL`, { cause });
+  }
+  const query = checkedQuery(parts.searchParams, url);
+  const out: RedisConnectionOptions = { db: 0 };
+  const username = decodeURIComponent(parts.username);
+  const password = decodeURIComponent(parts.password);
+  if (username) out.username = username;
+  if (password) out.password = password;
+
+  const pathPart = decodeURIComponent(parts.pathname);
+  out.host = parts.hostname ? decodeURIComponent(parts.hostname).replace(/^\[(.*)\]$/, '$1') : '127.0.0.1';
+  out.port = parts.port ? Number(parts.port) : DEFAULT_PORT;
+  // The path is kombu's virtual_host = the db number; `?db=` (redis-py) is accepted too.
+  out.db = parseDb(pathPart.replace(/^\//, '') || query.db || query.virtual_host, url);
+  if (scheme === 'rediss') out.tls = tlsOptions(query, url);
+  return out;
+}
+
+/**
+ * redis+socket:///run/redis.sock?virtual_host=3 (kombu) or unix://[:pass@]/run/redis.sock?db=3
+ * (redis-py). Read verbatim: WHATWG parsing would take the first path segment for a host.
+ */
+function parseSocketUrl(url: string, scheme: string): RedisConnectionOptions {
+  const [rest = '', search = ''] = url.slice(scheme.length + 3).split(/\?(.*)/s);
+  const query = checkedQuery(new URLSearchParams(search), url);
+  const slash = rest.indexOf('/');
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  const socketPath = decodeURIComponent(slash === -1 ? '' : rest.slice(slash));
+  if (!socketPath || socketPath === '/') throw new ConfigError(`broker URL ${maskUrl(url)} names no socket path`);
+  const out: RedisConnectionOptions = { path: socketPath, db: parseDb(query.virtual_host ?? query.db, url) };
+  const at = authority.lastIndexOf('@');
+  if (at !== -1) {
+    const [user = '', ...pass] = authority.slice(0, at).split(':');
+    if (user) out.username = decodeURIComponent(user);
+    if (pass.length > 0 && pass.join(':')) out.password = decodeURIComponent(pass.join(':'));
+  }
+  return out;
+}
+
+function checkedQuery(params: URLSearchParams, url: string): Record<string, string> {
+  const query = Object.fromEntries(params);
+  for (const key of Object.keys(query)) {
+    if (!KNOWN_QUERY.has(key)) {
+      throw new ConfigError(`broker URL ${maskUrl(url)}: unknown query parameter '${key}' (known: ${[...KNOWN_QUERY].join(', ')})`);
+    }
+  }
+  return query;
+}
+
+/** kombu `_prepare_virtual_host`: '' or '/' → 0, otherwise an integer. */
+function parseDb(value: string | undefined, url: string): number {
+  if (value === undefined || value === '' || value === '/') return 0;
+  const text = value.replace(/^\//, '');
+  if (!/^\d+$/.test(text)) {
+    throw new ConfigError(`broker URL ${maskUrl(url)}: database must be an integer, got '${value}'`);
+  }
+  return Number(text);
+}
+
+/** redis-py's ssl_* URL parameters mapped onto Node's TLS options. */
+function tlsOptions(query: Record<string, string>, url: string): TlsOptions {
+  const tls: TlsOptions = {};
+  const reqs = query.ssl_cert_reqs;
+  if (reqs !== undefined) {
+    // kombu parse_ssl_cert_reqs accepts CERT_NONE/none, CERT_OPTIONAL/optional, CERT_REQUIRED/required.
+    const normalized = reqs.toLowerCase().replace(/^cert_/, '');
+    if (normalized === 'none' || normalized === 'optional') tls.rejectUnauthorized = false;
+    else if (normalized === 'required') tls.rejectUnauthorized = true;
+    else throw new ConfigError(`broker URL ${maskUrl(url)}: ssl_cert_reqs must be CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED, got '${reqs}'`);
+  }
+  const file = (key: string): Buffer | undefined => {
+    const p = query[key];
+    if (p === undefined) return undefined;
+    try {
+      return readFileSync(p);
+    } catch (cause) {
+      throw new ConfigError(`broker URL ${maskUrl(url)}: cannot read ${key} '${p}'`, { cause });
+    }
+  };
+  const ca = file('ssl_ca_certs');
+  const cert = file('ssl_certfile');
+  const key = file('ssl_keyfile');
+  if (ca) tls.ca = ca;
+  if (cert) tls.cert = cert;
+  if (key) tls.key = key;
+  if (query.ssl_check_hostname?.toLowerCase() === 'false') tls.checkServerIdentity = () => undefined;
+  return tls;
+}

@@ -1,0 +1,147 @@
+// broker_transport_options for the Redis transport, under kombu's own names and defaults
+// (kombu/transport/redis.py `Channel.from_transport_options`, celery-wire.md §6.9).
+import { z } from 'zod';
+import { ConfigError } from '../../errors.js';
+import { DEFAULT_PRIORITY_STEPS } from './priority.js';
+
+export { parseRedisUrl, type RedisConnectionOptions } from './connection-url.js';
+
+/** The validated options, camelCased once here (design.md convention 2). */
+export interface RedisTransportOptions {
+  /** Seconds a fetched, unacked message may stay unacked before any consumer restores it. */
+  visibilityTimeout: number;
+  sep: string;
+  prioritySteps: number[];
+  queueOrderStrategy: 'round_robin' | 'sorted' | 'priority';
+  fanoutPrefix: boolean | string;
+  fanoutPatterns: boolean;
+  globalKeyprefix: string;
+  unackedKey: string;
+  unackedIndexKey: string;
+  unackedMutexKey: string;
+  /** Seconds the restore lock lives. */
+  unackedMutexExpire: number;
+  unackedRestoreLimit: number | null;
+  /** Seconds between restore attempts (kombu ≥5.7 default 10). */
+  unackedRestoreInterval: number;
+  /** Only every Nth attempt scans (kombu default 10): a sweep every interval × throttle ≈ 100 s. */
+  unackedRestoreThrottle: number;
+  /** Seconds one BRPOP waits (kombu: `brpop_timeout`, else `polling_interval`, else 1). */
+  brpopTimeout: number;
+  socketTimeout: number | null;
+  socketConnectTimeout: number | null;
+  socketKeepalive: boolean;
+  clientName: string | null;
+}
+
+const seconds = z.number().positive();
+const nullableSeconds = seconds.nullable().default(null);
+
+// Every option kombu's Redis channel (and Celery's publish retry) reads. Options that only tune
+// redis-py internals are accepted so a Python config reads across, and have no effect here.
+const schema = z.strictObject({
+  visibility_timeout: seconds.default(3600),
+  sep: z.string().min(1).default('\x06\x16'),
+  priority_steps: z
+    .array(z.number().int().min(0).max(9))
+    .min(1)
+    .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]!), 'must be strictly ascending')
+    .default([...DEFAULT_PRIORITY_STEPS]),
+  queue_order_strategy: z.enum(['round_robin', 'sorted', 'priority']).default('round_robin'),
+  fanout_prefix: z.union([z.boolean(), z.string()]).default(true),
+  fanout_patterns: z.boolean().default(true),
+  global_keyprefix: z.string().default(''),
+  ack_emulation: z.literal(true, { error: 'only ack_emulation=True is supported' }).default(true),
+  unacked_key: z.string().min(1).default('unacked'),
+  unacked_index_key: z.string().min(1).default('unacked_index'),
+  unacked_mutex_key: z.string().min(1).default('unacked_mutex'),
+  unacked_mutex_expire: seconds.default(300),
+  unacked_restore_limit: z.number().int().positive().nullable().default(null),
+  unacked_restore_interval: seconds.default(10),
+  unacked_restore_throttle: z.number().int().min(0).default(10),
+  brpop_timeout: seconds.optional(),
+  polling_interval: seconds.optional(),
+  socket_timeout: nullableSeconds,
+  socket_connect_timeout: nullableSeconds,
+  socket_keepalive: z.boolean().nullable().default(null),
+  socket_keepalive_options: z.unknown().optional(),
+  client_name: z.string().nullable().default(null),
+  body_encoding: z.literal('base64', { error: "only body_encoding='base64' is supported" }).optional(),
+  deadletter_queue: z.unknown().optional(),
+  max_connections: z.number().int().positive().optional(),
+  health_check_interval: z.number().min(0).optional(),
+  retry_on_timeout: z.boolean().nullable().optional(),
+  reauth_check_interval: z.number().min(0).optional(),
+  sentinel_fanout_compat: z.boolean().optional(),
+  // celery/app/amqp.py publish retry policy, read from broker_transport_options.
+  max_retries: z.number().int().min(0).nullable().optional(),
+  interval_start: z.number().min(0).optional(),
+  interval_step: z.number().min(0).optional(),
+  interval_max: z.number().min(0).optional(),
+});
+
+const KNOWN = Object.keys(schema.shape);
+
+/**
+ * Validate broker_transport_options; unknown names and bad values throw a ConfigError naming the
+ * option (and, for a typo, the closest known name).
+ */
+export function parseRedisTransportOptions(raw: Record<string, unknown> = {}): RedisTransportOptions {
+  for (const name of Object.keys(raw)) {
+    if (!KNOWN.includes(name)) {
+      throw new ConfigError(`broker_transport_options: unknown option '${name}' (did you mean '${closest(name, KNOWN)}'?)`);
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? '');
+    throw new ConfigError(`broker_transport_options.${name} ${issue.message}, got ${JSON.stringify(raw[name])}`);
+  }
+  const o = parsed.data;
+  return {
+    visibilityTimeout: o.visibility_timeout,
+    sep: o.sep,
+    prioritySteps: o.priority_steps,
+    queueOrderStrategy: o.queue_order_strategy,
+    fanoutPrefix: o.fanout_prefix,
+    fanoutPatterns: o.fanout_patterns,
+    globalKeyprefix: o.global_keyprefix,
+    unackedKey: o.unacked_key,
+    unackedIndexKey: o.unacked_index_key,
+    unackedMutexKey: o.unacked_mutex_key,
+    unackedMutexExpire: o.unacked_mutex_expire,
+    unackedRestoreLimit: o.unacked_restore_limit,
+    unackedRestoreInterval: o.unacked_restore_interval,
+    unackedRestoreThrottle: o.unacked_restore_throttle,
+    // kombu Transport.__init__: polling_interval, when given, sets brpop_timeout.
+    brpopTimeout: o.brpop_timeout ?? o.polling_interval ?? 1,
+    socketTimeout: o.socket_timeout,
+    socketConnectTimeout: o.socket_connect_timeout,
+    socketKeepalive: o.socket_keepalive ?? false,
+    clientName: o.client_name,
+  };
+}
+
+/** The known name with the smallest edit distance to `name`. */
+function closest(name: string, candidates: string[]): string {
+  let best = candidates[0]!;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,95 @@
+// The broker abstraction: AMQP-shaped verbs that know nothing about tasks. Implemented by
+// RedisTransport (kombu-compatible), MemoryTransport, and later AmqpTransport.
+import type { DeliveryInfo, Message } from '../protocol/message.js';
+
+export type ExchangeType = 'direct' | 'topic' | 'fanout';
+
+/** A queue and the exchange binding that feeds it (kombu's `Queue(name, Exchange(...), routing_key)`). */
+export interface QueueSpec {
+  name: string;
+  /** Defaults to the queue name (Celery's automatic queues: a direct exchange of the same name). */
+  exchange?: string;
+  exchangeType?: ExchangeType;
+  /** Defaults to the queue name. */
+  routingKey?: string;
+}
+
+export interface PublishTarget {
+  /** `''` = the default exchange: the routing key names the queue. */
+  exchange: string;
+  routingKey: string;
+  /** The exchange's type as this publisher knows it (kombu: unknown named exchanges are direct). */
+  exchangeType?: ExchangeType;
+}
+
+/** One fetched message. Exactly one of ack/reject/restore settles it; later calls are no-ops. */
+export interface Delivery {
+  readonly message: Message;
+  readonly info: DeliveryInfo;
+  /** Unique per published message (kombu's `delivery_tag`); the unacked-hash field on Redis. */
+  readonly deliveryTag: string;
+  ack(): Promise<void>;
+  /** Without requeue the message is gone; with requeue it goes to the back of its queue (kombu). */
+  reject(options: { requeue: boolean }): Promise<void>;
+  /** Put the message back at the front of its queue, marked redelivered (kombu's restore on close). */
+  restore(): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  /** Maximum number of unsettled deliveries; 0 = unlimited. */
+  prefetch: number;
+}
+
+export interface Consumer {
+  readonly queues: readonly string[];
+  /** Change the prefetch window (the worker raises it by one per held ETA message). */
+  setPrefetch(prefetch: number): void;
+  /** Start consuming another queue. */
+  addQueue(queue: string): void;
+  /** Stop consuming a queue. */
+  removeQueue(queue: string): void;
+  /** Stop fetching. Unsettled deliveries stay with the caller. */
+  cancel(): Promise<void>;
+}
+
+export interface FanoutSubscription {
+  close(): Promise<void>;
+}
+
+/** Status the transport reports to whoever composes it (the worker logs these). */
+export type TransportEvent =
+  | { type: 'connection-lost'; error: Error }
+  | { type: 'reconnected' }
+  /**
+   * A message that cannot be delivered and is gone: published to a named exchange nobody is bound
+   * to (kombu only warns), or fetched but undecodable (removed from the broker's unacked
+   * bookkeeping too, since it can never become a Delivery). `raw` is the wire text when known.
+   */
+  | { type: 'message-dropped'; reason: string; raw: string }
+  | { type: 'restored'; count: number };
+
+export interface Transport {
+  /**
+   * Connect, or verify the connection is up; rejects with a TransportError naming the broker
+   * (password masked) when it cannot be reached within `timeoutMs`. Used by the CLI at start-up.
+   */
+  connect(timeoutMs?: number): Promise<void>;
+  /** Declare a queue with its exchange and binding (idempotent; cached per transport). */
+  declareQueue(spec: QueueSpec): Promise<void>;
+  publish(message: Message, target: PublishTarget): Promise<void>;
+  consume(queues: string[], options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Consumer;
+  /** Receive messages published to a fanout exchange; `routingKeyPattern` may use `*`/`#`. */
+  subscribeFanout(
+    exchange: string,
+    routingKeyPattern: string,
+    onMessage: (message: Message, routingKey: string) => void,
+  ): Promise<FanoutSubscription>;
+  /** Delete every message of the queue; returns how many there were. */
+  purge(queue: string): Promise<number>;
+  /** Number of messages waiting in the queue (all priority levels). */
+  queueSize(queue: string): Promise<number>;
+  /** Subscribe to status events (connection lost/restored, dropped messages). */
+  onEvent(listener: (event: TransportEvent) => void): void;
+  /** Restore every unsettled delivery to the front of its queue, then disconnect. */
+  close(): Promise<void>;
+}

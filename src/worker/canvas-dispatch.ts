@@ -1,0 +1,51 @@
+// What a worker publishes after a task finishes (celery-wire.md §10.3–10.5): link callbacks and
+// the next chain step on success, errbacks on failure — each a child of the finished task.
+import type { Celery, SendTaskOptions } from '../app.js';
+import { applySignature } from '../canvas/apply-signature.js';
+import type { Logger } from '../log.js';
+import { newId } from '../protocol/ids.js';
+import type { ResultTuple } from '../protocol/result-meta.js';
+import type { Signature, TaskRequest } from '../protocol/task-message.js';
+
+function childOptions(task: TaskRequest): SendTaskOptions {
+  return { parent_id: task.id, root_id: task.rootId ?? task.id };
+}
+
+async function applyEach(app: Celery, sigs: Signature[], prepend: unknown[], options: (i: number) => SendTaskOptions, logger: Logger): Promise<ResultTuple[]> {
+  const children: ResultTuple[] = [];
+  for (const [i, sig] of sigs.entries()) {
+    try {
+      children.push(await applySignature(app, sig, { prepend, options: options(i) }));
+    } catch (error) {
+      logger.error(`Could not publish ${sig.task}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return children;
+}
+
+/** Success callbacks: one is sent alone; several plain ones go out as one group (fresh group id). */
+export function publishCallbacks(app: Celery, task: TaskRequest, value: unknown, logger: Logger): Promise<ResultTuple[]> {
+  const callbacks = task.embed.callbacks ?? [];
+  const base = childOptions(task);
+  const groupId = callbacks.length > 1 ? newId() : undefined;
+  return applyEach(app, callbacks, [value], (i) => (groupId ? { ...base, group_id: groupId, group_index: i } : base), logger);
+}
+
+/** The next chain step: the LAST element of embed.chain, with the rest as its own chain. */
+export async function publishChainStep(app: Celery, task: TaskRequest, value: unknown, logger: Logger): Promise<ResultTuple | null> {
+  const chain = task.embed.chain ?? [];
+  const next = chain.at(-1);
+  if (!next) return null;
+  const rest = chain.slice(0, -1);
+  const [child] = await applyEach(app, [next], [value], () => ({ ...childOptions(task), chain: rest.length ? rest : undefined }), logger);
+  return child ?? null;
+}
+
+/** Errbacks are published with the failed task's id as their only argument (§10.4). */
+export async function publishErrbacks(app: Celery, task: TaskRequest, logger: Logger): Promise<void> {
+  const errbacks = task.embed.errbacks ?? [];
+  if (errbacks.length === 0) return;
+  const groupId = newId();
+  const errbackArgs = errbacks.map((sig) => ({ ...sig, immutable: true, args: [task.id, ...(sig.args ?? [])] }));
+  await applyEach(app, errbackArgs, [], (i) => ({ ...childOptions(task), parent_id: task.id, group_id: groupId, group_index: i }), logger);
+}

@@ -1,0 +1,33 @@
+// Every worker log line, in Celery's own wording (celery/app/trace.py, celery/worker/strategy.py,
+// celery/worker/consumer/consumer.py), so Python and TypeScript workers' logs read alike.
+
+export const logLines = {
+  received: (name: string, id: string) => `Task ${name}[${id}] received`,
+  succeeded: (name: string, id: string, seconds: number, returnRepr: string) =>
+    `Task ${name}[${id}] succeeded in ${formatRuntime(seconds)}s: ${returnRepr}`,
+  failed: (name: string, id: string, excRepr: string) => `Task ${name}[${id}] raised unexpected: ${excRepr}`,
+  retry: (name: string, id: string, reason: string) => `Task ${name}[${id}] retry: ${reason}`,
+  rejected: (name: string, id: string, reason: string) => `Task ${name}[${id}] rejected: ${reason}`,
+  ignored: (name: string, id: string) => `Task ${name}[${id}] ignored`,
+  revoked: (name: string, id: string) => `Discarding revoked task: ${name}[${id}]`,
+  expired: (name: string, id: string) => `Task ${name}[${id}] expired; discarding`,
+  unregistered: (name: string) =>
+    `Received unregistered task of type '${name}'. The message has been ignored and discarded. (Is the module that registers it loaded with -A?)`,
+  invalid: (reason: string) => `Received invalid task message: ${reason}. The message has been ignored and discarded.`,
+  dropped: (reason: string) => `Discarded an undecodable broker message: ${reason}`,
+  resultStoreFailed: (name: string, id: string, reason: string) => `Task ${name}[${id}] could not store its result: ${reason}`,
+  etaBeyondVisibility: (name: string, id: string, etaIso: string, visibilitySeconds: number) =>
+    `Task ${name}[${id}] has an ETA (${etaIso}) beyond the broker's visibility_timeout (${visibilitySeconds}s): it will be redelivered to another worker before it runs. Raise broker_transport_options.visibility_timeout.`,
+  connected: (url: string) => `Connected to ${url}`,
+  connectionLost: (reason: string) => `consumer: Cannot connect to the broker: ${reason}. Trying again with back-off...`,
+  reconnected: () => 'consumer: Connection to broker re-established',
+  ready: (node: string) => `${node} ready.`,
+  warmShutdown: () => 'worker: Warm shutdown (MainProcess)',
+  coldShutdown: () => 'worker: Cold shutdown (MainProcess)',
+  restored: (count: number) => `Restored ${count} unacknowledged message${count === 1 ? '' : 's'} to the broker`,
+};
+
+/** Celery prints runtimes with Python's `%s` of a float: up to 17 significant digits; we keep 6 decimals. */
+function formatRuntime(seconds: number): string {
+  return String(Math.round(seconds * 1e6) / 1e6);
+}

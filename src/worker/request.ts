@@ -1,0 +1,57 @@
+// One task message inside the worker, from delivery to settlement: the decoded request, the
+// task definition it runs, and whether its message was acknowledged (for inspect and shutdown).
+import type { TaskRequest } from '../protocol/task-message.js';
+import type { TaskDefinition } from '../registry/task-definition.js';
+import type { Delivery } from '../transport/transport.js';
+
+export class Request {
+  /** Epoch ms when execution started; null while reserved or held for its ETA. */
+  startedAt: number | null = null;
+  private settled = false;
+  private ackedEarly = false;
+
+  constructor(
+    readonly delivery: Delivery,
+    readonly task: TaskRequest,
+    readonly definition: TaskDefinition,
+    readonly receivedAt: number,
+  ) {}
+
+  get id(): string {
+    return this.task.id;
+  }
+
+  /** The name logs and events show: the `shadow` name when the producer set one. */
+  get displayName(): string {
+    return this.task.shadow ?? this.task.name;
+  }
+
+  get acknowledged(): boolean {
+    return this.settled || this.ackedEarly;
+  }
+
+  /** True while the worker still owns the message on the broker (not acked, rejected or restored). */
+  get unsettled(): boolean {
+    return !this.settled;
+  }
+
+  ack(): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    this.settled = true;
+    this.ackedEarly = true;
+    return this.delivery.ack();
+  }
+
+  reject(requeue: boolean): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    this.settled = true;
+    return this.delivery.reject({ requeue });
+  }
+
+  /** Give the message back to the broker, at the front of its queue (shutdown). */
+  restore(): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    this.settled = true;
+    return this.delivery.restore();
+  }
+}

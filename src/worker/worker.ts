@@ -1,0 +1,261 @@
+// The worker: composes the app's transport, result backend and task registry into Celery's
+// consume → decode → (ETA hold) → execute → record → ack pipeline (celery-wire.md §10.1).
+import { availableParallelism } from 'node:os';
+import type { Celery } from '../app.js';
+import { NotRegistered } from '../errors.js';
+import { type Logger, silentLogger } from '../log.js';
+import { formatPythonIso } from '../protocol/iso-time.js';
+import { formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
+import { buildTaskMeta } from '../protocol/result-meta.js';
+import { FAILURE } from '../protocol/states.js';
+import { parseTaskMessage, type TaskRequest } from '../protocol/task-message.js';
+import type { Consumer, Delivery, TransportEvent } from '../transport/transport.js';
+import { EtaHolder } from './eta-holder.js';
+import { logLines } from './log-lines.js';
+import { expandNodeName } from './node-name.js';
+import { AsyncPool } from './pools/async-pool.js';
+import { Request } from './request.js';
+import { TaskTracer } from './tracer.js';
+
+export interface WorkerOptions {
+  /** Queues to consume (`-Q`); default `task_default_queue`. */
+  queues?: string[];
+  /** Tasks run at once (`-c`); default `worker_concurrency`, else the number of CPU cores as in Celery. */
+  concurrency?: number;
+  /** `worker_prefetch_multiplier` override. */
+  prefetchMultiplier?: number;
+  /** Node name template (`-n`), `celery@%h` by default. */
+  nodeName?: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** Counters a worker keeps (reported by `inspect stats` later). */
+export interface WorkerStats {
+  processed: Record<string, number>;
+  startedAt: number;
+}
+
+export class Worker {
+  readonly hostname: string;
+  readonly queues: string[];
+  readonly concurrency: number;
+  readonly stats: WorkerStats;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly pool: AsyncPool;
+  private readonly eta: EtaHolder;
+  private readonly tracer: TaskTracer;
+  private readonly basePrefetch: number;
+  private readonly reserved = new Set<Request>();
+  private readonly active = new Map<Request, AbortController>();
+  private consumer: Consumer | undefined;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    readonly app: Celery,
+    options: WorkerOptions = {},
+  ) {
+    const conf = app.conf;
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.hostname = expandNodeName(options.nodeName);
+    this.queues = options.queues?.length ? options.queues : [conf.task_default_queue];
+    this.concurrency = options.concurrency ?? conf.worker_concurrency ?? availableParallelism();
+    const multiplier = options.prefetchMultiplier ?? conf.worker_prefetch_multiplier;
+    // celery/worker/consumer/tasks.py: prefetch = concurrency × multiplier; 0 means unlimited.
+    this.basePrefetch = multiplier === 0 ? 0 : this.concurrency * multiplier;
+    this.pool = new AsyncPool(this.concurrency);
+    this.eta = new EtaHolder(this.now);
+    this.stats = { processed: {}, startedAt: this.now() };
+    this.tracer = new TaskTracer({ app, backend: app.backend, logger: this.logger, hostname: this.hostname, now: this.now });
+  }
+
+  /** Requests fetched and waiting for a pool slot. */
+  reservedRequests(): Request[] {
+    return [...this.reserved];
+  }
+
+  /** Requests executing now. */
+  activeRequests(): Request[] {
+    return [...this.active.keys()];
+  }
+
+  /** Requests held for their ETA. */
+  scheduledRequests(): Request[] {
+    return this.eta.requests();
+  }
+
+  /** Declare the queues and start consuming. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('a worker can only be started once');
+    this.state = 'running';
+    const transport = this.app.transport;
+    transport.onEvent((event) => this.onTransportEvent(event));
+    for (const queue of this.queues) await transport.declareQueue(this.app.router.queue(queue));
+    this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch }, (delivery) => this.onDelivery(delivery));
+    this.logger.info(logLines.ready(this.hostname));
+  }
+
+  /**
+   * Warm shutdown: stop fetching, give reserved and ETA-held messages back (front of their queues),
+   * let running tasks finish. `cold` also aborts running tasks and gives back their unacked messages.
+   */
+  stop(options: { cold?: boolean } = {}): Promise<void> {
+    if (options.cold) return this.coldStop();
+    this.stopped ??= this.warmStop();
+    return this.stopped;
+  }
+
+  private async warmStop(): Promise<void> {
+    if (this.state === 'new') {
+      this.state = 'stopped';
+      await this.app.close();
+      return;
+    }
+    this.state = 'stopping';
+    this.logger.info(logLines.warmShutdown());
+    await this.consumer?.cancel();
+    await this.giveBack([...this.reserved, ...this.eta.releaseAll()]);
+    this.pool.clearWaiting();
+    this.reserved.clear();
+    await this.pool.onIdle();
+    await this.app.close();
+    this.state = 'stopped';
+  }
+
+  private async coldStop(): Promise<void> {
+    this.logger.warn(logLines.coldShutdown());
+    this.state = 'stopping';
+    for (const controller of this.active.values()) controller.abort(new Error('cold shutdown'));
+    await this.consumer?.cancel();
+    // Early-acked running tasks are gone from the broker; acks_late ones go back (kombu restores on close).
+    await this.giveBack([...this.reserved, ...this.eta.releaseAll(), ...[...this.active.keys()].filter((r) => r.unsettled)]);
+    this.pool.clearWaiting();
+    await this.app.close();
+    this.state = 'stopped';
+  }
+
+  private async giveBack(requests: Request[]): Promise<void> {
+    const pending = requests.filter((r) => r.unsettled);
+    await Promise.all(pending.map((r) => r.restore()));
+    if (pending.length > 0) this.logger.info(logLines.restored(pending.length));
+  }
+
+  private onDelivery(delivery: Delivery): void {
+    if (this.state !== 'running') {
+      void delivery.restore();
+      return;
+    }
+    let task: TaskRequest;
+    try {
+      task = parseTaskMessage(delivery.message, this.app.conf.accept_content);
+    } catch (error) {
+      void this.discardInvalid(delivery, error);
+      return;
+    }
+    const definition = this.app.tasks.get(task.name);
+    if (!definition) {
+      void this.discardUnregistered(delivery, task);
+      return;
+    }
+    const req = new Request(delivery, task, definition, this.now());
+    if (this.logger.isEnabled('info')) this.logger.info(logLines.received(req.displayName, task.id));
+    const now = this.now();
+    if (task.expires && task.expires.getTime() <= now) {
+      void this.tracer.revoke(req, 'expired');
+    } else if (task.eta && task.eta.getTime() > now) {
+      this.holdForEta(req, task.eta);
+    } else {
+      this.reserve(req);
+    }
+  }
+
+  private holdForEta(req: Request, eta: Date): void {
+    const visibility = this.visibilityTimeoutSeconds();
+    if (visibility !== null && eta.getTime() - this.now() > visibility * 1000) {
+      this.logger.warn(logLines.etaBeyondVisibility(req.displayName, req.id, formatPythonIso(eta), visibility));
+    }
+    this.eta.hold(req, eta.getTime(), (due) => {
+      this.updatePrefetch();
+      if (this.state === 'running') this.reserve(due);
+    });
+    this.updatePrefetch();
+  }
+
+  /** Celery raises the prefetch window by one for every held ETA message. */
+  private updatePrefetch(): void {
+    if (this.basePrefetch > 0) this.consumer?.setPrefetch(this.basePrefetch + this.eta.size);
+  }
+
+  private reserve(req: Request): void {
+    this.reserved.add(req);
+    this.pool.submit(async () => {
+      if (!this.reserved.delete(req)) return; // given back during shutdown
+      const controller = new AbortController();
+      this.active.set(req, controller);
+      try {
+        await this.tracer.execute(req, controller.signal);
+      } finally {
+        this.active.delete(req);
+        this.stats.processed[req.task.name] = (this.stats.processed[req.task.name] ?? 0) + 1;
+      }
+    });
+  }
+
+  private async discardUnregistered(delivery: Delivery, task: TaskRequest): Promise<void> {
+    this.logger.error(logLines.unregistered(task.name));
+    await this.settleQuietly(delivery.reject({ requeue: false }));
+    await this.storeFailure(task.id, new NotRegistered(task.name), null);
+  }
+
+  private async discardInvalid(delivery: Delivery, error: unknown): Promise<void> {
+    this.logger.error(logLines.invalid(error instanceof Error ? error.message : String(error)));
+    await this.settleQuietly(delivery.reject({ requeue: false }));
+    const id = delivery.message.headers.id ?? delivery.message.properties.correlation_id;
+    if (typeof id === 'string' && id.length > 0) await this.storeFailure(id, error, formatTraceback(error));
+  }
+
+  private async storeFailure(taskId: string, error: unknown, traceback: string | null): Promise<void> {
+    const backend = this.app.backend;
+    if (!backend) return;
+    const meta = buildTaskMeta({ taskId, status: FAILURE, result: toExceptionInfo(error), traceback, dateDone: new Date(this.now()) });
+    try {
+      await backend.storeResult(meta);
+    } catch (storeError) {
+      this.logger.error(logLines.resultStoreFailed('?', taskId, storeError instanceof Error ? storeError.message : String(storeError)));
+    }
+  }
+
+  private async settleQuietly(pending: Promise<void>): Promise<void> {
+    try {
+      await pending;
+    } catch (error) {
+      this.logger.error(`Could not settle a message: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private onTransportEvent(event: TransportEvent): void {
+    switch (event.type) {
+      case 'connection-lost':
+        this.logger.error(logLines.connectionLost(event.error.message));
+        break;
+      case 'reconnected':
+        this.logger.info(logLines.reconnected());
+        break;
+      case 'message-dropped':
+        this.logger.error(logLines.dropped(event.reason));
+        break;
+      case 'restored':
+        this.logger.info(logLines.restored(event.count));
+        break;
+    }
+  }
+
+  private visibilityTimeoutSeconds(): number | null {
+    if (!/^(redis|rediss|redis\+socket|unix):/.test(this.app.brokerUrl)) return null;
+    const value = this.app.conf.broker_transport_options.visibility_timeout;
+    return typeof value === 'number' ? value : 3600;
+  }
+}

@@ -1,0 +1,139 @@
+// The worker against the real Redis: kombu bookkeeping left exactly as Python workers expect it
+// (unacked hash/index), acks_late, ETA holding, warm shutdown giving messages back at the front,
+// and surviving a dropped connection.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { Celery } from '../../src/app.js';
+import { createLogger } from '../../src/log.js';
+import { Worker } from '../../src/worker/worker.js';
+import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+
+const url = testRedisUrl(11);
+const token = uniqueToken();
+const prefix = `${token}:`;
+const redis = new Redis(url);
+const opened: (Celery | Worker)[] = [];
+
+after(async () => {
+  for (const thing of opened.reverse()) await (thing instanceof Worker ? thing.stop() : thing.close());
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+function makeApp(queue: string, extra: Record<string, unknown> = {}): Celery {
+  const app = new Celery({
+    broker_url: url,
+    result_backend: url,
+    broker_transport_options: { global_keyprefix: prefix },
+    result_backend_transport_options: { global_keyprefix: prefix },
+    task_default_queue: queue,
+    ...extra,
+  });
+  app.task('w.add', (a: number, b: number) => a + b);
+  app.task('w.sleep', (ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)));
+  opened.push(app);
+  return app;
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function startWorker(app: Celery, options: ConstructorParameters<typeof Worker>[1] = {}): Worker {
+  const worker = new Worker(app, { concurrency: 2, logger: createLogger({ level: 'error' }), ...options });
+  opened.push(worker);
+  return worker;
+}
+
+test('every finished task leaves the unacked hash and index empty', async () => {
+  const app = makeApp(`q1-${token}`);
+  const worker = startWorker(app);
+  await worker.start();
+  const results = await Promise.all(Array.from({ length: 200 }, (_, i) => app.sendTask('w.add', [i, i])));
+  const values = await Promise.all(results.map((r) => r.get({ timeout: 10 })));
+  assert.deepEqual(values, Array.from({ length: 200 }, (_, i) => 2 * i));
+  await until(async () => (await redis.hlen(`${prefix}unacked`)) === 0, 'unacked to drain');
+  assert.equal(await redis.zcard(`${prefix}unacked_index`), 0);
+  await worker.stop();
+});
+
+test('acks_late: the message stays in unacked while the task runs, gone after success', async () => {
+  const queue = `q2-${token}`;
+  const app = makeApp(queue, { task_acks_late: true });
+  const worker = startWorker(app, { concurrency: 1 });
+  await worker.start();
+  const r = await app.sendTask('w.sleep', [400]);
+  await until(async () => worker.activeRequests().length === 1, 'the task to start');
+  const held = await redis.hgetall(`${prefix}unacked`);
+  const entries = Object.values(held).map((v) => JSON.parse(v) as [Record<string, unknown>, string, string]);
+  assert.equal(entries.length, 1);
+  const [envelope, exchange, routingKey] = entries[0]!;
+  assert.equal((envelope.headers as Record<string, unknown>).id, r.id);
+  assert.equal(exchange, '');
+  assert.equal(routingKey, queue);
+  assert.equal(await r.get({ timeout: 5 }), 400);
+  await until(async () => (await redis.hlen(`${prefix}unacked`)) === 0, 'the ack');
+  await worker.stop();
+});
+
+test('an ETA task is held unacked, raises prefetch, and runs when due', async () => {
+  const app = makeApp(`q3-${token}`);
+  const worker = startWorker(app, { concurrency: 1, prefetchMultiplier: 1 });
+  await worker.start();
+  const held = await app.sendTask('w.add', [1, 1], {}, { countdown: 1 });
+  await until(async () => worker.scheduledRequests().length === 1, 'the ETA task to be held');
+  assert.equal(await redis.hlen(`${prefix}unacked`), 1);
+  // prefetch is 1 × 1; the held message must not block a runnable one
+  const now = await app.sendTask('w.add', [2, 2]);
+  assert.equal(await now.get({ timeout: 3 }), 4);
+  assert.equal(await held.state(), 'PENDING');
+  assert.equal(await held.get({ timeout: 5 }), 2);
+  await worker.stop();
+});
+
+test('warm shutdown gives reserved and ETA-held messages back at the front, lets running tasks finish', async () => {
+  const queue = `q4-${token}`;
+  const app = makeApp(queue, { task_acks_late: true });
+  // prefetch = 1 × 2, +1 for the held ETA message: with acks_late the window is full once all
+  // three are fetched, so the marker pushed afterwards stays in the list.
+  const worker = startWorker(app, { concurrency: 1, prefetchMultiplier: 2 });
+  await worker.start();
+  const later = await app.sendTask('w.add', [6, 6], {}, { countdown: 60 });
+  await until(async () => worker.scheduledRequests().length === 1, 'the ETA message to be held');
+  const running = await app.sendTask('w.sleep', [500]);
+  const waiting = await app.sendTask('w.add', [5, 5]);
+  await until(async () => worker.activeRequests().length === 1 && worker.reservedRequests().length === 1, 'fetch');
+  await redis.lpush(`${prefix}${queue}`, 'not-yet-fetched-marker');
+  await worker.stop(); // closes the worker's app: read states through another one
+  const reader = makeApp(queue);
+  assert.equal(await reader.AsyncResult(running.id).state(), 'SUCCESS');
+  assert.equal(await reader.AsyncResult(waiting.id).state(), 'PENDING');
+  // RPUSH puts them at the consuming end: the next BRPOP takes them before the marker.
+  const list = await redis.lrange(`${prefix}${queue}`, 0, -1);
+  assert.equal(list.length, 3);
+  assert.equal(list[0], 'not-yet-fetched-marker');
+  const ids = list.slice(1).map((raw) => (JSON.parse(raw) as { headers: { id: string; redelivered?: boolean } }).headers);
+  assert.deepEqual(ids.map((h) => h.id).sort(), [waiting.id, later.id].sort());
+  assert.ok(ids.every((h) => h.redelivered === true));
+  assert.equal(await redis.hlen(`${prefix}unacked`), 0);
+  await redis.del(`${prefix}${queue}`);
+});
+
+test('a dropped broker connection is survived: later tasks still run', async () => {
+  const app = makeApp(`q5-${token}`);
+  const worker = startWorker(app);
+  await worker.start();
+  assert.equal(await (await app.sendTask('w.add', [1, 2])).get({ timeout: 5 }), 3);
+  const clients = (await redis.client('LIST')) as string;
+  const ids = clients.split('\n').filter((l) => l.includes('db=11') && !l.includes('cmd=client')).map((l) => /id=(\d+)/.exec(l)?.[1]).filter(Boolean);
+  for (const id of ids) await redis.client('KILL', 'ID', id!).catch(() => {});
+  const r = await app.sendTask('w.add', [40, 2]);
+  assert.equal(await r.get({ timeout: 15 }), 42);
+  await worker.stop();
+});

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+test('defaults are Celery defaults', () => {
+  const c = loadConfig({}, {});
+  assert.equal(c.task_default_queue, 'celery');
+  assert.equal(c.result_expires, 86400);
+  assert.equal(c.worker_prefetch_multiplier, 4);
+  assert.equal(c.task_acks_late, false);
+  assert.deepEqual(c.accept_content, ['json']);
+  assert.equal(c.broker_url, undefined);
+});
+
+test('an unknown setting names itself and the closest known one', () => {
+  assert.throws(() => loadConfig({ task_acks_lat: true }, {}), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.message, "unknown setting 'task_acks_lat' (did you mean 'task_acks_late'?)");
+    return true;
+  });
+  assert.throws(() => loadConfig({ zzzzzzzzzzzz: 1 }, {}), /^ConfigError|unknown setting 'zzzzzzzzzzzz'$/);
+});
+
+test('a bad value names the field and the value', () => {
+  assert.throws(() => loadConfig({ worker_prefetch_multiplier: 'four' }, {}), /worker_prefetch_multiplier .*got "four"/);
+  assert.throws(() => loadConfig({ task_queues: [{ name: 42 }] }, {}), /task_queues\.0\.name .*got 42/);
+});
+
+test('CELERY_BROKER_URL and CELERY_RESULT_BACKEND win over the config, as in Celery', () => {
+  const c = loadConfig(
+    { broker_url: 'redis://a/0', result_backend: 'redis://a/1' },
+    { CELERY_BROKER_URL: 'redis://env/2', CELERY_RESULT_BACKEND: 'redis://env/3' },
+  );
+  assert.equal(c.broker_url, 'redis://env/2');
+  assert.equal(c.result_backend, 'redis://env/3');
+});

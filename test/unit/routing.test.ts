@@ -1,0 +1,57 @@
+// celery-wire.md §5 and the msg-custom-queue-routing fixture: where Celery sends each call.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { Router } from '../../src/routing.js';
+
+const queues = [
+  { name: 'wirefx.q2', exchange: 'wirefx.ex', exchange_type: 'direct' as const, routing_key: 'wirefx.rk' },
+  { name: 'wirefx.topicq', exchange: 'wirefx.topic', exchange_type: 'topic' as const, routing_key: 'wirefx.#' },
+];
+const router = (extra: Record<string, unknown> = {}) => new Router(loadConfig({ task_queues: queues, ...extra }, {}));
+
+test('default queue: anonymous exchange, routing key = queue', () => {
+  const r = router().route('t.add', [], {}, {});
+  assert.deepEqual(r.target, { exchange: '', routingKey: 'celery' });
+  assert.equal(r.queue?.name, 'celery');
+  assert.equal(r.queue?.exchange, 'celery');
+});
+
+test('(a)(b) a direct queue collapses to the default exchange even with another routing key', () => {
+  assert.deepEqual(router().route('t.add', [], {}, { queue: 'wirefx.q2' }).target, { exchange: '', routingKey: 'wirefx.q2' });
+  assert.deepEqual(router().route('t.add', [], {}, { queue: 'wirefx.q2', routing_key: 'other' }).target, {
+    exchange: '',
+    routingKey: 'wirefx.q2',
+  });
+});
+
+test('(c) exchange and routing key both given publish through the named exchange', () => {
+  const r = router().route('t.add', [], {}, { exchange: 'wirefx.ex', routing_key: 'wirefx.rk' });
+  assert.deepEqual(r.target, { exchange: 'wirefx.ex', routingKey: 'wirefx.rk', exchangeType: 'direct' });
+});
+
+test('(d) a topic queue publishes through its exchange with the given key', () => {
+  const r = router().route('t.add', [], {}, { queue: 'wirefx.topicq', routing_key: 'wirefx.a.b' });
+  assert.deepEqual(r.target, { exchange: 'wirefx.topic', routingKey: 'wirefx.a.b', exchangeType: 'topic' });
+});
+
+test('(e)(f) task_routes by exact name, glob, regex and function; missing queues are created', () => {
+  const r = router({
+    task_routes: [
+      { 'wirefx.routed': { queue: 'wirefx.q2' }, 'reports.*': 'reports', 'training.tasks.train_hourly_batch_task': 'training_batch' },
+      [/^ml\..*_fast$/, { queue: 'training_fast', priority: 7 }],
+      (name: string) => (name.startsWith('slow.') ? { queue: 'training_slow' } : null),
+    ],
+  });
+  assert.equal(r.route('wirefx.routed', [], {}, {}).target.routingKey, 'wirefx.q2');
+  assert.equal(r.route('reports.render', [], {}, {}).target.routingKey, 'reports');
+  assert.equal(r.route('training.tasks.train_hourly_batch_task', [], {}, {}).target.routingKey, 'training_batch');
+  const fast = r.route('ml.embed_fast', [], {}, {});
+  assert.equal(fast.target.routingKey, 'training_fast');
+  assert.equal(fast.priority, 7);
+  assert.equal(r.route('slow.x', [], {}, {}).target.routingKey, 'training_slow');
+  assert.equal(r.route('other', [], {}, {}).target.routingKey, 'celery');
+  // explicit options win over the route
+  assert.equal(r.route('reports.render', [], {}, { queue: 'urgent' }).target.routingKey, 'urgent');
+  assert.deepEqual(r.queue('wirefx.undeclared'), { name: 'wirefx.undeclared', exchange: 'wirefx.undeclared', exchangeType: 'direct', routingKey: 'wirefx.undeclared' });
+});

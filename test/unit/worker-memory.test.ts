@@ -1,0 +1,115 @@
+// The worker pipeline on the in-memory transport and backend: what a caller observes for
+// success, failures, unknown tasks, progress, ETA holding, expiry, acks and shutdown.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { z } from 'zod';
+import { Celery } from '../../src/app.js';
+import { Ignore, Reject, type TaskError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { Worker } from '../../src/worker/worker.js';
+
+const lines: string[] = [];
+const app = new Celery({ broker_url: 'memory://', result_backend: 'memory://', task_track_started: true });
+const add = app.task('t.add', (a: number, b: number) => a + b);
+const render = app.task(
+  { name: 't.render', params: ['report_id', 'format'], kwargs: z.object({ report_id: z.number().int(), format: z.string().default('pdf') }) },
+  async ({ kwargs, ctx }) => {
+    await ctx.updateState('PROGRESS', { current: 1, total: 2 });
+    await new Promise((r) => setTimeout(r, 100));
+    return { ...kwargs, id: ctx.id };
+  },
+);
+app.task('t.fail', (message: string) => {
+  throw new RangeError(message);
+});
+app.task('t.reject', () => {
+  throw new Reject('no thanks', false);
+});
+app.task('t.ignore', () => {
+  throw new Ignore('skip');
+});
+app.task('t.nothing', () => undefined);
+app.task('t.child', async function (this: { id: string }) {
+  const child = await app.sendTask('t.add', [1, 1]);
+  return child.id;
+});
+
+const worker = new Worker(app, { concurrency: 4, nodeName: 'unit@test', logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
+await worker.start();
+after(() => worker.stop());
+
+test('SUCCESS with the return value, logged in Celery format', async () => {
+  const r = await add.delay(2, 3);
+  assert.equal(await r.get({ timeout: 5 }), 5);
+  assert.equal(await r.state(), 'SUCCESS');
+  assert.ok(lines.some((l) => /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: INFO\/MainProcess\] Task t\.add\[[0-9a-f-]{36}\] received$/.test(l)));
+  assert.ok(lines.some((l) => new RegExp(`Task t\\.add\\[${r.id}\\] succeeded in [0-9.e-]+s: 5$`).test(l)));
+});
+
+test('undefined becomes None (null)', async () => {
+  assert.equal(await (await app.sendTask('t.nothing')).get({ timeout: 5 }), null);
+});
+
+test('FAILURE carries the Python exception type, message and traceback', async () => {
+  const r = await app.sendTask('t.fail', ['disk full']);
+  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => {
+    assert.equal(e.excType, 'ValueError');
+    assert.deepEqual(e.excArgs, ['disk full']);
+    assert.match(e.remoteTraceback ?? '', /disk full/);
+    return true;
+  });
+  assert.equal(await r.state(), 'FAILURE');
+});
+
+test('bad arguments fail with TypeError / ValueError instead of crashing the worker', async () => {
+  await assert.rejects((await app.sendTask('t.render', [])).get({ timeout: 5 }), { excType: 'TypeError' });
+  await assert.rejects((await app.sendTask('t.render', ['x'])).get({ timeout: 5 }), (e: TaskError) => {
+    assert.equal(e.excType, 'ValueError');
+    assert.match(String(e.excArgs[0]), /kwargs\.report_id/);
+    return true;
+  });
+  const ok = await render.applyAsync([7], { format: 'csv' });
+  assert.deepEqual(await ok.get({ timeout: 5 }), { report_id: 7, format: 'csv', id: ok.id });
+});
+
+test('an unknown task is FAILURE NotRegistered and the worker keeps going', async () => {
+  const r = await app.sendTask('t.no_such_task', [1]);
+  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'NotRegistered' && e.excArgs[0] === 't.no_such_task');
+  assert.ok(lines.some((l) => l.includes("Received unregistered task of type 't.no_such_task'")));
+  assert.equal(await (await add.delay(1, 1)).get({ timeout: 5 }), 2);
+});
+
+test('progress is readable while the task runs, then SUCCESS replaces it', async () => {
+  const r = await render.applyAsync([42]);
+  const deadline = Date.now() + 5000;
+  while ((await r.state()) !== 'PROGRESS' && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+  assert.equal(await r.state(), 'PROGRESS');
+  assert.deepEqual(await r.info(), { current: 1, total: 2 });
+  assert.deepEqual(await r.get({ timeout: 5 }), { report_id: 42, format: 'pdf', id: r.id });
+});
+
+test('countdown holds the message until due; expires in the past is REVOKED without running', async () => {
+  const sent = Date.now();
+  const r = await add.applyAsync([1, 2], undefined, { countdown: 0.3 });
+  assert.equal(await r.get({ timeout: 5 }), 3);
+  assert.ok(Date.now() - sent >= 290, 'ran before its eta');
+  const expired = await add.applyAsync([1, 2], undefined, { expires: new Date(Date.now() - 1000) });
+  await assert.rejects(expired.get({ timeout: 5 }), { excType: 'TaskRevokedError' });
+});
+
+test('Reject and Ignore store nothing', async () => {
+  const rejected = await app.sendTask('t.reject');
+  const ignored = await app.sendTask('t.ignore');
+  const deadline = Date.now() + 5000;
+  while (!lines.some((l) => l.includes(`[${ignored.id}] ignored`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  while (!lines.some((l) => l.includes(`[${rejected.id}] rejected`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // Only the STARTED written before the handler ran (task_track_started); no outcome is stored.
+  assert.equal(await rejected.state(), 'STARTED');
+  assert.equal(await ignored.state(), 'STARTED');
+});
+
+test('a task sent from inside a task is its child (parent_id, root_id)', async () => {
+  const parent = await app.sendTask('t.child');
+  const childId = (await parent.get({ timeout: 5 })) as string;
+  assert.equal(await app.AsyncResult(childId).get({ timeout: 5 }), 2);
+});
