@@ -6,13 +6,19 @@ import { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js
 import type { ResultBackend } from './result-backend.js';
 
 export { MemoryBackend } from './memory.js';
-export { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
+export { DEFAULT_RESULT_EXPIRES, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
+export { ResultKeys } from './redis/keys.js';
+export { RedisChordStore, type ChordEntry, type ChordPart, type ChordPartOutcome, type RedisChordStoreOptions } from './redis/chord.js';
 export type * from './result-backend.js';
 
-/** The backend for a `result_backend` URL, or null when results are disabled (no URL). */
+/**
+ * The backend for a `result_backend` URL, or null when results are disabled (no URL, `''`,
+ * `disabled`). `options` apply to Redis (`result_expires`, `global_keyprefix`).
+ * @example const backend = createBackend('redis://localhost:6379/1', { resultExpires: 3600 });
+ */
 export function createBackend(url: string | undefined | null, options: RedisBackendOptions = {}): ResultBackend | null {
   if (!url || url === 'disabled' || url === 'disabled://') return null;
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase() ?? /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case 'redis':
     case 'rediss':

@@ -1,75 +1,97 @@
-// An in-process result store with the Redis backend's semantics (SUCCESS never overwritten,
-// waits woken on store), for unit tests and the embedded demo.
-import { TimeoutError } from '../errors.js';
-import { jsonDecode, jsonEncode } from '../protocol/codecs/json.js';
-import { pendingMeta, type ResultTuple, type TaskMeta } from '../protocol/result-meta.js';
-import { isReady } from '../protocol/states.js';
+// An in-process result store with the Redis backend's semantics (JSON round trip, SUCCESS never
+// overwritten, waits woken on store), for unit tests and the embedded demo.
+import { TransportError } from '../errors.js';
+import type { ResultTuple, TaskMeta } from '../protocol/result-meta.js';
+import { decodeGroup, decodeMeta, encodeStored } from './meta-codec.js';
+import { ResultKeys } from './redis/keys.js';
 import type { ResultBackend, WaitOptions } from './result-backend.js';
+import { waitForState } from './wait-for-state.js';
 
 export class MemoryBackend implements ResultBackend {
-  // Stored as JSON text, like Redis, so callers never share mutable objects with the store.
+  // Stored as JSON text, like Redis, so callers never share mutable objects with the store and
+  // values that would not survive the wire fail here too.
   private readonly metas = new Map<string, string>();
   private readonly groups = new Map<string, string>();
-  private readonly waiters = new Map<string, Set<(meta: TaskMeta) => void>>();
+  private readonly waiters = new Map<string, Set<(raw: string) => void>>();
+  private readonly failWaits = new Set<(error: Error) => void>();
+  private closed = false;
+  // Key names only label errors, so they read like the Redis backend's.
+  private readonly keys = new ResultKeys();
 
   async storeResult(meta: TaskMeta): Promise<boolean> {
+    this.ensureOpen();
+    const key = this.keys.task(meta.task_id);
     const current = this.metas.get(meta.task_id);
-    if (current && (jsonDecode(current) as TaskMeta).status === 'SUCCESS') return false;
-    const text = jsonEncode(meta);
+    if (current !== undefined && decodeMeta(current, key, meta.task_id).status === 'SUCCESS') return false;
+    const text = encodeStored(meta, key);
     this.metas.set(meta.task_id, text);
-    for (const wake of this.waiters.get(meta.task_id) ?? []) wake(jsonDecode(text) as TaskMeta);
+    for (const wake of [...(this.waiters.get(meta.task_id) ?? [])]) wake(text);
     return true;
   }
 
   async getMeta(taskId: string): Promise<TaskMeta> {
-    const text = this.metas.get(taskId);
-    return text ? (jsonDecode(text) as TaskMeta) : pendingMeta(taskId);
+    this.ensureOpen();
+    return decodeMeta(this.metas.get(taskId) ?? null, this.keys.task(taskId), taskId);
   }
 
   waitFor(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
-    const done = options.until ?? ((meta: TaskMeta) => isReady(meta.status));
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const waiters = this.waiters.get(taskId) ?? new Set();
-      this.waiters.set(taskId, waiters);
-      const finish = (error: Error | null, meta?: TaskMeta) => {
-        waiters.delete(wake);
-        if (waiters.size === 0) this.waiters.delete(taskId);
-        if (timer) clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve(meta!);
+    return waitForState(taskId, options, ({ offer, fail }) => {
+      this.ensureOpen();
+      const key = this.keys.task(taskId);
+      const consider = (raw: string | null) => {
+        try {
+          offer(decodeMeta(raw, key, taskId));
+        } catch (error) {
+          fail(error as Error);
+        }
       };
-      const wake = (meta: TaskMeta) => {
-        if (done(meta)) finish(null, meta);
+      let waiters = this.waiters.get(taskId);
+      if (!waiters) this.waiters.set(taskId, (waiters = new Set()));
+      waiters.add(consider);
+      this.failWaits.add(fail);
+      // Listen first, then read, in the same order as the Redis backend.
+      consider(this.metas.get(taskId) ?? null);
+      return () => {
+        this.failWaits.delete(fail);
+        waiters.delete(consider);
+        if (waiters.size === 0 && this.waiters.get(taskId) === waiters) this.waiters.delete(taskId);
       };
-      const onAbort = () => finish(options.signal!.reason instanceof Error ? options.signal!.reason : new Error('aborted'));
-      waiters.add(wake);
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort);
-      if (options.timeoutMs !== undefined) timer = setTimeout(() => finish(new TimeoutError(`The operation timed out waiting for task ${taskId}.`)), options.timeoutMs);
-      void this.getMeta(taskId).then(wake);
     });
   }
 
   async forget(taskId: string): Promise<void> {
+    this.ensureOpen();
     this.metas.delete(taskId);
   }
 
   async saveGroup(groupId: string, result: ResultTuple): Promise<void> {
-    this.groups.set(groupId, jsonEncode({ result }));
+    this.ensureOpen();
+    this.groups.set(groupId, encodeStored({ result }, this.keys.group(groupId)));
   }
 
   async restoreGroup(groupId: string): Promise<ResultTuple | null> {
-    const text = this.groups.get(groupId);
-    return text ? (jsonDecode(text) as { result: ResultTuple }).result : null;
+    this.ensureOpen();
+    return decodeGroup(this.groups.get(groupId) ?? null, this.keys.group(groupId));
   }
 
   async deleteGroup(groupId: string): Promise<void> {
+    this.ensureOpen();
     this.groups.delete(groupId);
   }
 
+  /** End every wait with a TransportError; later calls fail the same way. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fail of [...this.failWaits]) fail(closedError());
     this.waiters.clear();
   }
+
+  private ensureOpen(): void {
+    if (this.closed) throw closedError();
+  }
+}
+
+function closedError(): TransportError {
+  return new TransportError('result backend memory:// is closed');
 }

@@ -1,63 +1,47 @@
-// The Redis result backend, keys and values exactly as Python's celery/backends/redis.py writes
-// them: SET with result_expires + PUBLISH on a channel named like the key, a stored SUCCESS never
-// overwritten, and waits that subscribe before they read (no lost wake-ups).
+// The Redis result backend, keys and values as Python's celery/backends/redis.py writes them:
+// SET with result_expires + PUBLISH on a channel named like the key, a stored SUCCESS never
+// overwritten, and waits that subscribe before they read (celery-wire.md §8).
 import { Redis } from 'ioredis';
-import { TimeoutError, TransportError } from '../../errors.js';
-import { jsonDecode, jsonEncode } from '../../protocol/codecs/json.js';
-import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/result-meta.js';
-import { isReady } from '../../protocol/states.js';
+import { ConfigError, TransportError } from '../../errors.js';
+import type { ResultTuple, TaskMeta } from '../../protocol/result-meta.js';
 import { parseRedisUrl } from '../../transport/redis/options.js';
 import { maskUrl } from '../../url-mask.js';
+import { decodeGroup, decodeMeta, encodeStored } from '../meta-codec.js';
 import type { ResultBackend, WaitOptions } from '../result-backend.js';
+import { waitForState } from '../wait-for-state.js';
+import { KeyWatcher } from './key-watcher.js';
 import { ResultKeys } from './keys.js';
+import { defineResultScripts, type ScriptedRedis } from './scripts.js';
 
 export interface RedisBackendOptions {
-  /** Seconds results are kept (`result_expires`, default 1 day); 0 or null = forever. */
+  /** Seconds results are kept (`result_expires`, default 86400 = 1 day); 0 or null = no TTL. */
   resultExpires?: number | null;
-  /** `result_backend_transport_options.global_keyprefix`. */
+  /** `result_backend_transport_options.global_keyprefix` (Celery ≥5.3). */
   keyPrefix?: string;
-  /** While pub/sub is down, how often waits poll (ms). */
+  /** While the pub/sub connection is down, how often waits re-read their keys (ms, default 500). */
   fallbackPollMs?: number;
-  /** Even with pub/sub up, how often waits re-read (PUBLISH is fire-and-forget). */
+  /** With pub/sub up, how often waits re-read anyway, as PUBLISH is fire-and-forget (ms, default 5000). */
   safetyPollMs?: number;
+  /** CLIENT SETNAME for the command connection; the subscriber gets `<name>:sub`. */
+  connectionName?: string;
 }
 
-/** GET; skip when the stored status is SUCCESS; else SET (with TTL) and PUBLISH — one round trip. */
-const STORE_SCRIPT = `
-local current = redis.call('GET', KEYS[1])
-if current then
-  local ok, doc = pcall(cjson.decode, current)
-  if ok and type(doc) == 'table' and doc['status'] == 'SUCCESS' then return 0 end
-end
-local ttl = tonumber(ARGV[2])
-if ttl > 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl) else redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('PUBLISH', KEYS[1], ARGV[1])
-return 1
-`;
+/** celery/app/defaults.py `result_expires`: one day. */
+export const DEFAULT_RESULT_EXPIRES = 86400;
 
-/** SET (with TTL) and PUBLISH, as `KeyValueStoreBackend.set` does for group metas. */
-const SET_PUBLISH_SCRIPT = `
-local ttl = tonumber(ARGV[2])
-if ttl > 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl) else redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('PUBLISH', KEYS[1], ARGV[1])
-return 1
-`;
-
-type StoreClient = Redis & {
-  celeryStoreResult(key: string, value: string, ttl: number): Promise<number>;
-  celerySetPublish(key: string, value: string, ttl: number): Promise<number>;
-};
-
+/**
+ * @example
+ * const backend = new RedisBackend('redis://localhost:6379/1', { resultExpires: 3600 });
+ * const meta = await backend.waitFor(taskId, { timeoutMs: 10_000 });
+ */
 export class RedisBackend implements ResultBackend {
   readonly keys: ResultKeys;
-  private readonly client: StoreClient;
-  private subscriber: Redis | undefined;
-  private readonly listeners = new Map<string, Set<(raw: string) => void>>();
-  private readonly subscribed = new Map<string, Promise<unknown>>();
-  private readonly ttl: number;
-  private readonly fallbackPollMs: number;
-  private readonly safetyPollMs: number;
-  private readonly closers = new Set<(error: Error) => void>();
+  /** The TTL written with every value, in seconds; 0 = none. */
+  readonly ttlSeconds: number;
+  private readonly client: ScriptedRedis;
+  private readonly watcher: KeyWatcher;
+  private readonly failWaits = new Set<(error: Error) => void>();
+  private closed = false;
 
   constructor(
     private readonly url: string,
@@ -65,140 +49,128 @@ export class RedisBackend implements ResultBackend {
   ) {
     const connection = parseRedisUrl(url);
     this.keys = new ResultKeys(options.keyPrefix ?? '');
-    this.ttl = options.resultExpires ? Math.max(1, Math.round(options.resultExpires)) : 0;
-    this.fallbackPollMs = options.fallbackPollMs ?? 500;
-    this.safetyPollMs = options.safetyPollMs ?? 5000;
-    // maxRetriesPerRequest null: during an outage writes wait for the reconnect instead of failing.
-    this.client = new Redis({ ...connection, enableAutoPipelining: true, maxRetriesPerRequest: null, lazyConnect: false }) as StoreClient;
-    this.client.on('error', () => {}); // reconnects on its own; commands wait in the offline queue
-    this.client.defineCommand('celeryStoreResult', { numberOfKeys: 1, lua: STORE_SCRIPT });
-    this.client.defineCommand('celerySetPublish', { numberOfKeys: 1, lua: SET_PUBLISH_SCRIPT });
-  }
-
-  async storeResult(meta: TaskMeta): Promise<boolean> {
-    const value = jsonEncode(meta);
-    return (await this.client.celeryStoreResult(this.keys.task(meta.task_id), value, this.ttl)) === 1;
-  }
-
-  async getMeta(taskId: string): Promise<TaskMeta> {
-    return this.decode(this.keys.task(taskId), await this.client.get(this.keys.task(taskId)), taskId);
-  }
-
-  private decode(key: string, raw: string | null, taskId: string): TaskMeta {
-    if (raw === null) return pendingMeta(taskId);
-    try {
-      return jsonDecode(raw) as TaskMeta;
-    } catch (cause) {
-      throw new TransportError(`the result stored under ${key} is not valid JSON`, { cause });
-    }
-  }
-
-  waitFor(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
-    const key = this.keys.task(taskId);
-    const done = options.until ?? ((meta: TaskMeta) => isReady(meta.status));
-    return new Promise<TaskMeta>((resolve, reject) => {
-      let settled = false;
-      let timeout: NodeJS.Timeout | undefined;
-      let poll: NodeJS.Timeout | undefined;
-      const finish = (error: Error | null, meta?: TaskMeta) => {
-        if (settled) return;
-        settled = true;
-        if (timeout) clearTimeout(timeout);
-        if (poll) clearTimeout(poll);
-        options.signal?.removeEventListener('abort', onAbort);
-        this.closers.delete(onClose);
-        this.unlisten(key, onMessage);
-        if (error) reject(error);
-        else resolve(meta!);
-      };
-      const consider = (raw: string | null) => {
-        if (settled) return;
-        try {
-          const meta = this.decode(key, raw, taskId);
-          if (done(meta)) finish(null, meta);
-        } catch (error) {
-          finish(error as Error);
-        }
-      };
-      const read = () => this.client.get(key).then(consider, (error: Error) => finish(new TransportError(`cannot read ${key}: ${error.message}`, { cause: error })));
-      const onMessage = (raw: string) => consider(raw);
-      const onAbort = () => finish(options.signal!.reason instanceof Error ? options.signal!.reason : new Error('aborted'));
-      const onClose = (error: Error) => finish(error);
-      const schedulePoll = () => {
-        if (settled) return;
-        const pubsubUp = this.subscriber?.status === 'ready';
-        poll = setTimeout(() => void read().then(schedulePoll), pubsubUp ? this.safetyPollMs : this.fallbackPollMs);
-      };
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort);
-      this.closers.add(onClose);
-      if (options.timeoutMs !== undefined) {
-        timeout = setTimeout(() => finish(new TimeoutError(`The operation timed out waiting for task ${taskId}.`)), options.timeoutMs);
-      }
-      // Subscribe first, then read: a result stored in between is seen by one or the other.
-      this.listen(key, onMessage)
-        .catch(() => {}) // pub/sub unavailable: the polls below still find the result
-        .then(read)
-        .then(schedulePoll);
+    this.ttlSeconds = ttlFor(options.resultExpires);
+    const name = options.connectionName;
+    // maxRetriesPerRequest null: during an outage commands wait for the reconnect (Celery retries
+    // backend writes over time too) instead of failing after a few attempts. lazyConnect: an app
+    // that never touches results never opens the connection.
+    this.client = defineResultScripts(
+      new Redis({ ...connection, connectionName: name, enableAutoPipelining: true, maxRetriesPerRequest: null, lazyConnect: true }),
+    );
+    // ioredis reconnects by itself; without a listener it would crash the process on 'error'.
+    this.client.on('error', () => {});
+    this.watcher = new KeyWatcher({
+      connect: () => {
+        const sub = new Redis({ ...connection, connectionName: name && `${name}:sub`, maxRetriesPerRequest: null, autoResubscribe: true });
+        sub.on('error', () => {});
+        return sub;
+      },
+      read: (keys) => this.client.mget(keys),
+      fallbackPollMs: options.fallbackPollMs ?? 500,
+      safetyPollMs: options.safetyPollMs ?? 5000,
     });
   }
 
-  private subscriberClient(): Redis {
-    if (!this.subscriber) {
-      const sub = new Redis({ ...parseRedisUrl(this.url), maxRetriesPerRequest: null, autoResubscribe: true });
-      sub.on('error', () => {});
-      sub.on('message', (channel: string, raw: string) => {
-        for (const fn of this.listeners.get(channel) ?? []) fn(raw);
-      });
-      this.subscriber = sub;
-    }
-    return this.subscriber;
+  async storeResult(meta: TaskMeta): Promise<boolean> {
+    const key = this.keys.task(meta.task_id);
+    const value = encodeStored(meta, key);
+    return (await this.run(`store ${key}`, () => this.client.celeryStoreResult(key, value, this.ttlSeconds))) === 1;
   }
 
-  private listen(channel: string, fn: (raw: string) => void): Promise<unknown> {
-    let set = this.listeners.get(channel);
-    if (!set) this.listeners.set(channel, (set = new Set()));
-    set.add(fn);
-    let subscribed = this.subscribed.get(channel);
-    if (!subscribed) {
-      subscribed = this.subscriberClient().subscribe(channel);
-      this.subscribed.set(channel, subscribed);
-    }
-    return subscribed;
+  async getMeta(taskId: string): Promise<TaskMeta> {
+    const key = this.keys.task(taskId);
+    return decodeMeta(await this.run(`GET ${key}`, () => this.client.get(key)), key, taskId);
   }
 
-  private unlisten(channel: string, fn: (raw: string) => void): void {
-    const set = this.listeners.get(channel);
-    if (!set) return;
-    set.delete(fn);
-    if (set.size > 0) return;
-    this.listeners.delete(channel);
-    this.subscribed.delete(channel);
-    this.subscriber?.unsubscribe(channel).catch(() => {});
+  waitFor(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
+    return waitForState(taskId, options, ({ offer, fail }) => {
+      if (this.closed) throw this.closedError();
+      const key = this.keys.task(taskId);
+      const consider = (raw: string | null, source: 'message' | 'read') => {
+        let meta: TaskMeta;
+        try {
+          meta = decodeMeta(raw, key, taskId);
+        } catch (error) {
+          // Anyone can PUBLISH anything on the channel: judge the stored value instead.
+          if (source === 'message') return void read();
+          return fail(error as Error);
+        }
+        offer(meta);
+      };
+      const read = () =>
+        this.run(`GET ${key}`, () => this.client.get(key)).then(
+          (raw) => consider(raw, 'read'),
+          (error: Error) => fail(error),
+        );
+      // Subscribe first, then read: a result stored in between is seen by one or the other.
+      const watch = this.watcher.watch(key, consider);
+      void watch.subscribed.then(read);
+      this.failWaits.add(fail);
+      return () => {
+        this.failWaits.delete(fail);
+        watch.stop();
+      };
+    });
   }
 
   async forget(taskId: string): Promise<void> {
-    await this.client.del(this.keys.task(taskId));
+    const key = this.keys.task(taskId);
+    await this.run(`DEL ${key}`, () => this.client.del(key));
   }
 
+  /** base.py `_save_group`: `{"result": tuple}`, written like every value (TTL + PUBLISH). */
   async saveGroup(groupId: string, result: ResultTuple): Promise<void> {
-    await this.client.celerySetPublish(this.keys.group(groupId), jsonEncode({ result }), this.ttl);
+    const key = this.keys.group(groupId);
+    const value = encodeStored({ result }, key);
+    await this.run(`store ${key}`, () => this.client.celerySetPublish(key, value, this.ttlSeconds));
   }
 
   async restoreGroup(groupId: string): Promise<ResultTuple | null> {
-    const raw = await this.client.get(this.keys.group(groupId));
-    return raw === null ? null : ((jsonDecode(raw) as { result: ResultTuple }).result ?? null);
+    const key = this.keys.group(groupId);
+    return decodeGroup(await this.run(`GET ${key}`, () => this.client.get(key)), key);
   }
 
   async deleteGroup(groupId: string): Promise<void> {
-    await this.client.del(this.keys.group(groupId));
+    const key = this.keys.group(groupId);
+    await this.run(`DEL ${key}`, () => this.client.del(key));
   }
 
+  /** End every wait with a TransportError and close both connections. */
   async close(): Promise<void> {
-    const error = new TransportError(`result backend ${maskUrl(this.url)} closed`);
-    for (const close of [...this.closers]) close(error);
-    await Promise.all([quit(this.client), this.subscriber && quit(this.subscriber)]);
+    if (this.closed) return;
+    this.closed = true;
+    const error = this.closedError();
+    for (const fail of [...this.failWaits]) fail(error);
+    await Promise.all([this.watcher.close(), quit(this.client)]);
   }
+
+  /** The command connection, for collaborators that write their own keys (chords). */
+  get redis(): Redis {
+    return this.client;
+  }
+
+  private async run<T>(what: string, command: () => Promise<T>): Promise<T> {
+    if (this.closed) throw this.closedError();
+    try {
+      return await command();
+    } catch (cause) {
+      throw new TransportError(`result backend ${maskUrl(this.url)}: ${what} failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  private closedError(): TransportError {
+    return new TransportError(`result backend ${maskUrl(this.url)} is closed`);
+  }
+}
+
+/** base.py `prepare_expires(type=int)`: seconds truncated to an int; 0/None = store without TTL. */
+function ttlFor(resultExpires: number | null | undefined): number {
+  if (resultExpires === undefined) return DEFAULT_RESULT_EXPIRES;
+  if (resultExpires === null) return 0;
+  if (!Number.isFinite(resultExpires) || resultExpires < 0) {
+    throw new ConfigError(`result_expires must be a number of seconds ≥ 0 or null, got ${resultExpires}`);
+  }
+  return Math.trunc(resultExpires);
 }
 
 async function quit(client: Redis): Promise<void> {

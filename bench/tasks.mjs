@@ -1,5 +1,6 @@
-// The benchmark's TypeScript tasks module (`ts-celery worker -A bench/tasks.ts`).
-import { Celery } from '../src/index.js';
+// The benchmark's tasks module for the shipped CLI (`node dist/cli/main.js worker -A bench/tasks.mjs`):
+// compiled JavaScript, as a production deployment runs it (no TypeScript loader in the process).
+import { Celery } from '../dist/index.js';
 
 export const app = new Celery({
   broker_url: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15',
@@ -9,4 +10,4 @@ export const app = new Celery({
 });
 
 app.task('bench.noop', () => null);
-app.task('bench.add', (a: number, b: number) => a + b);
+app.task('bench.add', (a, b) => a + b);
