@@ -16,6 +16,7 @@ import { attachHandleMethods, localContext, type TaskHandleMethods } from './reg
 import { TaskRegistry } from './registry/task-registry.js';
 import { AsyncResult } from './result.js';
 import { Router } from './routing.js';
+import { Signals } from './signals.js';
 import { createTransport } from './transport/index.js';
 import type { Transport } from './transport/transport.js';
 
@@ -79,6 +80,8 @@ export class Celery {
   private backendInstance: ResultBackend | null | undefined;
   /** The tasks this app can run, by name. */
   readonly tasks = new TaskRegistry();
+  /** Celery's signals (task_prerun, task_success, worker_ready, …), sent by the worker. */
+  readonly signals = new Signals();
   /** The task running in the current async context (set by the worker); gives sendTask its parent. */
   readonly currentTask = new AsyncLocalStorage<TaskContext>();
   private readonly declared = new Set<string>();
@@ -214,9 +217,12 @@ export class Celery {
     return this.AsyncResult<T>(id);
   }
 
-  /** Verify the broker answers (one-line TransportError otherwise), e.g. before a worker starts. */
-  connect(timeoutMs = 10_000): Promise<void> {
-    return this.transport.connect(timeoutMs);
+  /**
+   * Verify the broker (and the result backend, when configured) answer; rejects with a one-line
+   * TransportError naming the server otherwise. The CLI calls it before serving.
+   */
+  async connect(timeoutMs = 10_000): Promise<void> {
+    await Promise.all([this.transport.connect(timeoutMs), this.backend?.connect(timeoutMs)]);
   }
 
   /** Close the broker and backend connections (restoring any unsettled deliveries). */

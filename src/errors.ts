@@ -65,15 +65,23 @@ export class TaskRevokedError extends CeleryError {
   override readonly name = 'TaskRevokedError' as const;
 }
 
+/** When and how `ctx.retry()` re-sends a task (the arguments of Python's `Task.retry`). */
+export interface RetryOptions {
+  /** Seconds from now; default the task's `default_retry_delay` (180). */
+  countdown?: number;
+  /** An absolute time instead of a countdown. */
+  eta?: Date;
+  /** The error that caused the retry: stored with RETRY, raised when retries run out. */
+  exc?: unknown;
+  /** Overrides the task's `max_retries` for this call (null = retry forever). */
+  max_retries?: number | null;
+}
+
 /** Thrown by `ctx.retry()`; the worker re-publishes the task (celery.exceptions.Retry). */
 export class Retry extends CeleryError {
   override readonly name = 'Retry' as const;
-  constructor(
-    message: string,
-    readonly exc: unknown = undefined,
-    readonly when: Date | number | undefined = undefined,
-  ) {
-    super(message);
+  constructor(readonly options: RetryOptions = {}) {
+    super(options.exc instanceof Error ? options.exc.message : 'Task can be retried');
   }
 }
 

@@ -18,6 +18,8 @@ export class MemoryBackend implements ResultBackend {
   // Key names only label errors, so they read like the Redis backend's.
   private readonly keys = new ResultKeys();
 
+  async connect(): Promise<void> {}
+
   async storeResult(meta: TaskMeta): Promise<boolean> {
     this.ensureOpen();
     const key = this.keys.task(meta.task_id);

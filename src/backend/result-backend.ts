@@ -11,6 +11,8 @@ export interface WaitOptions {
 }
 
 export interface ResultBackend {
+  /** Verify the store answers; rejects with a one-line TransportError (e.g. at CLI start-up). */
+  connect(timeoutMs?: number): Promise<void>;
   /**
    * Store a task's meta (SET with `result_expires` + PUBLISH). A stored SUCCESS is never
    * overwritten: the write is skipped and `false` returned.

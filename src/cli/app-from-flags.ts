@@ -10,9 +10,17 @@ export interface ConnectionFlags {
   resultBackend?: string;
 }
 
+/** The app, with its broker and result backend checked to answer (a one-line error if not). */
 export async function appFromFlags(flags: ConnectionFlags): Promise<Celery> {
   applyConnectionFlags(flags);
-  return flags.app ? loadApp(flags.app) : new Celery();
+  const app = flags.app ? await loadApp(flags.app) : new Celery();
+  try {
+    await app.connect();
+  } catch (error) {
+    await app.close().catch(() => {});
+    throw error;
+  }
+  return app;
 }
 
 export function addConnectionOptions<T extends { option: (...a: string[]) => T }>(command: T): T {

@@ -7,6 +7,8 @@ export function printResult(value: unknown): void {
 
 /** One line: `error: <reason>` (a remote task error shows its Python type and message). */
 export function errorLine(error: unknown): string {
-  if (error instanceof TaskError) return `error: task failed: ${error.message}`;
-  return `error: ${error instanceof Error ? error.message : String(error)}`;
+  const text = error instanceof TaskError ? `task failed: ${error.message}` : error instanceof Error ? error.message : String(error);
+  // Loader errors (tsx, Node's resolver) span lines; keep their substance on one, minus require stacks.
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^(Require stack:|- \/)/.test(l));
+  return `error: ${lines.join('; ')}`;
 }

@@ -7,7 +7,7 @@ import type { Celery } from '../app.js';
 import { ConfigError } from '../errors.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
-const CANDIDATES = ['', '.ts', '.mts', '.js', '.mjs', '/index.ts', '/index.js'];
+const CANDIDATES = ['.ts', '.mts', '.js', '.mjs', '/index.ts', '/index.js'];
 
 function looksLikeApp(value: unknown): value is Celery {
   // Duck-typed: the user's module may import another copy of ts-celery than the CLI's.
@@ -18,11 +18,12 @@ function looksLikeApp(value: unknown): value is Celery {
 /** Resolve `./tasks` to an existing file, trying the usual extensions. */
 export function resolveModulePath(spec: string, cwd: string = process.cwd()): string {
   const base = resolve(cwd, spec);
-  for (const suffix of CANDIDATES) {
-    const candidate = base + suffix;
-    if (existsSync(candidate) && (suffix !== '' || extname(candidate) !== '')) return candidate;
+  // A spec with an extension names the file; without one, try the usual ones.
+  const suffixes = extname(spec) ? [''] : CANDIDATES;
+  for (const suffix of suffixes) {
+    if (existsSync(base + suffix)) return base + suffix;
   }
-  throw new ConfigError(`cannot find the tasks module '${spec}' (looked for ${CANDIDATES.map((s) => spec + s).join(', ')})`);
+  throw new ConfigError(`cannot find the tasks module '${spec}' (looked for ${suffixes.map((s) => spec + s).join(', ')})`);
 }
 
 /** Import `MODULE[:EXPORT]` and return its app: the named export, else `app`, else the default export. */

@@ -1,6 +1,7 @@
 // What a registered task is: its name, Celery task options, the handler, and how Python's
 // positional and keyword arguments reach that handler.
 import type { z } from 'zod';
+import type { RetryOptions } from '../errors.js';
 import type { DeliveryInfo } from '../protocol/message.js';
 import type { TaskRequest } from '../protocol/task-message.js';
 
@@ -26,6 +27,25 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Store a custom state (e.g. `PROGRESS`) with its meta, readable by Python's `AsyncResult.info`. */
   updateState(state: string, meta?: unknown): Promise<void>;
+  /**
+   * Retry this task later (Python's `raise self.retry(...)`): throws a Retry that the worker turns
+   * into a re-published message with the same id and `retries + 1`, or — past `max_retries` — into
+   * FAILURE with `exc` (or MaxRetriesExceededError).
+   * @example catch (error) { ctx.retry({ exc: error, countdown: 10 }); }
+   */
+  retry(options?: RetryOptions): never;
+}
+
+/** An error class or an error name (`'ConnectionError'`) for `autoretry_for` / `dont_autoretry_for`. */
+export type ErrorMatcher = (abstract new (...args: never[]) => Error) | string;
+
+/** Per-task lifecycle hooks (Celery's Task.on_success / on_failure / on_retry / after_return). */
+export interface TaskHooks {
+  onSuccess?(result: unknown, ctx: TaskContext): void | Promise<void>;
+  onFailure?(error: unknown, ctx: TaskContext): void | Promise<void>;
+  onRetry?(error: unknown, ctx: TaskContext): void | Promise<void>;
+  /** After any outcome, with the final state. */
+  after?(state: string, result: unknown, ctx: TaskContext): void | Promise<void>;
 }
 
 /** Celery task options (same names as Python's `@app.task(...)`). */
@@ -41,8 +61,25 @@ export interface TaskOptions {
   /** Soft time limit in seconds. */
   soft_time_limit?: number | null;
   rate_limit?: string | null;
+  /** Retries allowed (default 3; null = forever). */
   max_retries?: number | null;
+  /** Seconds before a retry without countdown/eta (default 180). */
   default_retry_delay?: number;
+  /** Errors that retry the task automatically. */
+  autoretry_for?: ErrorMatcher[];
+  /** Errors that never autoretry, even when they match `autoretry_for`. */
+  dont_autoretry_for?: ErrorMatcher[];
+  /** Exponential backoff for autoretries: true (factor 1) or the factor in seconds. */
+  retry_backoff?: boolean | number;
+  /** Cap of the backoff countdown (default 600 s). */
+  retry_backoff_max?: number;
+  /** Randomize the backoff countdown in [0, countdown] (default true). */
+  retry_jitter?: boolean;
+  /** Options for autoretries (`countdown`, `max_retries`). */
+  retry_kwargs?: { countdown?: number; max_retries?: number | null };
+  /** With acks_late: ack (true, default `task_acks_on_failure_or_timeout`) or reject a failed task's message. */
+  acks_on_failure_or_timeout?: boolean;
+  hooks?: TaskHooks;
 }
 
 /**

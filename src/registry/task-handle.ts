@@ -1,6 +1,7 @@
 // The typed handle `app.task(...)` returns: callable directly (runs the handler in-process, the
 // "sync fallback" when no broker is around), and able to send itself (`delay`, `applyAsync`, `s`).
 import type { SendTaskOptions } from '../app.js';
+import { Retry } from '../errors.js';
 import { newId } from '../protocol/ids.js';
 import type { Signature } from '../protocol/task-message.js';
 import type { AsyncResult } from '../result.js';
@@ -69,5 +70,8 @@ export function localContext(name: string, args: unknown[], kwargs: Record<strin
     request: { id, name, args, kwargs } as unknown as TaskContext['request'],
     signal: new AbortController().signal,
     updateState: async () => {},
+    retry: (options) => {
+      throw new Retry(options);
+    },
   };
 }

@@ -1,19 +1,23 @@
 // Runs one task and records what happened, as celery/app/trace.py does: STARTED (when tracked),
-// the handler, SUCCESS with callbacks and the next chain step published first (so `children` is
-// complete), or FAILURE with the traceback, propagated to the rest of the chain and to errbacks.
-// Control-flow errors (Reject, Ignore) are matched here, by class, and nowhere else.
+// the handler under its time limits, then SUCCESS (callbacks and the next chain step published
+// first, so `children` is complete), RETRY (re-published), or FAILURE (propagated to the rest of
+// the chain and to errbacks). Control-flow errors are matched here, by class, and nowhere else.
 import type { Celery } from '../app.js';
 import type { ResultBackend } from '../backend/result-backend.js';
-import { EncodeError, Ignore, Reject, TaskRevokedError } from '../errors.js';
+import { Ignore, Reject, Retry, type RetryOptions, SoftTimeLimitExceeded, TaskRevokedError, type TimeLimitExceeded } from '../errors.js';
 import type { Logger } from '../log.js';
 import { exceptionRepr, formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
 import { argsRepr } from '../protocol/repr.js';
-import { buildTaskMeta, type ResultTuple, type TaskMeta } from '../protocol/result-meta.js';
-import { FAILURE, REVOKED, STARTED, SUCCESS } from '../protocol/states.js';
+import type { ResultTuple } from '../protocol/result-meta.js';
+import { FAILURE, RETRY, REVOKED, STARTED, SUCCESS } from '../protocol/states.js';
 import type { TaskContext } from '../registry/task-definition.js';
+import type { SignalName, SignalPayloads } from '../signals.js';
 import { publishCallbacks, publishChainStep, publishErrbacks } from './canvas-dispatch.js';
 import { logLines } from './log-lines.js';
 import type { Request } from './request.js';
+import { ResultRecorder } from './result-recorder.js';
+import { autoretryFor, decideRetry, republish } from './retry.js';
+import { armTimeLimits, resolveTimeLimits } from './time-limits.js';
 
 export interface TracerDeps {
   app: Celery;
@@ -21,10 +25,15 @@ export interface TracerDeps {
   logger: Logger;
   hostname: string;
   now: () => number;
+  random?: () => number;
 }
 
 export class TaskTracer {
-  constructor(private readonly deps: TracerDeps) {}
+  private readonly recorder: ResultRecorder;
+
+  constructor(private readonly deps: TracerDeps) {
+    this.recorder = new ResultRecorder(deps.backend, deps.app.conf, deps.hostname, deps.logger, deps.now);
+  }
 
   private get conf() {
     return this.deps.app.conf;
@@ -38,86 +47,155 @@ export class TaskTracer {
     return req.task.ignoreResult || (req.definition.options.ignore_result ?? this.conf.task_ignore_result);
   }
 
-  /** Run the request's task to completion (never throws). */
-  async execute(req: Request, signal: AbortSignal): Promise<void> {
+  /** Run the request's task to completion (never throws). `controller` aborts the handler's signal. */
+  async execute(req: Request, controller: AbortController): Promise<void> {
     const { task, definition } = req;
     if (task.expires && task.expires.getTime() <= this.deps.now()) return this.revoke(req, 'expired');
     const acksLate = this.acksLate(req);
     if (!acksLate) this.settle(req.ack(), req);
     req.startedAt = this.deps.now();
-    const ignoreResult = this.ignoresResult(req);
-    if ((definition.options.track_started ?? this.conf.task_track_started) && !ignoreResult) {
-      await this.store(req, STARTED, { pid: process.pid, hostname: this.deps.hostname });
+    if ((definition.options.track_started ?? this.conf.task_track_started) && !this.ignoresResult(req)) {
+      await this.recorder.store(req, STARTED, { pid: process.pid, hostname: this.deps.hostname });
     }
-    const ctx = this.context(req, signal);
+    const ctx = this.context(req, controller.signal);
+    const limits = resolveTimeLimits(task.timeLimit, definition.options, this.conf);
+    let hardLimitHit = false;
+    const disarm = armTimeLimits(limits, {
+      onSoft: (error) => {
+        this.deps.logger.warn(`Soft time limit (${limits.soft}s) exceeded for ${req.displayName}[${task.id}]`);
+        controller.abort(error);
+      },
+      onHard: (error) => {
+        hardLimitHit = true;
+        this.deps.logger.error(`Hard time limit (${limits.hard}s) exceeded for ${req.displayName}[${task.id}]`);
+        controller.abort(error);
+        void this.onHardLimit(req, error, ctx);
+      },
+    });
+    await this.signal('task_prerun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, ctx });
     const started = performance.now();
-    let value: unknown;
+    let state: string;
+    let retval: unknown;
     try {
-      value = await this.deps.app.currentTask.run(ctx, () => definition.run(task.args, task.kwargs, ctx));
-    } catch (error) {
-      await this.onError(req, error, acksLate, ignoreResult);
-      return;
+      retval = await this.deps.app.currentTask.run(ctx, () => definition.run(task.args, task.kwargs, ctx));
+      if (hardLimitHit) return; // already recorded as TimeLimitExceeded; the late outcome is dropped
+      state = await this.onSuccess(req, retval ?? null, (performance.now() - started) / 1000, ctx);
+    } catch (thrown) {
+      if (hardLimitHit) return;
+      const reason = controller.signal.reason;
+      // A handler that lets the soft-limit abort escape fails with SoftTimeLimitExceeded itself.
+      const error = reason instanceof SoftTimeLimitExceeded && isAbortOf(thrown, reason) ? reason : thrown;
+      [state, retval] = await this.onError(req, error, ctx);
+    } finally {
+      disarm();
     }
-    const runtime = (performance.now() - started) / 1000;
-    if (value === undefined) value = null;
-    const children = await this.publishFollowUps(req, value);
-    if (!ignoreResult) {
-      const encodeError = await this.store(req, SUCCESS, value, null, children);
-      if (encodeError) return this.onError(req, encodeError, acksLate, ignoreResult);
-    }
-    if (this.deps.logger.isEnabled('info')) {
-      this.deps.logger.info(logLines.succeeded(req.displayName, task.id, runtime, argsRepr(value)));
-    }
-    if (acksLate) this.settle(req.ack(), req);
+    await this.signal('task_postrun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, retval, state, ctx });
+    await this.hook(req, 'after', state, retval, ctx);
   }
 
   /** Discard a revoked or expired request: ack, store REVOKED, log. */
   async revoke(req: Request, reason: 'revoked' | 'expired'): Promise<void> {
     this.settle(req.ack(), req);
     this.deps.logger.info(reason === 'expired' ? logLines.expired(req.displayName, req.id) : logLines.revoked(req.displayName, req.id));
-    if (!this.ignoresResult(req)) {
-      const error = new TaskRevokedError(reason);
-      await this.store(req, REVOKED, toExceptionInfo(error), null);
-    }
+    if (!this.ignoresResult(req)) await this.recorder.store(req, REVOKED, toExceptionInfo(new TaskRevokedError(reason)));
   }
 
-  private async onError(req: Request, error: unknown, acksLate: boolean, ignoreResult: boolean): Promise<void> {
-    const { task } = req;
+  private async onSuccess(req: Request, value: unknown, runtime: number, ctx: TaskContext): Promise<string> {
+    const children = await this.publishFollowUps(req, value);
+    if (!this.ignoresResult(req)) {
+      const encodeError = await this.recorder.store(req, SUCCESS, value, null, children);
+      if (encodeError) return (await this.onError(req, encodeError, ctx))[0];
+    }
+    if (this.deps.logger.isEnabled('info')) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, argsRepr(value)));
+    if (this.acksLate(req)) this.settle(req.ack(), req);
+    await this.hook(req, 'onSuccess', value, ctx);
+    await this.signal('task_success', { result: value, ctx });
+    return SUCCESS;
+  }
+
+  /** Returns the final state and the value `after` hooks see. */
+  private async onError(req: Request, error: unknown, ctx: TaskContext): Promise<[string, unknown]> {
+    const { task, definition } = req;
     if (error instanceof Reject) {
       this.deps.logger.info(logLines.rejected(req.displayName, task.id, error.reason || 'rejected by the task'));
       this.settle(req.reject(error.requeue), req);
-      return;
+      return ['REJECTED', error];
     }
     if (error instanceof Ignore) {
       this.deps.logger.info(logLines.ignored(req.displayName, task.id));
       this.settle(req.ack(), req);
-      return;
+      return ['IGNORED', error];
     }
+    const retry = error instanceof Retry ? error.options : autoretryFor(error, definition.options, task.retries, this.deps.random);
+    if (retry) return this.retry(req, retry, error, ctx);
+    await this.fail(req, error, ctx);
+    return [FAILURE, error];
+  }
+
+  private async retry(req: Request, options: RetryOptions, thrown: unknown, ctx: TaskContext): Promise<[string, unknown]> {
+    const decision = decideRetry(req, options, this.deps.now());
+    if (decision.kind === 'exhausted') {
+      await this.fail(req, decision.error, ctx);
+      return [FAILURE, decision.error];
+    }
+    let child: ResultTuple;
+    try {
+      child = await republish(this.deps.app, req, decision.eta);
+    } catch (publishError) {
+      await this.fail(req, publishError, ctx);
+      return [FAILURE, publishError];
+    }
+    const reason = options.exc ?? thrown;
+    const when = decision.countdown !== null ? `Retry in ${decision.countdown}s` : `Retry at ${decision.eta.toISOString()}`;
+    const info = toExceptionInfo(reason);
+    this.deps.logger.info(logLines.retry(req.displayName, req.id, `${when}: ${exceptionRepr(info)}`));
+    if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, info, formatTraceback(reason), [child]);
+    // The original message is done with: the retry is a new message (Celery acks it, also with acks_late).
+    this.settle(req.ack(), req);
+    await this.hook(req, 'onRetry', reason, ctx);
+    await this.signal('task_retry', { reason, ctx });
+    return [RETRY, reason];
+  }
+
+  private async fail(req: Request, error: unknown, ctx: TaskContext): Promise<void> {
+    const { task } = req;
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
     this.deps.logger.error(`${logLines.failed(req.displayName, task.id, exceptionRepr(info))}\n${traceback}`);
-    if (!ignoreResult) {
-      await this.store(req, FAILURE, info, traceback);
+    if (!this.ignoresResult(req)) {
+      await this.recorder.store(req, FAILURE, info, traceback);
       // celery-wire.md §10.5: waiters on later chain steps must see the failure too.
       for (const step of task.embed.chain ?? []) {
         const stepId = step.options?.task_id;
-        if (typeof stepId === 'string') await this.storeFor(stepId, FAILURE, info, traceback);
+        if (typeof stepId === 'string') await this.recorder.storeFor(stepId, FAILURE, info, traceback);
       }
     }
     await publishErrbacks(this.deps.app, task, this.deps.logger);
-    if (acksLate) {
-      this.settle(this.conf.task_acks_on_failure_or_timeout ? req.ack() : req.reject(false), req);
-    }
+    if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(false), req);
+    await this.hook(req, 'onFailure', error, ctx);
+    await this.signal('task_failure', { taskId: task.id, exception: error, traceback, ctx });
+  }
+
+  /** Hard limit: FAILURE TimeLimitExceeded now; the message is acked, or requeued when the flag is off. */
+  private async onHardLimit(req: Request, error: TimeLimitExceeded, ctx: TaskContext): Promise<void> {
+    const info = toExceptionInfo(error);
+    const traceback = formatTraceback(error);
+    if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, traceback);
+    if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(true), req);
+    await this.hook(req, 'onFailure', error, ctx);
+    await this.signal('task_failure', { taskId: req.id, exception: error, traceback, ctx });
+  }
+
+  private ackOnFailure(req: Request): boolean {
+    return req.definition.options.acks_on_failure_or_timeout ?? this.conf.task_acks_on_failure_or_timeout;
   }
 
   /** Callbacks (`link`) and the next chain step, published before SUCCESS is stored (§10.1 step 8). */
   private async publishFollowUps(req: Request, value: unknown): Promise<ResultTuple[]> {
-    const children: ResultTuple[] = [];
     const { app, logger } = this.deps;
-    children.push(...(await publishCallbacks(app, req.task, value, logger)));
+    const children = await publishCallbacks(app, req.task, value, logger);
     const next = await publishChainStep(app, req.task, value, logger);
-    if (next) children.push(next);
-    return children;
+    return next ? [...children, next] : children;
   }
 
   private context(req: Request, signal: AbortSignal): TaskContext {
@@ -137,61 +215,28 @@ export class TaskTracer {
       request: task,
       signal,
       updateState: async (state, meta) => {
-        await this.store(req, state, meta ?? null);
+        await this.recorder.store(req, state, meta ?? null);
+      },
+      retry: (options) => {
+        throw new Retry(options);
       },
     };
   }
 
-  /** Store a state for the request; resolves to the encoding error when the value can't be JSON. */
-  private async store(
-    req: Request,
-    status: string,
-    result: unknown,
-    traceback: string | null = null,
-    children: ResultTuple[] = [],
-  ): Promise<Error | undefined> {
-    const { task } = req;
-    const extended = this.conf.result_extended
-      ? {
-          name: task.name,
-          args: task.args,
-          kwargs: task.kwargs,
-          worker: this.deps.hostname,
-          retries: task.retries,
-          queue: req.delivery.info.routingKey,
-        }
-      : undefined;
-    const meta = buildTaskMeta({
-      taskId: task.id,
-      status,
-      result,
-      traceback,
-      children,
-      dateDone: new Date(this.deps.now()),
-      groupId: task.group,
-      parentId: task.parentId,
-      extended,
-    });
-    return this.write(meta, req.displayName, task.id);
-  }
-
-  private async storeFor(taskId: string, status: string, result: unknown, traceback: string | null): Promise<void> {
-    await this.write(buildTaskMeta({ taskId, status, result, traceback, dateDone: new Date(this.deps.now()) }), taskId, taskId);
-  }
-
-  private async write(meta: TaskMeta, name: string, id: string): Promise<Error | undefined> {
-    const backend = this.deps.backend;
-    if (!backend) return undefined;
+  private async hook<K extends 'onSuccess' | 'onFailure' | 'onRetry' | 'after'>(req: Request, name: K, ...args: unknown[]): Promise<void> {
+    const fn = req.definition.options.hooks?.[name] as ((...a: unknown[]) => unknown) | undefined;
+    if (!fn) return;
     try {
-      await backend.storeResult(meta);
+      await fn(...args);
     } catch (error) {
-      if (error instanceof TypeError || error instanceof RangeError) {
-        // JSON.stringify refused the value (BigInt, cycle): like Celery, store an EncodeError instead.
-        return new EncodeError(`the result of ${name}[${id}] is not JSON-serializable: ${error.message}`);
-      }
-      this.deps.logger.error(logLines.resultStoreFailed(name, id, error instanceof Error ? error.message : String(error)));
+      this.deps.logger.error(`Task ${req.displayName}[${req.id}] ${name} hook raised: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return undefined;
+  }
+
+  private async signal<K extends SignalName>(name: K, payload: SignalPayloads[K]): Promise<void> {
+    for (const error of await this.deps.app.signals.send(name, payload)) {
+      this.deps.logger.error(`Signal ${name} receiver raised: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   /** Settle a message in the background; a broker error is logged, the message comes back later. */
@@ -200,4 +245,10 @@ export class TaskTracer {
       this.deps.logger.error(`Could not settle message of task ${req.displayName}[${req.id}]: ${error instanceof Error ? error.message : String(error)}`),
     );
   }
+}
+
+/** Whether `thrown` is the abort of `reason` (the reason itself, or an AbortError carrying it). */
+function isAbortOf(thrown: unknown, reason: unknown): boolean {
+  if (thrown === reason) return true;
+  return thrown instanceof Error && thrown.name === 'AbortError' && (thrown.cause === reason || thrown.cause === undefined);
 }

@@ -96,6 +96,7 @@ export class Worker {
     for (const queue of this.queues) await transport.declareQueue(this.app.router.queue(queue));
     this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch }, (delivery) => this.onDelivery(delivery));
     this.logger.info(logLines.ready(this.hostname));
+    await this.sendSignal('worker_ready');
   }
 
   /**
@@ -121,8 +122,15 @@ export class Worker {
     this.pool.clearWaiting();
     this.reserved.clear();
     await this.pool.onIdle();
+    await this.sendSignal('worker_shutdown');
     await this.app.close();
     this.state = 'stopped';
+  }
+
+  private async sendSignal(name: 'worker_ready' | 'worker_shutdown'): Promise<void> {
+    for (const error of await this.app.signals.send(name, { hostname: this.hostname })) {
+      this.logger.error(`Signal ${name} receiver raised: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   private async coldStop(): Promise<void> {
@@ -196,7 +204,7 @@ export class Worker {
       const controller = new AbortController();
       this.active.set(req, controller);
       try {
-        await this.tracer.execute(req, controller.signal);
+        await this.tracer.execute(req, controller);
       } finally {
         this.active.delete(req);
         this.stats.processed[req.task.name] = (this.stats.processed[req.task.name] ?? 0) + 1;

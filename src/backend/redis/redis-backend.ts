@@ -4,6 +4,7 @@
 import { Redis } from 'ioredis';
 import { ConfigError, TransportError } from '../../errors.js';
 import type { ResultTuple, TaskMeta } from '../../protocol/result-meta.js';
+import { checkRedisConnection } from '../../transport/redis/connection-check.js';
 import { parseRedisUrl } from '../../transport/redis/options.js';
 import { maskUrl } from '../../url-mask.js';
 import { decodeGroup, decodeMeta, encodeStored } from '../meta-codec.js';
@@ -69,6 +70,10 @@ export class RedisBackend implements ResultBackend {
       fallbackPollMs: options.fallbackPollMs ?? 500,
       safetyPollMs: options.safetyPollMs ?? 5000,
     });
+  }
+
+  connect(timeoutMs = 10_000): Promise<void> {
+    return checkRedisConnection(this.client, this.url, timeoutMs);
   }
 
   async storeResult(meta: TaskMeta): Promise<boolean> {

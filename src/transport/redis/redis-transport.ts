@@ -12,6 +12,7 @@ import { bindingMember, topicKeyToPattern } from './bindings.js';
 import { ExchangeRouter } from './exchange-router.js';
 import { resolveFanoutPrefix } from './fanout.js';
 import { FanoutHub } from './fanout-hub.js';
+import { checkRedisConnection } from './connection-check.js';
 import { ConnectionHealth } from './health.js';
 import { RedisKeys } from './keys.js';
 import { parseRedisTransportOptions, parseRedisUrl, type RedisConnectionOptions, type RedisTransportOptions } from './options.js';
@@ -83,22 +84,8 @@ export class RedisTransport implements Transport {
     });
   }
 
-  async connect(timeoutMs = 10_000): Promise<void> {
-    const ping = this.main.ping();
-    ping.catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        ping,
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } catch (cause) {
-      throw new TransportError(`Cannot connect to ${maskUrl(this.url)}: ${(cause as Error).message}`, { cause });
-    } finally {
-      clearTimeout(timer);
-    }
+  connect(timeoutMs = 10_000): Promise<void> {
+    return checkRedisConnection(this.main, this.url, timeoutMs);
   }
 
   async declareQueue(spec: QueueSpec): Promise<void> {

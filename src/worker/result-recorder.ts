@@ -1,0 +1,58 @@
+// Writes a request's states to the result backend in Celery's meta format (celery-wire.md §8.2),
+// with `result_extended` fields when enabled. A value JSON cannot carry becomes an EncodeError.
+import type { ResultBackend } from '../backend/result-backend.js';
+import type { CeleryConfig } from '../config.js';
+import { EncodeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { buildTaskMeta, type ResultTuple, type TaskMeta } from '../protocol/result-meta.js';
+import { logLines } from './log-lines.js';
+import type { Request } from './request.js';
+
+export class ResultRecorder {
+  constructor(
+    private readonly backend: ResultBackend | null,
+    private readonly conf: CeleryConfig,
+    private readonly hostname: string,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** Store a state for the request; resolves to the encoding error when the value can't be JSON. */
+  store(req: Request, status: string, result: unknown, traceback: string | null = null, children: ResultTuple[] = []): Promise<Error | undefined> {
+    const { task } = req;
+    const extended = this.conf.result_extended
+      ? { name: task.name, args: task.args, kwargs: task.kwargs, worker: this.hostname, retries: task.retries, queue: req.delivery.info.routingKey }
+      : undefined;
+    const meta = buildTaskMeta({
+      taskId: task.id,
+      status,
+      result,
+      traceback,
+      children,
+      dateDone: new Date(this.now()),
+      groupId: task.group,
+      parentId: task.parentId,
+      extended,
+    });
+    return this.write(meta, req.displayName);
+  }
+
+  /** Store a state under another task id (the later steps of a failed chain). */
+  storeFor(taskId: string, status: string, result: unknown, traceback: string | null): Promise<Error | undefined> {
+    return this.write(buildTaskMeta({ taskId, status, result, traceback, dateDone: new Date(this.now()) }), taskId);
+  }
+
+  private async write(meta: TaskMeta, name: string): Promise<Error | undefined> {
+    if (!this.backend) return undefined;
+    try {
+      await this.backend.storeResult(meta);
+    } catch (error) {
+      if (error instanceof EncodeError || error instanceof TypeError || error instanceof RangeError) {
+        // JSON refused the value (BigInt, cycle): like Celery, the task fails with an EncodeError.
+        return new EncodeError(`the result of ${name}[${meta.task_id}] is not JSON-serializable: ${(error as Error).message}`);
+      }
+      this.logger.error(logLines.resultStoreFailed(name, meta.task_id, error instanceof Error ? error.message : String(error)));
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,280 @@
+// The ts-celery command line as a user meets it (node --import tsx src/cli/main.ts, stdin not a
+// TTY): help, one-line errors for bad flags, unreachable brokers and bad -A modules, module
+// loading (.ts with :export, plain .mjs with a default export), and call/result/purge/demo
+// against the real Redis and a worker started through the CLI.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { Celery } from '../../src/index.js';
+import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { runCli, startTsWorker, type CliRun, type TsWorker } from '../helpers/ts-worker.js';
+
+const url = testRedisUrl(10);
+const token = uniqueToken();
+const prefix = `${token}:`;
+const queue = `cli-${token}`;
+const nodeName = `cli-${token}@localhost`;
+const PLAIN = 'test/interop/ts/cli-plain.mjs';
+const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue };
+const UNREACHABLE = 'redis://127.0.0.1:1/0';
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const redis = new Redis(url);
+let worker: TsWorker | undefined;
+let client: Celery;
+let scratch: string;
+
+before(async () => {
+  scratch = mkdtempSync(join(tmpdir(), `ts-celery-cli-${token}-`));
+  client = new Celery({
+    broker_url: url,
+    result_backend: url,
+    broker_transport_options: { global_keyprefix: prefix },
+    result_backend_transport_options: { global_keyprefix: prefix },
+    task_default_queue: queue,
+  });
+  // The plain-JavaScript module is the worker every call/result test talks to.
+  worker = await startTsWorker({ app: PLAIN, queues: [queue], nodeName, env, concurrency: 2 });
+});
+
+after(async () => {
+  try {
+    await client?.close();
+    if (worker) assert.deepEqual(await worker.stop(), { code: 0, signal: null });
+  } finally {
+    worker?.kill();
+    rmSync(scratch, { recursive: true, force: true });
+    const keys = [...(await redis.keys(`${prefix}*`)), ...(await redis.keys(`*${token}*`))];
+    if (keys.length > 0) await redis.del(...new Set(keys));
+    redis.disconnect();
+  }
+});
+
+/** Runs the commands at most `width` at a time (2 cores). */
+async function inBatches<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+function describe(args: string[], run: CliRun): string {
+  return `ts-celery ${args.join(' ')} → code ${run.code} signal ${run.signal} in ${run.ms} ms\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
+}
+
+/** Why `run` is not a proper failure (non-zero exit, one `error: …` line on stderr matching `reason`), or null. */
+function oneLineErrorProblem(args: string[], run: CliRun, reason?: RegExp): string | null {
+  const lines = run.stderr.split('\n').filter((l) => l.trim() !== '');
+  if (run.code === 0 || run.code === null) return `expected a non-zero exit: ${describe(args, run)}`;
+  if (lines.length !== 1) return `expected exactly one line on stderr, got ${lines.length}: ${describe(args, run)}`;
+  if (!/^error: /.test(lines[0]!)) return `expected 'error: …': ${describe(args, run)}`;
+  if (reason && !reason.test(lines[0]!)) return `expected the reason to match ${reason}: ${describe(args, run)}`;
+  return null;
+}
+
+function assertOneLineError(args: string[], run: CliRun, reason?: RegExp): void {
+  const problem = oneLineErrorProblem(args, run, reason);
+  assert.equal(problem, null, problem ?? '');
+}
+
+/** Table-driven checks report every failing row at once, not only the first. */
+function assertNoProblems(problems: Array<string | null>): void {
+  const found = problems.filter((p): p is string => p !== null);
+  assert.equal(found.length, 0, `${found.length} problem(s):\n\n${found.join('\n\n')}`);
+}
+
+test('--help on every command exits 0 and shows its usage', async () => {
+  const commands = [[], ['worker'], ['call'], ['result'], ['purge'], ['demo']];
+  const runs = await inBatches(commands, 3, (c) => runCli([...c, '--help']));
+  commands.forEach((c, i) => {
+    const run = runs[i]!;
+    const where = describe([...c, '--help'], run);
+    assert.equal(run.code, 0, where);
+    assert.match(run.stdout, new RegExp(`^Usage: ts-celery ${c.length ? c[0] : ''}`), where);
+  });
+  assert.match(runs[1]!.stdout, /-A, --app <module>/);
+  assert.match(runs[1]!.stdout, /-Q, --queues/);
+  assert.match(runs[2]!.stdout, /--wait/);
+  assert.match(runs[4]!.stdout, /-f, --force/);
+});
+
+test('a bad flag: one-line error naming it, non-zero exit', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['worker', '-A', PLAIN, '-c', 'zero'], /concurrency.*'zero'/],
+    [['worker', '-A', PLAIN, '--bogus'], /unknown option '--bogus'/],
+    [['worker', '-A', PLAIN, '--log-format', 'xml'], /--log-format.*'xml'/],
+    [['worker', '-A', PLAIN, '-l', 'LOUD'], /LOUD/],
+    [['worker'], /-A, --app/],
+    [['call', 'cli.add', '-a', '{bad'], /--args must be JSON/],
+    [['call', 'cli.add', '-k', '[1]'], /--kwargs must be a JSON object/],
+    [['no-such-command'], /unknown command 'no-such-command'/],
+  ];
+  const runs = await inBatches(cases, 3, ([args]) => runCli(args, { env }));
+  assertNoProblems(
+    cases.map(([args, reason], i) => oneLineErrorProblem(args, runs[i]!, reason) ?? (runs[i]!.stdout === '' ? null : `stdout not empty: ${describe(args, runs[i]!)}`)),
+  );
+});
+
+test('an unreachable broker or backend (worker, call, purge, result): one-line reason naming it, non-zero exit within a few seconds', async () => {
+  const cases = [
+    ['worker', '-A', PLAIN, '-Q', queue, '-b', UNREACHABLE],
+    ['call', 'cli.add', '-a', '[1,2]', '-b', UNREACHABLE],
+    ['purge', '-Q', queue, '-f', '-b', UNREACHABLE],
+    ['result', '00000000-0000-4000-8000-000000000001', '-b', UNREACHABLE, '--result-backend', UNREACHABLE],
+  ];
+  const runs = await inBatches(cases, 4, (args) => runCli(args, { env, timeoutMs: 15_000 }).catch((error: Error) => error));
+  assertNoProblems(
+    cases.map((args, i) => {
+      const run = runs[i]!;
+      if (run instanceof Error) return run.message;
+      // A refused connection is known at once; Celery's own CLI reports it in one line.
+      return oneLineErrorProblem(args, run, /127\.0\.0\.1:1\b/) ?? (run.ms < 5000 ? null : `gave up only after ${run.ms} ms: ${describe(args, run)}`);
+    }),
+  );
+});
+
+test('-A problems: missing module, no app exported, missing named export, module that fails to import → one-line reason', async () => {
+  const syntax = join(scratch, 'syntax-error.ts');
+  writeFileSync(syntax, 'export const app = {;\n');
+  const missingDep = join(scratch, 'missing-dep.ts');
+  writeFileSync(missingDep, "import 'no-such-package-for-ts-celery';\nexport const app = 1;\n");
+  const throws = join(scratch, 'throws.mjs');
+  writeFileSync(throws, "throw new Error('boom while importing');\n");
+  const cases: Array<[string[], RegExp]> = [
+    [['worker', '-A', './test/interop/ts/no-such-module.ts'], /cannot find the tasks module '\.\/test\/interop\/ts\/no-such-module\.ts'/],
+    [['worker', '-A', './test/interop/ts/cli-no-app.ts'], /cli-no-app\.ts' exports no Celery app/],
+    [['worker', '-A', './test/interop/ts/cli-named.ts:nothere'], /no export 'nothere'/],
+    [['worker', '-A', throws], /boom while importing/],
+    [['worker', '-A', syntax], /syntax-error\.ts/],
+    [['worker', '-A', missingDep], /no-such-package-for-ts-celery/],
+  ];
+  const runs = await inBatches(cases, 3, ([args]) => runCli(args, { env }));
+  assertNoProblems(cases.map(([args, reason], i) => oneLineErrorProblem(args, runs[i]!, reason)));
+});
+
+test('a plain .mjs tasks module exporting its app as default loads and serves its tasks', async () => {
+  // The module-level worker: its banner lists exactly the .mjs module's tasks.
+  const logs = worker!.logs();
+  assert.match(logs, /\[tasks\]\n {2}\. cli\.add\n {2}\. cli\.fail\n/);
+  assert.match(logs, new RegExp(`${nodeName} ready\\.`));
+  assert.equal(await (await client.sendTask('cli.add', [40, 2])).get({ timeout: 10 }), 42);
+});
+
+test('-A ./file.ts:named picks the named export (and -b/--result-backend win over the module config; --log-format json)', async () => {
+  const namedQueue = `cli-named-${token}`;
+  const named = await startTsWorker({
+    app: './test/interop/ts/cli-named.ts:other',
+    queues: [namedQueue],
+    nodeName: `cli-named-${token}@localhost`,
+    // The module's own config points at an unreachable broker: only the flags make it work.
+    env: { ...env, BROKER_URL: UNREACHABLE, RESULT_BACKEND: UNREACHABLE },
+    extraArgs: ['-b', url, '--result-backend', url, '--log-format', 'json'],
+  });
+  try {
+    const r = await client.sendTask('cli.named.other_app', [], {}, { queue: namedQueue });
+    assert.equal(await r.get({ timeout: 10 }), 'other');
+    await named.waitForLog(`Task cli.named.other_app[${r.id}] succeeded`, 5000);
+    const lines = named.logs().split('\n').filter((l) => l.trim() !== '');
+    for (const line of lines) {
+      const entry = JSON.parse(line) as { level: string; message: string };
+      assert.ok(typeof entry.level === 'string' && typeof entry.message === 'string', line);
+    }
+    assert.doesNotMatch(named.logs(), /cli\.named\.default_app/);
+  } finally {
+    assert.deepEqual(await named.stop(), { code: 0, signal: null }, named.logs());
+  }
+});
+
+test("call NAME -a '[2,3]' --wait prints the result; a failing task gives a one-line error with the Python type", async () => {
+  const ok = ['call', 'cli.add', '-a', '[2,3]', '--wait', '--timeout', '10', '-A', PLAIN];
+  const fail = ['call', 'cli.fail', '-a', '["disk full"]', '--wait', '--timeout', '10', '-A', PLAIN];
+  const [okRun, failRun] = await inBatches([ok, fail], 2, (args) => runCli(args, { env }));
+  assert.equal(okRun!.code, 0, describe(ok, okRun!));
+  assert.equal(okRun!.stdout, '5\n', describe(ok, okRun!));
+  assertOneLineError(fail, failRun!, /ValueError: disk full/);
+});
+
+test('call without --wait prints the id; result ID prints the result, fails in one line for a failed task or a timeout', async () => {
+  const callArgs = ['call', 'cli.add', '-a', '[20,22]', '-A', PLAIN];
+  const called = await runCli(callArgs, { env });
+  assert.equal(called.code, 0, describe(callArgs, called));
+  const id = called.stdout.trim();
+  assert.match(id, UUID_RE, describe(callArgs, called));
+
+  const failed = await client.sendTask('cli.fail', ['no space left']);
+  await assert.rejects(failed.get({ timeout: 10 }));
+  const neverSent = '00000000-0000-4000-8000-000000000000';
+  const cases = [
+    ['result', id, '--timeout', '10', '-A', PLAIN],
+    ['result', failed.id, '--timeout', '10', '-A', PLAIN],
+    ['result', neverSent, '--timeout', '1', '-A', PLAIN],
+  ];
+  const [okRun, failRun, timeoutRun] = await inBatches(cases, 3, (args) => runCli(args, { env }));
+  assert.equal(okRun!.code, 0, describe(cases[0]!, okRun!));
+  assert.equal(okRun!.stdout, '42\n', describe(cases[0]!, okRun!));
+  assertOneLineError(cases[1]!, failRun!, /ValueError: no space left/);
+  assertOneLineError(cases[2]!, timeoutRun!, /timed out/i);
+  assert.ok(timeoutRun!.ms < 8000, describe(cases[2]!, timeoutRun!));
+});
+
+test('purge -Q q -f empties the queue (priority sub-queues too) and reports the count; without -f and no TTY it refuses', async () => {
+  const idle = `cli-purge-${token}`; // nobody consumes it
+  for (let i = 0; i < 3; i++) await client.sendTask('cli.add', [i, i], {}, { queue: idle });
+  await client.sendTask('cli.add', [9, 9], {}, { queue: idle, priority: 9 });
+  assert.equal(await client.transport.queueSize(idle), 4);
+
+  const refuse = ['purge', '-Q', idle, '-A', PLAIN];
+  const refused = await runCli(refuse, { env });
+  assertOneLineError(refuse, refused, /-f/);
+  assert.equal(await client.transport.queueSize(idle), 4, 'nothing was purged without confirmation');
+
+  const force = ['purge', '-Q', idle, '-f', '-A', PLAIN];
+  const purged = await runCli(force, { env });
+  assert.equal(purged.code, 0, describe(force, purged));
+  assert.equal(purged.stdout, 'Purged 4 messages from 1 known task queue.\n', describe(force, purged));
+  assert.equal(await client.transport.queueSize(idle), 0);
+});
+
+test('call and purge with -b only (no -A): the message lands in the named queue, purge removes it', async () => {
+  const bare = `cli-bare-${token}`; // no key prefix: the CLI flags cannot set one
+  const callArgs = ['call', 'cli.add', '-a', '[1,2]', '-b', url, '--queue', bare];
+  const called = await runCli(callArgs);
+  assert.equal(called.code, 0, describe(callArgs, called));
+  const id = called.stdout.trim();
+  assert.match(id, UUID_RE);
+  const [raw] = await redis.lrange(bare, 0, -1);
+  const envelope = JSON.parse(raw!) as { headers: { id: string; task: string } };
+  assert.deepEqual([envelope.headers.id, envelope.headers.task], [id, 'cli.add']);
+
+  const purgeArgs = ['purge', '-Q', bare, '-f', '-b', url];
+  const purged = await runCli(purgeArgs);
+  assert.equal(purged.code, 0, describe(purgeArgs, purged));
+  assert.equal(purged.stdout, 'Purged 1 message from 1 known task queue.\n');
+  assert.equal(await redis.llen(bare), 0);
+});
+
+test('demo exits 0 and prints the round trip', async () => {
+  const run = await runCli(['demo'], { timeoutMs: 30_000 });
+  assert.equal(run.code, 0, describe(['demo'], run));
+  for (const expected of [
+    'add(2, 3) = 5',
+    /render\(42\) PROGRESS \{"current":1,"total":3\}/,
+    `render(42, format='csv') = {"report":42,"format":"csv","pages":3}`,
+    'add(20, 22) = 42',
+    'failed as a Python caller would see it: ValueError: disk full',
+    /failed as a Python caller would see it: NotRegistered: reports\.unknown/,
+  ]) {
+    if (typeof expected === 'string') assert.ok(run.stdout.includes(expected), `${expected}\n${describe(['demo'], run)}`);
+    else assert.match(run.stdout, expected, describe(['demo'], run));
+  }
+});

@@ -1,0 +1,130 @@
+// Execution semantics on the in-memory broker: retries (explicit and autoretry), soft and hard
+// time limits with Celery's precedence, acks on failure, task hooks and app signals.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Celery } from '../../src/app.js';
+import type { TaskError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { Worker } from '../../src/worker/worker.js';
+
+const lines: string[] = [];
+const app = new Celery({ broker_url: 'memory://', result_backend: 'memory://' });
+const attempts = new Map<string, number>();
+const seen: string[] = [];
+
+class TransientError extends Error {
+  override name = 'TransientError';
+}
+
+app.task(
+  { name: 'x.flaky', autoretry_for: [TransientError], retry_backoff: true, retry_jitter: false, max_retries: 2, default_retry_delay: 0 },
+  ({ ctx }) => {
+    const n = (attempts.get(ctx.id) ?? 0) + 1;
+    attempts.set(ctx.id, n);
+    if (n < 3) throw new TransientError(`attempt ${n}`);
+    return { attempts: n, retries: ctx.retries };
+  },
+);
+app.task({ name: 'x.always_fails', autoretry_for: ['TransientError'], max_retries: 1, retry_kwargs: { countdown: 0 } }, () => {
+  throw new TransientError('still broken');
+});
+app.task({ name: 'x.manual', max_retries: 5 }, ({ ctx }) => {
+  if (ctx.retries < 1) ctx.retry({ countdown: 0.05, exc: new RangeError('not yet') });
+  return ctx.retries;
+});
+app.task({ name: 'x.soft', soft_time_limit: 0.1 }, async ({ ctx }) => {
+  await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+  seen.push(`cleanup after ${(ctx.signal.reason as Error).name}`);
+  return 'cleaned up';
+});
+app.task({ name: 'x.soft_unhandled' }, async ({ ctx }) => {
+  await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+});
+app.task({ name: 'x.hard', time_limit: 0.1 }, () => new Promise((resolve) => setTimeout(() => resolve('too late'), 400)));
+app.task(
+  {
+    name: 'x.hooked',
+    hooks: {
+      onSuccess: (result) => void seen.push(`onSuccess ${JSON.stringify(result)}`),
+      onFailure: (error) => void seen.push(`onFailure ${(error as Error).message}`),
+      after: (state) => void seen.push(`after ${state}`),
+    },
+  },
+  ({ args }) => {
+    if (args[0] === 'boom') throw new Error('boom');
+    return args[0];
+  },
+);
+const signals: string[] = [];
+app.signals.connect('task_prerun', ({ task }) => void signals.push(`prerun ${task}`));
+app.signals.connect('task_postrun', ({ task, state }) => void signals.push(`postrun ${task} ${state}`));
+app.signals.connect('task_retry', ({ ctx }) => void signals.push(`retry ${ctx.name}`));
+app.signals.connect('task_failure', () => {
+  throw new Error('a broken receiver');
+});
+
+const worker = new Worker(app, { concurrency: 4, nodeName: 'exec@test', logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
+await worker.start();
+after(() => worker.stop());
+
+test('autoretry with backoff: RETRY, then SUCCESS after two retries, same task id', async () => {
+  const r = await app.sendTask('x.flaky');
+  assert.deepEqual(await r.get({ timeout: 10 }), { attempts: 3, retries: 2 });
+  assert.equal(attempts.get(r.id), 3);
+  const retryLines = lines.filter((l) => l.includes(`x.flaky[${r.id}] retry: Retry in`));
+  assert.deepEqual(retryLines.map((l) => /Retry in (\d+)s/.exec(l)?.[1]), ['1', '2']);
+});
+
+test('past max_retries the task fails with the original error', async () => {
+  const r = await app.sendTask('x.always_fails');
+  await assert.rejects(r.get({ timeout: 10 }), (e: TaskError) => e.excType === 'TransientError' && e.excArgs[0] === 'still broken');
+});
+
+test('ctx.retry() stores RETRY with the given exc, then the retried run succeeds', async () => {
+  const r = await app.sendTask('x.manual');
+  const deadline = Date.now() + 5000;
+  let sawRetry = false;
+  while (!(await r.ready()) && Date.now() < deadline) {
+    const meta = await r.meta();
+    if (meta.status === 'RETRY') {
+      sawRetry = true;
+      assert.deepEqual(meta.result, { exc_type: 'ValueError', exc_message: ['not yet'], exc_module: 'builtins' });
+      assert.deepEqual(meta.children, [[[r.id, null], null]]);
+    }
+    await new Promise((res) => setTimeout(res, 2));
+  }
+  assert.ok(sawRetry, 'RETRY was visible while waiting');
+  assert.equal(await r.get({ timeout: 5 }), 1);
+});
+
+test('soft time limit aborts ctx.signal; the handler cleans up and its return decides the state', async () => {
+  const r = await app.sendTask('x.soft');
+  assert.equal(await r.get({ timeout: 5 }), 'cleaned up');
+  assert.ok(seen.includes('cleanup after SoftTimeLimitExceeded'));
+  assert.ok(lines.some((l) => l.includes(`Soft time limit (0.1s) exceeded for x.soft[${r.id}]`)));
+});
+
+test('an unhandled soft-limit abort is FAILURE SoftTimeLimitExceeded; the message header wins over options', async () => {
+  const r = await app.sendTask('x.soft_unhandled', [], {}, { soft_time_limit: 0.05 });
+  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'SoftTimeLimitExceeded' && e.excModule === 'celery.exceptions');
+});
+
+test('hard time limit stores TimeLimitExceeded at once; the late return is dropped', async () => {
+  const r = await app.sendTask('x.hard');
+  const started = Date.now();
+  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'TimeLimitExceeded');
+  assert.ok(Date.now() - started < 350, 'recorded before the handler settled');
+  await new Promise((res) => setTimeout(res, 400));
+  assert.equal(await r.state(), 'FAILURE');
+});
+
+test('task hooks and app signals fire; a failing receiver never changes the outcome', async () => {
+  assert.equal(await (await app.sendTask('x.hooked', ['ok'])).get({ timeout: 5 }), 'ok');
+  await assert.rejects((await app.sendTask('x.hooked', ['boom'])).get({ timeout: 5 }), { excType: 'Exception' });
+  const deadline = Date.now() + 2000;
+  while (!seen.includes('after FAILURE') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 2));
+  assert.deepEqual(seen.filter((s) => /^(onSuccess|onFailure|after)/.test(s)), ['onSuccess "ok"', 'after SUCCESS', 'onFailure boom', 'after FAILURE']);
+  assert.ok(signals.includes('prerun x.hooked') && signals.includes('postrun x.hooked SUCCESS') && signals.includes('postrun x.hooked FAILURE'));
+  assert.ok(signals.includes('retry x.flaky'));
+  assert.ok(lines.some((l) => l.includes('Signal task_failure receiver raised: a broken receiver')));
+});
