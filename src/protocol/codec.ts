@@ -43,7 +43,8 @@ export function decodeBody(message: Message, accept: readonly string[] = ['json'
   }
   if (!accepted.includes(type)) throw new ContentDisallowed(`refusing to deserialize untrusted content of type ${type}`);
   if (type !== JSON_CONTENT_TYPE) throw new ContentDisallowed(`no decoder for content type ${type}`);
-  const compression = message.headers.compression;
+  const headers: unknown = message.headers;
+  const compression = headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>).compression : undefined;
   const bytes = typeof compression === 'string' && compression ? decompress(message.body, compression) : message.body;
   const encoding = (message.contentEncoding || 'utf-8').toLowerCase();
   if (encoding !== 'utf-8' && encoding !== 'utf8' && encoding !== 'binary') {

@@ -1,40 +1,59 @@
-// Message body compression (celery-wire.md §4.2). kombu's `gzip` is a zlib stream (RFC 1950,
-// `78 9c`), not a gzip file: it must be inflated, never gunzipped.
+// Message body compression (celery-wire.md §4.2, kombu/compression.py). kombu's `gzip` is a zlib
+// stream (RFC 1950, `78 9c`), not a gzip file: it must be inflated, never gunzipped.
 import { brotliCompressSync, brotliDecompressSync, deflateSync, inflateSync } from 'node:zlib';
 import { ContentDisallowed, DecodeError } from '../errors.js';
 
-const HEADER_BY_ALIAS: Record<string, string> = {
-  gzip: 'application/x-gzip',
-  zlib: 'application/x-gzip',
-  brotli: 'application/x-brotli',
+const GZIP = 'application/x-gzip';
+const BROTLI = 'application/x-brotli';
+
+/** kombu's registered aliases → the `compression` header value (MIME type). */
+const TYPE_BY_ALIAS: Record<string, string> = {
+  gzip: GZIP,
+  zlib: GZIP,
+  brotli: BROTLI,
+  bzip2: 'application/x-bz2',
+  bzip: 'application/x-bz2',
+  lzma: 'application/x-lzma',
+  xz: 'application/x-lzma',
+  zstd: 'application/zstd',
+  zstandard: 'application/zstd',
 };
 
+/** Compressions kombu knows that node:zlib cannot do, by MIME type. */
 const UNSUPPORTED: Record<string, string> = {
   'application/x-bz2': 'bzip2',
   'application/x-lzma': 'lzma',
   'application/zstd': 'zstd',
 };
 
-/** The `compression` header value for an alias (`gzip` → `application/x-gzip`). */
-export function compressionHeader(alias: string): string {
-  const header = HEADER_BY_ALIAS[alias];
-  if (!header) throw new ContentDisallowed(`unsupported compression '${alias}' (supported: gzip, zlib, brotli)`);
-  return header;
+/** Alias or MIME type → MIME type; refuses what we cannot (de)compress, naming it. */
+function supportedType(name: string): string {
+  const type = TYPE_BY_ALIAS[name] ?? name;
+  if (UNSUPPORTED[type]) {
+    throw new ContentDisallowed(`compression ${UNSUPPORTED[type]} (${type}) is not supported; use gzip (zlib) or brotli`);
+  }
+  if (type !== GZIP && type !== BROTLI) {
+    throw new ContentDisallowed(`unknown compression ${JSON.stringify(name)} (supported: gzip, zlib, brotli)`);
+  }
+  return type;
 }
 
+/** The `compression` header value for an alias (`gzip` → `application/x-gzip`). */
+export function compressionHeader(alias: string): string {
+  return supportedType(alias);
+}
+
+/** Compress a serialized body; `alias` is a kombu alias or MIME type. */
 export function compress(body: Buffer, alias: string): Buffer {
-  return compressionHeader(alias) === 'application/x-brotli' ? brotliCompressSync(body) : deflateSync(body);
+  return supportedType(alias) === BROTLI ? brotliCompressSync(body) : deflateSync(body);
 }
 
 /** Undo the compression named by a `compression` header value (MIME type or alias). */
 export function decompress(body: Buffer, header: string): Buffer {
-  const type = HEADER_BY_ALIAS[header] ?? header;
-  if (UNSUPPORTED[type]) throw new ContentDisallowed(`compression ${type} (${UNSUPPORTED[type]}) is not supported; use gzip or brotli`);
+  const type = supportedType(header);
   try {
-    if (type === 'application/x-gzip') return inflateSync(body);
-    if (type === 'application/x-brotli') return brotliDecompressSync(body);
+    return type === BROTLI ? brotliDecompressSync(body) : inflateSync(body);
   } catch (error) {
     throw new DecodeError(`cannot decompress ${type} body: ${(error as Error).message}`);
   }
-  throw new ContentDisallowed(`unknown compression '${header}'`);
 }

@@ -79,10 +79,16 @@ export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
 
 /** The envelope as kombu restores it: `headers.redelivered` and `delivery_info.redelivered` set (§6.6). */
 export function markRedelivered(raw: string): string {
-  const envelope = JSON.parse(raw) as Record<string, unknown>;
-  const headers = (isObject(envelope.headers) ? envelope.headers : {}) as Record<string, unknown>;
-  const properties = (isObject(envelope.properties) ? envelope.properties : {}) as Record<string, unknown>;
-  const info = (isObject(properties.delivery_info) ? properties.delivery_info : {}) as Record<string, unknown>;
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(raw);
+  } catch (error) {
+    throw new ProtocolError('envelope', `not JSON (${(error as Error).message})`);
+  }
+  if (!isObject(envelope)) throw new ProtocolError('envelope', 'not a JSON object');
+  const headers = isObject(envelope.headers) ? envelope.headers : {};
+  const properties = isObject(envelope.properties) ? envelope.properties : {};
+  const info = isObject(properties.delivery_info) ? properties.delivery_info : {};
   headers.redelivered = true;
   info.redelivered = true;
   properties.delivery_info = info;

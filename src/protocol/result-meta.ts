@@ -46,19 +46,26 @@ export interface MetaInput {
 
 const READY = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
 
-/** The meta document in the key order of celery/backends/base.py `_get_result_meta`. */
+/**
+ * The meta document in the key order Python writes it: `_get_result_meta` (celery/backends/base.py)
+ * builds status … date_done, then group_id / parent_id when set, then the result_extended fields;
+ * the Redis backend's `_store_result` adds task_id last (fixtures result-*, chord header results).
+ */
 export function buildTaskMeta(input: MetaInput): TaskMeta {
-  const meta: TaskMeta = {
+  const meta = {
     status: input.status,
     result: input.result,
     traceback: input.traceback ?? null,
     children: input.children ?? [],
     date_done: READY.has(input.status) && input.dateDone ? formatDateDone(input.dateDone) : null,
-    task_id: input.taskId,
-  };
+  } as TaskMeta;
   if (input.groupId) meta.group_id = input.groupId;
   if (input.parentId) meta.parent_id = input.parentId;
-  if (input.extended) Object.assign(meta, input.extended);
+  if (input.extended) {
+    const { name, args, kwargs, worker, retries, queue } = input.extended;
+    Object.assign(meta, { name, args, kwargs, worker, retries, queue });
+  }
+  meta.task_id = input.taskId;
   return meta;
 }
 

@@ -14,6 +14,8 @@ export const READY_STATES: ReadonlySet<string> = new Set([SUCCESS, FAILURE, REVO
 export const UNREADY_STATES: ReadonlySet<string> = new Set([PENDING, RECEIVED, STARTED, REJECTED, RETRY]);
 export const EXCEPTION_STATES: ReadonlySet<string> = new Set([RETRY, FAILURE, REVOKED]);
 export const PROPAGATE_STATES: ReadonlySet<string> = new Set([FAILURE, REVOKED]);
+/** The built-in states (REJECTED and IGNORED are not in Celery's ALL_STATES either). */
+export const ALL_STATES: ReadonlySet<string> = new Set([PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REVOKED]);
 
 /** celery/states.py PRECEDENCE: earlier = higher; unknown (custom) states sit where `None` is. */
 const PRECEDENCE = [SUCCESS, FAILURE, null, REVOKED, STARTED, RECEIVED, REJECTED, RETRY, PENDING];

@@ -14,6 +14,7 @@ import type { TaskContext } from '../registry/task-definition.js';
 import type { SignalName, SignalPayloads } from '../signals.js';
 import { publishCallbacks, publishChainStep, publishErrbacks } from './canvas-dispatch.js';
 import { logLines } from './log-lines.js';
+import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import type { Request } from './request.js';
 import { ResultRecorder } from './result-recorder.js';
 import { autoretryFor, decideRetry, republish } from './retry.js';
@@ -26,6 +27,8 @@ export interface TracerDeps {
   hostname: string;
   now: () => number;
   random?: () => number;
+  /** Where handlers run (default: in-process). */
+  executor?: TaskExecutor;
 }
 
 export class TaskTracer {
@@ -77,7 +80,8 @@ export class TaskTracer {
     let state: string;
     let retval: unknown;
     try {
-      retval = await this.deps.app.currentTask.run(ctx, () => definition.run(task.args, task.kwargs, ctx));
+      const executor = this.deps.executor ?? inProcessExecutor;
+      retval = await this.deps.app.currentTask.run(ctx, () => executor.run(definition, task.args, task.kwargs, ctx));
       if (hardLimitHit) return; // already recorded as TimeLimitExceeded; the late outcome is dropped
       state = await this.onSuccess(req, retval ?? null, (performance.now() - started) / 1000, ctx);
     } catch (thrown) {

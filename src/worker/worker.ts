@@ -15,6 +15,7 @@ import { logLines } from './log-lines.js';
 import { expandNodeName } from './node-name.js';
 import { AsyncPool } from './pools/async-pool.js';
 import { Request } from './request.js';
+import { parseRate, RateLimiter } from './rate-limit.js';
 import { TaskTracer } from './tracer.js';
 
 export interface WorkerOptions {
@@ -47,6 +48,9 @@ export class Worker {
   private readonly eta: EtaHolder;
   private readonly tracer: TaskTracer;
   private readonly basePrefetch: number;
+  private readonly rateLimiter: RateLimiter<Request>;
+  /** Tokens per second by task name (null = unlimited), parsed once; `setRateLimit` overrides. */
+  private readonly rates = new Map<string, number | null>();
   private readonly reserved = new Set<Request>();
   private readonly active = new Map<Request, AbortController>();
   private consumer: Consumer | undefined;
@@ -68,6 +72,16 @@ export class Worker {
     this.basePrefetch = multiplier === 0 ? 0 : this.concurrency * multiplier;
     this.pool = new AsyncPool(this.concurrency);
     this.eta = new EtaHolder(this.now);
+    this.rateLimiter = new RateLimiter<Request>({
+      now: this.now,
+      maxWaiting: Math.max(1, this.basePrefetch || this.concurrency),
+      release: (req) => (this.state === 'running' ? this.reserve(req) : void req.restore()),
+      giveBack: (req) => {
+        this.logger.debug(`Task ${req.displayName}[${req.id}] waits for its rate limit on the broker`);
+        void req.reject(true).catch(() => {});
+      },
+      onHeldChange: () => this.updatePrefetch(),
+    });
     this.stats = { processed: {}, startedAt: this.now() };
     this.tracer = new TaskTracer({ app, backend: app.backend, logger: this.logger, hostname: this.hostname, now: this.now });
   }
@@ -118,7 +132,7 @@ export class Worker {
     this.state = 'stopping';
     this.logger.info(logLines.warmShutdown());
     await this.consumer?.cancel();
-    await this.giveBack([...this.reserved, ...this.eta.releaseAll()]);
+    await this.giveBack([...this.reserved, ...this.eta.releaseAll(), ...this.rateLimiter.drain()]);
     this.pool.clearWaiting();
     this.reserved.clear();
     await this.pool.onIdle();
@@ -139,7 +153,7 @@ export class Worker {
     for (const controller of this.active.values()) controller.abort(new Error('cold shutdown'));
     await this.consumer?.cancel();
     // Early-acked running tasks are gone from the broker; acks_late ones go back (kombu restores on close).
-    await this.giveBack([...this.reserved, ...this.eta.releaseAll(), ...[...this.active.keys()].filter((r) => r.unsettled)]);
+    await this.giveBack([...this.reserved, ...this.eta.releaseAll(), ...this.rateLimiter.drain(), ...[...this.active.keys()].filter((r) => r.unsettled)]);
     this.pool.clearWaiting();
     await this.app.close();
     this.state = 'stopped';
@@ -176,8 +190,35 @@ export class Worker {
     } else if (task.eta && task.eta.getTime() > now) {
       this.holdForEta(req, task.eta);
     } else {
-      this.reserve(req);
+      this.dispatch(req);
     }
+  }
+
+  /** Change a task's rate limit at run time (`rate_limit` control command); null removes it. */
+  setRateLimit(taskName: string, rate: string | null): void {
+    this.rates.set(taskName, parseRate(rate));
+  }
+
+  private rateFor(req: Request): number | null {
+    if (this.app.conf.worker_disable_rate_limits) return null;
+    const name = req.task.name;
+    if (!this.rates.has(name)) {
+      let rate: number | null = null;
+      try {
+        rate = parseRate(req.definition.options.rate_limit ?? this.app.conf.task_default_rate_limit);
+      } catch (error) {
+        this.logger.error(`Task ${name}: ${(error as Error).message}; running it without a rate limit`);
+      }
+      this.rates.set(name, rate);
+    }
+    return this.rates.get(name)!;
+  }
+
+  /** Runnable now: through the task's rate limit (if any), then to the pool. */
+  private dispatch(req: Request): void {
+    const rate = this.rateFor(req);
+    if (rate === null) this.reserve(req);
+    else this.rateLimiter.submit(req.task.name, rate, req);
   }
 
   private holdForEta(req: Request, eta: Date): void {
@@ -187,14 +228,14 @@ export class Worker {
     }
     this.eta.hold(req, eta.getTime(), (due) => {
       this.updatePrefetch();
-      if (this.state === 'running') this.reserve(due);
+      if (this.state === 'running') this.dispatch(due);
     });
     this.updatePrefetch();
   }
 
-  /** Celery raises the prefetch window by one for every held ETA message. */
+  /** Celery raises the prefetch window by one for every held ETA message; we do so for rate-limited ones too. */
   private updatePrefetch(): void {
-    if (this.basePrefetch > 0) this.consumer?.setPrefetch(this.basePrefetch + this.eta.size);
+    if (this.basePrefetch > 0) this.consumer?.setPrefetch(this.basePrefetch + this.eta.size + this.rateLimiter.size);
   }
 
   private reserve(req: Request): void {

@@ -7,7 +7,7 @@ import { maskUrl } from '../../url-mask.js';
 import { workerBanner } from '../../worker/banner.js';
 import { logLines } from '../../worker/log-lines.js';
 import { Worker } from '../../worker/worker.js';
-import { applyConnectionFlags, logLevel, nonNegativeInt, positiveInt, queueList } from '../options.js';
+import { applyConnectionFlags, logLevel, nonNegativeInt, positiveInt, queueList, seconds } from '../options.js';
 
 interface WorkerFlags {
   app: string;
@@ -19,6 +19,8 @@ interface WorkerFlags {
   loglevel: LogLevel;
   logFormat: LogFormat;
   prefetchMultiplier?: number;
+  timeLimit?: number;
+  softTimeLimit?: number;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -34,10 +36,14 @@ export function registerWorkerCommand(program: Command): void {
     .option('-l, --loglevel <level>', 'DEBUG, INFO, WARNING, ERROR, CRITICAL', logLevel, 'info' as LogLevel)
     .option('--log-format <format>', 'celery (Celery worker format) or json', (v) => parseFormat(v), 'celery' as LogFormat)
     .option('--prefetch-multiplier <n>', 'messages prefetched per concurrency slot (0 = unlimited)', nonNegativeInt('prefetch multiplier'))
+    .option('--time-limit <s>', 'hard time limit for every task (task_time_limit)', seconds('--time-limit'))
+    .option('--soft-time-limit <s>', 'soft time limit for every task (task_soft_time_limit)', seconds('--soft-time-limit'))
     .action(async (flags: WorkerFlags) => {
       applyConnectionFlags(flags);
       const logger = createLogger({ level: flags.loglevel, format: flags.logFormat });
       const app = await loadApp(flags.app);
+      if (flags.timeLimit !== undefined) app.conf.task_time_limit = flags.timeLimit;
+      if (flags.softTimeLimit !== undefined) app.conf.task_soft_time_limit = flags.softTimeLimit;
       const worker = new Worker(app, {
         queues: flags.queues,
         concurrency: flags.concurrency,

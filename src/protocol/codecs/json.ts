@@ -1,8 +1,8 @@
-// kombu's JSON serializer (kombu/utils/json.py), both generations: we write plain JSON with
-// Dates as Python-style ISO strings (Celery 5.2 cannot decode `__type__` objects), bytes as the
-// tagged form; we read plain JSON and revive kombu ≥5.3's `{"__type__", "__value__"}` objects.
+// kombu's JSON serializer (kombu/utils/json.py), both generations: Dates as Python ISO strings
+// (5.2 cannot decode `__type__` objects), bytes tagged as kombu ≥5.3 does (unreadable by 5.2);
+// we read plain JSON and revive kombu ≥5.3's `{"__type__", "__value__"}` objects.
 import { DecodeError, EncodeError } from '../../errors.js';
-import { formatPythonIso } from '../iso-time.js';
+import { formatPythonIso, parseIsoTime } from '../iso-time.js';
 
 function needsReplacer(value: unknown, depth = 0): boolean {
   if (value === null || typeof value !== 'object') return typeof value === 'bigint';
@@ -30,7 +30,10 @@ function replacer(this: Record<string, unknown>, key: string, value: unknown): u
   return value;
 }
 
-/** Serialize a value to JSON text; JSON.stringify's fast path unless a Date/bytes/bigint is inside. */
+/**
+ * Serialize a value to JSON text; JSON.stringify's fast path unless a Date/bytes/bigint is inside.
+ * Bytes become `{"__type__": "bytes"|"base64"}`, which Celery/kombu 5.2 passes on as a plain dict.
+ */
 export function jsonEncode(value: unknown): string {
   const text = needsReplacer(value) ? JSON.stringify(value, replacer) : JSON.stringify(value);
   return text === undefined ? 'null' : text;
@@ -39,9 +42,13 @@ export function jsonEncode(value: unknown): string {
 function revive(type: unknown, value: unknown): unknown {
   switch (type) {
     case 'datetime':
+      // `datetime.isoformat()` text; a naive one is UTC, as Celery reads naive times.
       if (typeof value === 'string') {
-        const d = new Date(/(Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`);
-        if (!Number.isNaN(d.getTime())) return d;
+        try {
+          return parseIsoTime(value, 'datetime');
+        } catch {
+          break;
+        }
       }
       break;
     case 'date':
@@ -50,11 +57,10 @@ function revive(type: unknown, value: unknown): unknown {
       if (typeof value === 'string') return value;
       break;
     case 'uuid': {
-      const hex = typeof value === 'string' ? value : (value as { hex?: unknown } | null)?.hex;
-      if (typeof hex === 'string') {
-        const h = hex.replace(/-/g, '').toLowerCase();
-        return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-      }
+      // kombu writes `{"hex": …}` (decoded with `uuid.UUID(**value)`); a plain string is tolerated.
+      const raw = typeof value === 'string' ? value : (value as { hex?: unknown } | null)?.hex;
+      const h = typeof raw === 'string' ? raw.replace(/^urn:uuid:/i, '').replace(/[-{}]/g, '').toLowerCase() : '';
+      if (/^[0-9a-f]{32}$/.test(h)) return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
       break;
     }
     case 'bytes':
@@ -66,7 +72,7 @@ function revive(type: unknown, value: unknown): unknown {
     default:
       throw new DecodeError(`unsupported JSON type marker __type__=${JSON.stringify(type)}`);
   }
-  throw new DecodeError(`malformed JSON type marker ${JSON.stringify({ __type__: type, __value__: value })}`);
+  throw new DecodeError(`malformed JSON type marker ${JSON.stringify({ __type__: type, __value__: value }).slice(0, 200)}`);
 }
 
 function reviveTree(value: unknown): unknown {
@@ -91,5 +97,11 @@ export function jsonDecode(text: string): unknown {
     throw new DecodeError(`invalid JSON: ${(error as Error).message}`);
   }
   // Fast path: no marker anywhere in the text means nothing to revive.
-  return text.includes('"__type__"') ? reviveTree(parsed) : parsed;
+  if (!text.includes('"__type__"')) return parsed;
+  try {
+    return reviveTree(parsed);
+  } catch (error) {
+    if (error instanceof RangeError) throw new DecodeError('JSON nested too deeply to decode');
+    throw error;
+  }
 }

@@ -1,0 +1,109 @@
+// Interop, execution semantics: Python producers see our worker's retries (RETRY, then the final
+// state; backoff countdowns within Celery's jitter bounds) and soft time limits
+// (SoftTimeLimitExceeded, after the handler's cleanup); a retry published by one language's
+// worker is continued by the other's, with the retry count carried on.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { pollUntil, runPython, startPythonWorker } from '../helpers/python.js';
+import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { startTsWorker } from '../helpers/ts-worker.js';
+
+const url = testRedisUrl(14);
+const token = uniqueToken();
+const prefix = `${token}:`;
+const queue = `wx-${token}`;
+const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue };
+const redis = new Redis(url);
+
+after(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const python = (code: string, timeoutMs = 30_000) => runPython(`import json\nfrom interop_app import app\n${code}`, env, timeoutMs);
+
+test('autoretry with backoff: Python sees RETRY, then SUCCESS; countdowns within the jitter bounds', async () => {
+  const worker = await startTsWorker({ app: 'test/interop/ts/execution-tasks.ts', queues: [queue], nodeName: `wx-a-${token}@localhost`, env });
+  try {
+    const { json } = await python(`
+import time
+r = app.send_task('exec.flaky')
+states = []
+deadline = time.time() + 20
+while not r.ready() and time.time() < deadline:
+    if not states or states[-1] != r.state:
+        states.append(r.state)
+    time.sleep(0.01)
+print(json.dumps({'id': r.id, 'states': states, 'result': r.get(timeout=5)}))`);
+    const out = json as { id: string; states: string[]; result: { retries: number } };
+    assert.ok(out.states.includes('RETRY'), `states seen: ${out.states.join(',')}`);
+    assert.deepEqual(out.result, { retries: 2 });
+    const runs = (await redis.lrange(`${prefix}runs:${out.id}`, 0, -1)).map(Number);
+    assert.equal(runs.length, 3);
+    // retries 0 and 1: countdown = random integer in [0, 2^retries] (full jitter), in seconds.
+    runs.slice(1).forEach((t, i) => {
+      const gap = (t - runs[i]!) / 1000;
+      assert.ok(gap >= 0 && gap <= 2 ** i + 1.0, `retry ${i} came after ${gap} s (bound ${2 ** i} s)`);
+    });
+  } finally {
+    await worker.stop();
+  }
+});
+
+test("apply_async(soft_time_limit=1) from Python → SoftTimeLimitExceeded, after the handler's cleanup", async () => {
+  const worker = await startTsWorker({ app: 'test/interop/ts/execution-tasks.ts', queues: [queue], nodeName: `wx-b-${token}@localhost`, env });
+  try {
+    const { json } = await python(`
+from celery.exceptions import SoftTimeLimitExceeded
+r = app.send_task('exec.slow_cleanup', soft_time_limit=1)
+try:
+    r.get(timeout=15)
+    out = {'raised': None}
+except SoftTimeLimitExceeded as exc:
+    out = {'raised': 'SoftTimeLimitExceeded', 'state': r.state}
+except Exception as exc:
+    out = {'raised': type(exc).__name__, 'repr': repr(exc)}
+out['id'] = r.id
+print(json.dumps(out))`);
+    const out = json as { raised: string; state: string; id: string };
+    assert.equal(out.raised, 'SoftTimeLimitExceeded');
+    assert.equal(out.state, 'FAILURE');
+    assert.equal(await redis.get(`${prefix}cleanup:${out.id}`), 'SoftTimeLimitExceeded');
+  } finally {
+    await worker.stop();
+  }
+});
+
+test('a retry our worker published is continued by a Python worker, and the reverse', async () => {
+  // Ours runs retries=0, publishes the retry (eta +3 s) and holds it; a warm shutdown gives it back.
+  const ours = await startTsWorker({ app: 'test/interop/ts/execution-tasks.ts', queues: [queue], nodeName: `wx-c-${token}@localhost`, env });
+  const { json: sent } = await python(`print(json.dumps(app.send_task('exec.handoff').id))`);
+  const id = sent as string;
+  await pollUntil('RETRY stored by our worker', async () => (await redis.get(`${prefix}celery-task-meta-${id}`))?.includes('"RETRY"') || undefined, { timeoutMs: 10_000 });
+  assert.equal((await ours.stop()).code, 0);
+  const py = await startPythonWorker({ app: 'exec_tasks', queues: [queue], nodeName: `wx-py-${token}@localhost`, env });
+  try {
+    const { json } = await python(`print(json.dumps(app.AsyncResult(${JSON.stringify(id)}).get(timeout=15)))`);
+    assert.deepEqual(json, ['py', 1]);
+  } finally {
+    await py.stop();
+  }
+  // Python runs retries=0 and retries; its warm shutdown restores the held retry; ours continues it.
+  const py2 = await startPythonWorker({ app: 'exec_tasks', queues: [queue], nodeName: `wx-py2-${token}@localhost`, env });
+  const { json: sent2 } = await python(`print(json.dumps(app.send_task('exec.handoff').id))`);
+  const id2 = sent2 as string;
+  try {
+    await pollUntil('RETRY stored by Python', async () => (await redis.get(`${prefix}celery-task-meta-${id2}`))?.includes('"RETRY"') || undefined, { timeoutMs: 10_000 });
+  } finally {
+    await py2.stop();
+  }
+  const ours2 = await startTsWorker({ app: 'test/interop/ts/execution-tasks.ts', queues: [queue], nodeName: `wx-d-${token}@localhost`, env });
+  try {
+    const { json } = await python(`print(json.dumps(app.AsyncResult(${JSON.stringify(id2)}).get(timeout=15)))`);
+    assert.deepEqual(json, ['ts', 1]);
+  } finally {
+    await ours2.stop();
+  }
+});
