@@ -1,6 +1,7 @@
 // App configuration with Celery's own setting names (docs.celeryq.dev "Configuration and
 // defaults"), validated by zod at the edge so a Python config reads across unchanged.
 import { z } from 'zod';
+import { didYouMean } from './did-you-mean.js';
 import { ConfigError } from './errors.js';
 
 const seconds = z.number().finite().nonnegative();
@@ -110,8 +111,7 @@ export const KNOWN_SETTINGS: readonly string[] = Object.keys(settings);
 export function loadConfig(input: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): CeleryConfig {
   for (const key of Object.keys(input)) {
     if (!KNOWN_SETTINGS.includes(key)) {
-      const hint = closest(key, KNOWN_SETTINGS);
-      throw new ConfigError(`unknown setting '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
+      throw new ConfigError(`unknown setting '${key}'${didYouMean(key, KNOWN_SETTINGS)}`);
     }
   }
   const parsed = configSchema.safeParse(input);
@@ -135,27 +135,4 @@ function describe(value: unknown): string {
   } catch {
     return String(value);
   }
-}
-
-/** The known name nearest to `name` by edit distance, if it is plausibly a typo. */
-export function closest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const d = editDistance(name, candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

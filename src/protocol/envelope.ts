@@ -34,7 +34,7 @@ export function encodeRedisEnvelope(message: Message, target: EnvelopeTarget): s
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
+function parseEnvelopeObject(raw: string): Record<string, unknown> {
   let envelope: unknown;
   try {
     envelope = JSON.parse(raw);
@@ -42,6 +42,11 @@ export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
     throw new ProtocolError('envelope', `not JSON (${(error as Error).message})`);
   }
   if (!isObject(envelope)) throw new ProtocolError('envelope', 'not a JSON object');
+  return envelope;
+}
+
+export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
+  const envelope = parseEnvelopeObject(raw);
   const properties = envelope.properties ?? {};
   if (!isObject(properties)) throw new ProtocolError('properties', 'must be an object');
   const headers = envelope.headers ?? {};
@@ -79,13 +84,7 @@ export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
 
 /** The envelope as kombu restores it: `headers.redelivered` and `delivery_info.redelivered` set (§6.6). */
 export function markRedelivered(raw: string): string {
-  let envelope: unknown;
-  try {
-    envelope = JSON.parse(raw);
-  } catch (error) {
-    throw new ProtocolError('envelope', `not JSON (${(error as Error).message})`);
-  }
-  if (!isObject(envelope)) throw new ProtocolError('envelope', 'not a JSON object');
+  const envelope = parseEnvelopeObject(raw);
   const headers = isObject(envelope.headers) ? envelope.headers : {};
   const properties = isObject(envelope.properties) ? envelope.properties : {};
   const info = isObject(properties.delivery_info) ? properties.delivery_info : {};

@@ -1,6 +1,7 @@
 // broker_transport_options for the Redis transport, under kombu's own names and defaults
 // (kombu/transport/redis.py `Channel.from_transport_options`, celery-wire.md §6.9).
 import { z } from 'zod';
+import { didYouMean } from '../../did-you-mean.js';
 import { ConfigError } from '../../errors.js';
 import { DEFAULT_PRIORITY_STEPS } from './priority.js';
 
@@ -89,7 +90,7 @@ const KNOWN = Object.keys(schema.shape);
 export function parseRedisTransportOptions(raw: Record<string, unknown> = {}): RedisTransportOptions {
   for (const name of Object.keys(raw)) {
     if (!KNOWN.includes(name)) {
-      throw new ConfigError(`broker_transport_options: unknown option '${name}' (did you mean '${closest(name, KNOWN)}'?)`);
+      throw new ConfigError(`broker_transport_options: unknown option '${name}'${didYouMean(name, KNOWN)}`);
     }
   }
   const parsed = schema.safeParse(raw);
@@ -121,27 +122,4 @@ export function parseRedisTransportOptions(raw: Record<string, unknown> = {}): R
     socketKeepalive: o.socket_keepalive ?? false,
     clientName: o.client_name,
   };
-}
-
-/** The known name with the smallest edit distance to `name`. */
-function closest(name: string, candidates: string[]): string {
-  let best = candidates[0]!;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c);
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
 }
