@@ -21,36 +21,35 @@ export function parseRate(rate: string | number | null | undefined): number | nu
   return n > 0 ? n / UNITS[m[2] ?? 's']! : null;
 }
 
-/** kombu's TokenBucket with capacity 1: one token every 1/rate seconds. */
+/**
+ * kombu's TokenBucket with capacity 1 — one token every 1/rate seconds, idle time never banks a
+ * second one — kept as a schedule of token times (GCRA): a timer that fires late does not push
+ * every later token back, so the rate holds on a busy event loop.
+ */
 export class TokenBucket {
-  private tokens = 1;
-  private last: number;
+  private readonly intervalMs: number;
+  private nextTokenAt: number;
 
   constructor(
-    private readonly perSecond: number,
+    perSecond: number,
     private readonly now: () => number,
   ) {
-    this.last = now();
-  }
-
-  private refill(): void {
-    const t = this.now();
-    this.tokens = Math.min(1, this.tokens + ((t - this.last) / 1000) * this.perSecond);
-    this.last = t;
+    this.intervalMs = 1000 / perSecond;
+    this.nextTokenAt = now();
   }
 
   /** Take a token if one is there. */
   tryConsume(): boolean {
-    this.refill();
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    const now = this.now();
+    if (now < this.nextTokenAt) return false;
+    // Late by less than one interval: stay on the schedule. Idle longer: restart from now.
+    this.nextTokenAt = (now - this.nextTokenAt >= this.intervalMs ? now : this.nextTokenAt) + this.intervalMs;
     return true;
   }
 
   /** Milliseconds until a token is available. */
   msUntilToken(): number {
-    this.refill();
-    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+    return Math.max(0, Math.ceil(this.nextTokenAt - this.now()));
   }
 }
 
