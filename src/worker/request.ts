@@ -7,6 +7,8 @@ import type { Delivery } from '../transport/transport.js';
 export class Request {
   /** Epoch ms when execution started; null while reserved or held for its ETA. */
   startedAt: number | null = null;
+  /** Set by `terminate` (revoke with terminate): the outcome is REVOKED whatever the handler does. */
+  terminated = false;
   private settled = false;
   private ackedEarly = false;
 

@@ -29,6 +29,8 @@ export interface TracerDeps {
   random?: () => number;
   /** Where handlers run (default: in-process). */
   executor?: TaskExecutor;
+  /** Time limits set at run time by the `time_limit` control command, by task name. */
+  timeLimitOverrides?: ReadonlyMap<string, { soft: number | null; hard: number | null }>;
 }
 
 export class TaskTracer {
@@ -61,7 +63,9 @@ export class TaskTracer {
       await this.recorder.store(req, STARTED, { pid: process.pid, hostname: this.deps.hostname });
     }
     const ctx = this.context(req, controller.signal);
-    const limits = resolveTimeLimits(task.timeLimit, definition.options, this.conf);
+    const override = this.deps.timeLimitOverrides?.get(task.name);
+    const taskLimits = override ? { time_limit: override.hard, soft_time_limit: override.soft } : definition.options;
+    const limits = resolveTimeLimits(task.timeLimit, taskLimits, this.conf);
     let hardLimitHit = false;
     const disarm = armTimeLimits(limits, {
       onSoft: (error) => {
@@ -83,9 +87,11 @@ export class TaskTracer {
       const executor = this.deps.executor ?? inProcessExecutor;
       retval = await this.deps.app.currentTask.run(ctx, () => executor.run(definition, task.args, task.kwargs, ctx));
       if (hardLimitHit) return; // already recorded as TimeLimitExceeded; the late outcome is dropped
+      if (req.terminated) return this.revoke(req, 'terminated');
       state = await this.onSuccess(req, retval ?? null, (performance.now() - started) / 1000, ctx);
     } catch (thrown) {
       if (hardLimitHit) return;
+      if (req.terminated) return this.revoke(req, 'terminated');
       const reason = controller.signal.reason;
       // A handler that lets the soft-limit abort escape fails with SoftTimeLimitExceeded itself.
       const error = reason instanceof SoftTimeLimitExceeded && isAbortOf(thrown, reason) ? reason : thrown;
@@ -97,8 +103,8 @@ export class TaskTracer {
     await this.hook(req, 'after', state, retval, ctx);
   }
 
-  /** Discard a revoked or expired request: ack, store REVOKED, log. */
-  async revoke(req: Request, reason: 'revoked' | 'expired'): Promise<void> {
+  /** Discard a revoked, expired or terminated request: ack, store REVOKED, log. */
+  async revoke(req: Request, reason: 'revoked' | 'expired' | 'terminated'): Promise<void> {
     this.settle(req.ack(), req);
     this.deps.logger.info(reason === 'expired' ? logLines.expired(req.displayName, req.id) : logLines.revoked(req.displayName, req.id));
     if (!this.ignoresResult(req)) await this.recorder.store(req, REVOKED, toExceptionInfo(new TaskRevokedError(reason)));

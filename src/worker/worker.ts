@@ -2,7 +2,8 @@
 // consume → decode → (ETA hold) → execute → record → ack pipeline (celery-wire.md §10.1).
 import { availableParallelism } from 'node:os';
 import type { Celery } from '../app.js';
-import { NotRegistered } from '../errors.js';
+import { RevokedSet } from '../control/revoked-set.js';
+import { NotRegistered, TaskRevokedError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { formatPythonIso } from '../protocol/iso-time.js';
 import { formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
@@ -40,14 +41,19 @@ export interface WorkerStats {
 export class Worker {
   readonly hostname: string;
   readonly queues: string[];
-  readonly concurrency: number;
+  /** Ids flagged by `revoke` (remote control): such a request is discarded, never run. */
+  readonly revoked = new RevokedSet();
+  /** Time limits set at run time (`time_limit` control command), by task name. */
+  readonly timeLimitOverrides = new Map<string, { soft: number | null; hard: number | null }>();
   readonly stats: WorkerStats;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly pool: AsyncPool;
   private readonly eta: EtaHolder;
   private readonly tracer: TaskTracer;
-  private readonly basePrefetch: number;
+  private basePrefetch: number;
+  private readonly multiplier: number;
+  private concurrencySlots: number;
   private readonly rateLimiter: RateLimiter<Request>;
   /** Tokens per second by task name (null = unlimited), parsed once; `setRateLimit` overrides. */
   private readonly rates = new Map<string, number | null>();
@@ -66,10 +72,10 @@ export class Worker {
     this.now = options.now ?? Date.now;
     this.hostname = expandNodeName(options.nodeName);
     this.queues = options.queues?.length ? options.queues : [conf.task_default_queue];
-    this.concurrency = options.concurrency ?? conf.worker_concurrency ?? availableParallelism();
-    const multiplier = options.prefetchMultiplier ?? conf.worker_prefetch_multiplier;
+    this.concurrencySlots = options.concurrency ?? conf.worker_concurrency ?? availableParallelism();
+    this.multiplier = options.prefetchMultiplier ?? conf.worker_prefetch_multiplier;
     // celery/worker/consumer/tasks.py: prefetch = concurrency × multiplier; 0 means unlimited.
-    this.basePrefetch = multiplier === 0 ? 0 : this.concurrency * multiplier;
+    this.basePrefetch = this.concurrencySlots * this.multiplier;
     this.pool = new AsyncPool(this.concurrency);
     this.eta = new EtaHolder(this.now);
     this.rateLimiter = new RateLimiter<Request>({
@@ -83,7 +89,67 @@ export class Worker {
       onHeldChange: () => this.updatePrefetch(),
     });
     this.stats = { processed: {}, startedAt: this.now() };
-    this.tracer = new TaskTracer({ app, backend: app.backend, logger: this.logger, hostname: this.hostname, now: this.now });
+    this.tracer = new TaskTracer({
+      app,
+      backend: app.backend,
+      logger: this.logger,
+      hostname: this.hostname,
+      now: this.now,
+      timeLimitOverrides: this.timeLimitOverrides,
+    });
+  }
+
+  /** Tasks run at once (`-c`; changed at run time by pool_grow / pool_shrink). */
+  get concurrency(): number {
+    return this.concurrencySlots;
+  }
+
+  /** The prefetch window without the ETA/rate-limit allowance (0 = unlimited). */
+  get prefetchCount(): number {
+    return this.basePrefetch;
+  }
+
+  /** pool_grow / pool_shrink: resize the pool and the prefetch window with it. */
+  resizePool(concurrency: number): void {
+    this.concurrencySlots = Math.max(1, concurrency);
+    this.basePrefetch = this.concurrencySlots * this.multiplier;
+    this.pool.resize(this.concurrencySlots);
+    this.updatePrefetch();
+  }
+
+  /** add_consumer: declare the queue and start consuming it. */
+  async addQueue(name: string): Promise<void> {
+    if (this.queues.includes(name)) return;
+    await this.app.transport.declareQueue(this.app.router.queue(name));
+    this.queues.push(name);
+    this.consumer?.addQueue(name);
+  }
+
+  /** cancel_consumer: stop consuming a queue. */
+  removeQueue(name: string): void {
+    const index = this.queues.indexOf(name);
+    if (index < 0) return;
+    this.queues.splice(index, 1);
+    this.consumer?.removeQueue(name);
+  }
+
+  /**
+   * Terminate (revoke with terminate) the known requests among `ids`: a running one's signal is
+   * aborted and its outcome recorded as REVOKED; a waiting one is discarded. Returns the ids acted on.
+   */
+  terminate(ids: readonly string[]): string[] {
+    const wanted = new Set(ids);
+    const acted: string[] = [];
+    for (const [req, controller] of this.active) {
+      if (!wanted.has(req.id)) continue;
+      req.terminated = true;
+      controller.abort(new TaskRevokedError('terminated'));
+      acted.push(req.id);
+    }
+    for (const req of [...this.reserved, ...this.eta.requests()]) {
+      if (wanted.has(req.id)) acted.push(req.id); // discarded when it would run (the revoked set)
+    }
+    return acted;
   }
 
   /** Requests fetched and waiting for a pool slot. */
@@ -183,6 +249,11 @@ export class Worker {
       return;
     }
     const req = new Request(delivery, task, definition, this.now());
+    // celery/worker/strategy.py: a revoked id is discarded before it is even announced as received.
+    if (this.revoked.has(task.id)) {
+      void this.tracer.revoke(req, 'revoked');
+      return;
+    }
     if (this.logger.isEnabled('info')) this.logger.info(logLines.received(req.displayName, task.id));
     const now = this.now();
     if (task.expires && task.expires.getTime() <= now) {
@@ -216,6 +287,10 @@ export class Worker {
 
   /** Runnable now: through the task's rate limit (if any), then to the pool. */
   private dispatch(req: Request): void {
+    if (this.revoked.has(req.id)) {
+      void this.tracer.revoke(req, 'revoked');
+      return;
+    }
     const rate = this.rateFor(req);
     if (rate === null) this.reserve(req);
     else this.rateLimiter.submit(req.task.name, rate, req);
@@ -242,13 +317,15 @@ export class Worker {
     this.reserved.add(req);
     this.pool.submit(async () => {
       if (!this.reserved.delete(req)) return; // given back during shutdown
+      if (this.revoked.has(req.id)) return this.tracer.revoke(req, 'revoked');
       const controller = new AbortController();
       this.active.set(req, controller);
+      // celery/worker/state.py task_accepted: counted when execution starts (`inspect stats` total).
+      this.stats.processed[req.task.name] = (this.stats.processed[req.task.name] ?? 0) + 1;
       try {
         await this.tracer.execute(req, controller);
       } finally {
         this.active.delete(req);
-        this.stats.processed[req.task.name] = (this.stats.processed[req.task.name] ?? 0) + 1;
       }
     });
   }

@@ -16,6 +16,12 @@ export class AsyncPool {
     return this.running;
   }
 
+  /** Change the number of slots (pool_grow / pool_shrink); growing starts waiting jobs at once. */
+  resize(concurrency: number): void {
+    this.concurrency = Math.max(1, concurrency);
+    while (this.running < this.concurrency && this.waiting.length > 0) this.start(this.waiting.shift()!);
+  }
+
   /** Run `job` when a slot is free. */
   submit(job: () => Promise<void>): void {
     if (this.running < this.concurrency) this.start(job);
