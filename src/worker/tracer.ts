@@ -13,6 +13,7 @@ import { FAILURE, RETRY, REVOKED, STARTED, SUCCESS } from '../protocol/states.js
 import type { TaskContext } from '../registry/task-definition.js';
 import type { SignalName, SignalPayloads } from '../signals.js';
 import { publishCallbacks, publishChainStep, publishErrbacks } from './canvas-dispatch.js';
+import { onChordPartReturn } from './chord-part.js';
 import { logLines } from './log-lines.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import type { Request } from './request.js';
@@ -107,7 +108,9 @@ export class TaskTracer {
   async revoke(req: Request, reason: 'revoked' | 'expired' | 'terminated'): Promise<void> {
     this.settle(req.ack(), req);
     this.deps.logger.info(reason === 'expired' ? logLines.expired(req.displayName, req.id) : logLines.revoked(req.displayName, req.id));
-    if (!this.ignoresResult(req)) await this.recorder.store(req, REVOKED, toExceptionInfo(new TaskRevokedError(reason)));
+    const info = toExceptionInfo(new TaskRevokedError(reason));
+    if (!this.ignoresResult(req)) await this.recorder.store(req, REVOKED, info);
+    await onChordPartReturn(this.deps.app, req, REVOKED, info, this.deps.logger);
   }
 
   private async onSuccess(req: Request, value: unknown, runtime: number, ctx: TaskContext): Promise<string> {
@@ -116,6 +119,7 @@ export class TaskTracer {
       const encodeError = await this.recorder.store(req, SUCCESS, value, null, children);
       if (encodeError) return (await this.onError(req, encodeError, ctx))[0];
     }
+    await onChordPartReturn(this.deps.app, req, SUCCESS, value, this.deps.logger);
     if (this.deps.logger.isEnabled('info')) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, argsRepr(value)));
     if (this.acksLate(req)) this.settle(req.ack(), req);
     await this.hook(req, 'onSuccess', value, ctx);
@@ -180,6 +184,7 @@ export class TaskTracer {
         if (typeof stepId === 'string') await this.recorder.storeFor(stepId, FAILURE, info, traceback);
       }
     }
+    await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
     await publishErrbacks(this.deps.app, task, this.deps.logger);
     if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(false), req);
     await this.hook(req, 'onFailure', error, ctx);
@@ -191,6 +196,7 @@ export class TaskTracer {
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
     if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, traceback);
+    await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
     if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(true), req);
     await this.hook(req, 'onFailure', error, ctx);
     await this.signal('task_failure', { taskId: req.id, exception: error, traceback, ctx });

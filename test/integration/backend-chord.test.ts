@@ -48,15 +48,24 @@ test('replays Celery 5.2: .s, then .j members byte-identical, then completion in
   assert.ok(pttl > 86_390_000 && pttl <= 86_400_000, `PTTL ${pttl}`);
 
   const last = await chords.onChordPartReturn({ groupId: gid, groupIndex: 2, taskId: ids[2]!, state: 'SUCCESS', result: results[2] });
-  assert.deepEqual(last, {
+  assert.ok(last.complete);
+  const { claimToken, ...outcome } = last;
+  assert.deepEqual(outcome, {
     complete: true,
     results: ids.map((taskId, i) => ({ taskId, state: 'SUCCESS', result: results[i] })),
     savedGroup: null,
   });
-  await chords.deleteChord(gid);
-  // after_join: Celery leaves nothing behind.
-  assert.deepEqual(fx.after_join, {});
-  assert.equal(await admin.exists(key(gid, '.j'), key(gid, '.s'), key(gid, '.t')), 0);
+  // The completing task holds the 5.7 dispatch claim; a duplicate completion cannot take it.
+  assert.equal(await admin.get(key(gid, '.c')), claimToken);
+  assert.equal((await chords.onChordPartReturn({ groupId: gid, groupIndex: 2, taskId: ids[2]!, state: 'SUCCESS', result: results[2] })).complete, false);
+  assert.equal(await chords.finishChord(gid, claimToken), true);
+  // after_join (Celery 5.7, test/fixtures/celery-5.7/chord-counters-and-body.json): only the done marker is left.
+  assert.deepEqual(Object.keys(loadFixture('celery-5.7', 'chord-counters-and-body').data.after_join).map((k) => k.slice(-2)), ['.c']);
+  assert.equal(await admin.exists(key(gid, '.j'), key(gid, '.s'), key(gid, '.t'), key(gid, '.d')), 0);
+  assert.equal(await admin.get(key(gid, '.c')), 'done');
+  // A late duplicate after completion does not recreate the chord.
+  assert.equal((await chords.onChordPartReturn({ groupId: gid, groupIndex: 0, taskId: ids[0]!, state: 'SUCCESS', result: results[0] })).complete, false);
+  assert.equal(await admin.exists(key(gid, '.j')), 0);
 });
 
 test('out-of-order arrival, failures counted, redelivered duplicates counted once', async () => {

@@ -1,6 +1,7 @@
 // Chord counters on Redis, as celery/backends/redis.py keeps them (celery-wire.md §8.6): the
 // producer stores the header size in `.s`; each finished header task adds itself to the join set
 // `.j`; whoever brings the count to `.s` + `.t` completes the chord. Knows no tasks, only values.
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DecodeError, TransportError } from '../../errors.js';
 import { jsonDecode, jsonEncode } from '../../protocol/codecs/json.js';
@@ -25,6 +26,8 @@ export type ChordPartOutcome =
       results: ChordEntry[];
       /** The header saved as a GroupResult (nested groups), which Celery joins instead; else null. */
       savedGroup: ResultTuple | null;
+      /** Our dispatch claim; pass it to `finishChord` once the body is sent. */
+      claimToken: string;
     };
 
 export interface ChordPart {
@@ -76,38 +79,116 @@ export class RedisChordStore {
   }
 
   /**
-   * redis.py `on_chord_part_return`: record one header outcome and tell whether it completed the
-   * chord. The MULTI makes the count atomic with the add, so exactly one task sees completion.
+   * redis.py `on_chord_part_return` as Celery 5.7 runs it (its CHORD_PART_RETURN_LUA, verbatim in
+   * semantics): record one header outcome once (`.d` de-duplicates redeliveries), count, and — for
+   * the task that completes the chord — take the dispatch claim `.c` in the same script, so
+   * exactly one worker, Python or TypeScript, sends the body. Older Celery workers, which know no
+   * `.d`/`.c`, still count the same `.j` set.
    */
   async onChordPartReturn(part: ChordPart): Promise<ChordPartOutcome> {
-    const jkey = this.keys.chordJoin(part.groupId);
-    const tkey = this.keys.chordAdjust(part.groupId);
-    const skey = this.keys.chordSize(part.groupId);
-    const encoded = pythonJson([1, part.taskId, part.state, part.result]);
-    const multi = this.client.multi();
-    if (this.ordered) multi.zadd(jkey, part.groupIndex ?? '+inf', encoded).zcount(jkey, '-inf', '+inf');
-    else multi.rpush(jkey, encoded).llen(jkey);
-    multi.get(tkey).get(skey);
-    if (this.ttlSeconds > 0) multi.expire(jkey, this.ttlSeconds).expire(tkey, this.ttlSeconds).expire(skey, this.ttlSeconds);
-    const [, readyCount, adjust, size] = (await exec(multi, jkey)) as [unknown, number, string | null, string | null];
-    // No `.s` yet: the producer has not finished sending the header, so nobody can be last.
-    if (!size) return { complete: false };
+    const g = part.groupId;
+    const jkey = this.keys.chordJoin(g);
+    const score = part.groupIndex ?? '+inf';
+    const token = randomUUID().replace(/-/g, '');
+    const reply = (await this.client.eval(
+      CHORD_PART_RETURN_LUA,
+      6,
+      jkey, this.keys.chordAdjust(g), this.keys.chordSize(g), this.keys.chordDedup(g), this.keys.group(g), this.keys.chordClaim(g),
+      part.taskId, pythonJson([1, part.taskId, part.state, part.result]), this.ordered ? '1' : '0', String(score),
+      String(this.ttlSeconds), String(this.ttlSeconds), String(CLAIM_EXPIRES_S), token,
+    ).catch((cause: Error) => {
+      throw new TransportError(`chord bookkeeping on ${jkey} failed: ${cause.message}`, { cause });
+    })) as [number, string | null, string | null, number];
+    const [readyCount, adjust, size, claimed] = reply;
+    if (readyCount === -1 || !size || claimed !== 1) return { complete: false };
     const total = Number(size) + Number(adjust ?? 0);
     if (readyCount !== total) return { complete: false };
-    const groupKey = this.keys.group(part.groupId);
+    const groupKey = this.keys.group(g);
     const read = this.client.multi().get(groupKey);
     if (this.ordered) read.zrange(jkey, 0, -1);
     else read.lrange(jkey, 0, total);
     const [savedRaw, members] = (await exec(read, jkey)) as [string | null, string[]];
-    return { complete: true, results: members.map((m) => decodeEntry(m, jkey)), savedGroup: decodeGroup(savedRaw, groupKey) };
+    return { complete: true, results: members.map((m) => decodeEntry(m, jkey)), savedGroup: decodeGroup(savedRaw, groupKey), claimToken: token };
   }
 
-  /** After the body was sent (or failed): redis.py deletes `.j`, `.t` and `.s`. */
+  /**
+   * After the body was sent (or failed): CHORD_CLEANUP_LUA — if we still hold the claim, delete
+   * `.j .t .s .d` and leave a `done` marker so a late duplicate cannot restart the chord.
+   */
+  async finishChord(groupId: string, claimToken: string): Promise<boolean> {
+    const g = groupId;
+    const keys = [this.keys.chordClaim(g), this.keys.chordJoin(g), this.keys.chordAdjust(g), this.keys.chordSize(g), this.keys.chordDedup(g)];
+    return (await this.client.eval(CHORD_CLEANUP_LUA, keys.length, ...keys, claimToken, String(DONE_EXPIRES_S))) === 1;
+  }
+
+  /** Before 5.7 the chord keys were simply deleted (kept for producers that manage a chord themselves). */
   async deleteChord(groupId: string): Promise<void> {
     const keys = [this.keys.chordJoin(groupId), this.keys.chordAdjust(groupId), this.keys.chordSize(groupId)];
     await exec(this.client.multi().del(...keys), keys[0]!);
   }
 }
+
+/** celery/backends/redis.py (5.7): claim_expires = max(5, int(join_timeout × 2)), join timeout 3 s. */
+const CLAIM_EXPIRES_S = 6;
+/** done_expires = max(claim_expires × 2, 300). */
+const DONE_EXPIRES_S = 300;
+
+const CHORD_PART_RETURN_LUA = `
+local jkey, tkey, skey, dkey, gkey, ckey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local tid, value, ordered, score = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local expires, group_expires = tonumber(ARGV[5]), tonumber(ARGV[6])
+local claim_expires = tonumber(ARGV[7])
+local claim_token = ARGV[8]
+if redis.call('GET', ckey) == 'done' then
+    return {-1, 0, 0, 0}
+end
+local member = tid .. ':' .. score
+if redis.call('SISMEMBER', dkey, member) == 0 then
+    if ordered == '1' then
+        redis.call('ZADD', jkey, score, value)
+    else
+        redis.call('RPUSH', jkey, value)
+    end
+    redis.call('SADD', dkey, member)
+end
+local readycount
+if ordered == '1' then
+    readycount = redis.call('ZCOUNT', jkey, '-inf', '+inf')
+else
+    readycount = redis.call('LLEN', jkey)
+end
+if expires > 0 then
+    for _, key in ipairs({jkey, tkey, skey, dkey}) do
+        redis.call('EXPIRE', key, expires)
+    end
+    if group_expires > 0 then
+        redis.call('EXPIRE', gkey, group_expires)
+    end
+end
+local totaldiff = redis.call('GET', tkey)
+local size = redis.call('GET', skey)
+local claimed = 0
+if size and readycount == tonumber(size) + tonumber(totaldiff or 0) then
+    if redis.call('SET', ckey, claim_token, 'NX', 'EX', claim_expires) then
+        claimed = 1
+    end
+end
+return {readycount, totaldiff, size, claimed}
+`;
+
+const CHORD_CLEANUP_LUA = `
+local ckey, jkey, tkey, skey, dkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local token = ARGV[1]
+local done_expires = tonumber(ARGV[2])
+if redis.call('GET', ckey) == token then
+    redis.call('DEL', jkey, tkey, skey, dkey)
+    if done_expires and done_expires > 0 then
+        redis.call('SET', ckey, 'done', 'EX', done_expires)
+    end
+    return 1
+end
+return 0
+`;
 
 async function exec(multi: ReturnType<Redis['multi']>, key: string): Promise<unknown[]> {
   let replies: [Error | null, unknown][] | null;

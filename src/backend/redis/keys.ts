@@ -40,6 +40,16 @@ export class ResultKeys {
     return `${this.group(groupId)}.t`;
   }
 
+  /** `celery-taskset-meta-<id>.d`: header outcomes already counted, `<task id>:<index>` (Celery ≥5.7). */
+  chordDedup(groupId: string): string {
+    return `${this.group(groupId)}.d`;
+  }
+
+  /** `celery-taskset-meta-<id>.c`: the body-dispatch claim, then a `done` marker (Celery ≥5.7). */
+  chordClaim(groupId: string): string {
+    return `${this.group(groupId)}.c`;
+  }
+
   /** `chord-unlock-<id>`: the counter of non-Redis chord joins (unused on Redis, prefixed alike). */
   chordUnlock(groupId: string): string {
     return `${this.prefix}chord-unlock-${nonEmpty(groupId, 'group_id')}`;

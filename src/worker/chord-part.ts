@@ -1,0 +1,56 @@
+// A chord header task reports its outcome (celery-wire.md §8.6; celery/backends/redis.py
+// on_chord_part_return): every ready state counts; the task that completes the chord sends the
+// body with the header results prepended — or, when a header task failed, fails the body with
+// ChordError("Dependency <id> raised <repr>").
+import type { Celery } from '../app.js';
+import { RedisChordStore } from '../backend/redis/chord.js';
+import { RedisBackend } from '../backend/redis/redis-backend.js';
+import { applySignature } from '../canvas/apply-signature.js';
+import { ChordError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { exceptionRepr, type ExceptionInfo, formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
+import { buildTaskMeta } from '../protocol/result-meta.js';
+import { FAILURE, REVOKED } from '../protocol/states.js';
+import type { Request } from './request.js';
+
+export async function onChordPartReturn(app: Celery, req: Request, state: string, result: unknown, logger: Logger): Promise<void> {
+  const { task } = req;
+  const body = task.embed.chord;
+  if (!body || !task.group) return;
+  const backend = app.backend;
+  if (!(backend instanceof RedisBackend)) {
+    logger.warn(`Task ${req.displayName}[${req.id}] is a chord header member, but chords need the Redis result backend`);
+    return;
+  }
+  const ordered = app.conf.result_backend_transport_options.result_chord_ordered !== false;
+  const store = RedisChordStore.forBackend(backend, { ordered });
+  try {
+    const outcome = await store.onChordPartReturn({ groupId: task.group, groupIndex: task.groupIndex, taskId: task.id, state, result });
+    if (!outcome.complete) return;
+    try {
+      const failed = outcome.results.find((entry) => entry.state === FAILURE || entry.state === REVOKED);
+      if (failed) {
+        await failBody(app, body.options?.task_id, new ChordError(`Dependency ${failed.taskId} raised ${exceptionRepr(failed.result as ExceptionInfo)}`));
+      } else {
+        await applySignature(app, body, {
+          prepend: [outcome.results.map((entry) => entry.result)],
+          options: { parent_id: task.id, root_id: task.rootId ?? task.id },
+        });
+      }
+    } catch (error) {
+      logger.error(`Chord callback for '${task.group}' raised: ${error instanceof Error ? error.message : String(error)}`);
+      await failBody(app, body.options?.task_id, new ChordError(`Callback error: ${error instanceof Error ? error.message : String(error)}`));
+    } finally {
+      await store.finishChord(task.group, outcome.claimToken);
+    }
+  } catch (error) {
+    logger.error(`Chord bookkeeping for '${task.group}' failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function failBody(app: Celery, bodyId: unknown, error: ChordError): Promise<void> {
+  if (typeof bodyId !== 'string' || !app.backend) return;
+  await app.backend.storeResult(
+    buildTaskMeta({ taskId: bodyId, status: FAILURE, result: toExceptionInfo(error), traceback: formatTraceback(error), dateDone: new Date() }),
+  );
+}

@@ -1,0 +1,62 @@
+// Interop, canvas across languages: Python builds chains and chords whose steps run on our worker
+// and on a Python worker (routed by queue); both sides keep Celery 5.7's chord bookkeeping, so
+// exactly one body is sent, with the header results in order.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { type PythonWorker, runPython, startPythonWorker } from '../helpers/python.js';
+import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
+
+const url = testRedisUrl(12);
+const token = uniqueToken();
+const prefix = `${token}:`;
+const qTs = `cv-ts-${token}`;
+const qPy = `cv-py-${token}`;
+const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, DEFAULT_QUEUE: qTs };
+let ours: TsWorker;
+let python: PythonWorker;
+
+before(async () => {
+  [ours, python] = await Promise.all([
+    startTsWorker({ app: 'test/interop/ts/canvas-tasks.ts', queues: [qTs], nodeName: `cv-ts-${token}@localhost`, env, concurrency: 4 }),
+    startPythonWorker({ app: 'canvas_tasks', queues: [qPy], nodeName: `cv-py-${token}@localhost`, env }),
+  ]);
+});
+
+after(async () => {
+  await Promise.allSettled([ours?.stop(), python?.stop()]);
+  const redis = new Redis(url);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const py = async (code: string) =>
+  (await runPython(`import json\nfrom celery import chain, chord, group\nfrom canvas_tasks import add, tsum, fail\n${code}`, env, 40_000)).json;
+
+test('a chain hops TypeScript → Python → TypeScript and Python reads the final result', async () => {
+  const out = await py(`
+r = chain(add.s(1, 1).set(queue='${qTs}'), add.s(2).set(queue='${qPy}'), add.s(3).set(queue='${qTs}')).apply_async()
+print(json.dumps([r.get(timeout=20), r.parent.get(timeout=5), r.parent.parent.get(timeout=5)]))`);
+  assert.deepEqual(out, [7, 4, 2]);
+});
+
+test('a chord whose header runs on both workers sends its body once, with the results in order', async () => {
+  const out = await py(`
+header = [add.s(i, i).set(queue='${qTs}' if i % 2 else '${qPy}') for i in range(6)]
+r = chord(header, tsum.s().set(queue='${qPy}')).apply_async()
+print(json.dumps({'sum': r.get(timeout=20), 'header': [h.get(timeout=5) for h in r.parent.results]}))`);
+  assert.deepEqual(out, { sum: 30, header: [0, 2, 4, 6, 8, 10] });
+});
+
+test('a chord body run by our worker, and a failing header member fails the body with ChordError', async () => {
+  const ok = await py(`print(json.dumps(chord([add.s(i, 1).set(queue='${qPy}') for i in range(3)], tsum.s().set(queue='${qTs}')).apply_async().get(timeout=20)))`);
+  assert.equal(ok, 6);
+  const failed = (await py(`
+r = chord([add.s(1, 1).set(queue='${qTs}'), fail.s('no').set(queue='${qTs}')], tsum.s().set(queue='${qPy}')).apply_async()
+r.get(timeout=20, propagate=False)  # (with propagate, get() re-raises the failed parent's ValueError first)
+print(json.dumps([r.state, type(r.result).__name__, str(r.result)]))`)) as [string, string, string];
+  assert.deepEqual(failed.slice(0, 2), ['FAILURE', 'ChordError']);
+  assert.match(failed[2], /^Dependency [0-9a-f-]{36} raised ValueError\('no'\)$/);
+});
