@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // The ts-celery command line: parses flags and calls the library (nothing else lives here).
 import { Command } from 'commander';
-import { VERSION } from '../worker/banner.js';
+import { VERSION } from '../version.js';
 import { registerCallCommand } from './commands/call.js';
+import { registerControlCommand } from './commands/control.js';
+import { registerEventsCommand } from './commands/events.js';
+import { registerInspectCommand } from './commands/inspect.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerPurgeCommand } from './commands/purge.js';
 import { registerResultCommand } from './commands/result.js';
@@ -19,6 +23,10 @@ registerCallCommand(program);
 registerResultCommand(program);
 registerPurgeCommand(program);
 registerDemoCommand(program);
+registerInspectCommand(program);
+registerControlCommand(program);
+registerStatusCommand(program);
+registerEventsCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${errorLine(error)}\n`);

@@ -3,11 +3,11 @@
 import { platform, release } from 'node:os';
 import type { Celery } from '../app.js';
 import { maskUrl } from '../url-mask.js';
+import { VERSION } from '../version.js';
 import type { Worker } from './worker.js';
 
-export const VERSION = '0.1.0';
 
-export function workerBanner(worker: Worker, app: Celery, options: { pool: string; now?: Date }): string {
+export function workerBanner(worker: Worker, app: Celery, options: { pool: string; taskEvents?: boolean; now?: Date }): string {
   const conf = app.conf;
   const queues = worker.queues.map((name) => {
     const q = app.router.queue(name);
@@ -24,7 +24,7 @@ export function workerBanner(worker: Worker, app: Celery, options: { pool: strin
     `- ** ---------- .> transport:   ${maskUrl(app.brokerUrl)}`,
     `- ** ---------- .> results:     ${results}`,
     `- *** --- * --- .> concurrency: ${worker.concurrency} (${options.pool})`,
-    `-- ******* ---- .> task events: OFF`,
+    `-- ******* ---- .> task events: ${options.taskEvents ? 'ON' : 'OFF (enable -E to monitor tasks in this worker)'}`,
     `--- ***** ----- `,
     ` -------------- [queues]`,
     ...queues,

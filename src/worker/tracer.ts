@@ -30,6 +30,8 @@ export interface TracerDeps {
   random?: () => number;
   /** Where handlers run (default: in-process). */
   executor?: TaskExecutor;
+  /** Sends a task event (task-started, task-succeeded, …); dropped unless task events are on. */
+  emit?: (type: string, fields: Record<string, unknown>) => void;
   /** Time limits set at run time by the `time_limit` control command, by task name. */
   timeLimitOverrides?: ReadonlyMap<string, { soft: number | null; hard: number | null }>;
 }
@@ -60,6 +62,7 @@ export class TaskTracer {
     const acksLate = this.acksLate(req);
     if (!acksLate) this.settle(req.ack(), req);
     req.startedAt = this.deps.now();
+    this.emit('task-started', { uuid: task.id });
     if ((definition.options.track_started ?? this.conf.task_track_started) && !this.ignoresResult(req)) {
       await this.recorder.store(req, STARTED, { pid: process.pid, hostname: this.deps.hostname });
     }
@@ -108,6 +111,7 @@ export class TaskTracer {
   async revoke(req: Request, reason: 'revoked' | 'expired' | 'terminated'): Promise<void> {
     this.settle(req.ack(), req);
     this.deps.logger.info(reason === 'expired' ? logLines.expired(req.displayName, req.id) : logLines.revoked(req.displayName, req.id));
+    this.emit('task-revoked', { uuid: req.id, terminated: reason === 'terminated', signum: reason === 'terminated' ? 15 : null, expired: reason === 'expired' });
     const info = toExceptionInfo(new TaskRevokedError(reason));
     if (!this.ignoresResult(req)) await this.recorder.store(req, REVOKED, info);
     await onChordPartReturn(this.deps.app, req, REVOKED, info, this.deps.logger);
@@ -120,7 +124,9 @@ export class TaskTracer {
       if (encodeError) return (await this.onError(req, encodeError, ctx))[0];
     }
     await onChordPartReturn(this.deps.app, req, SUCCESS, value, this.deps.logger);
-    if (this.deps.logger.isEnabled('info')) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, argsRepr(value)));
+    const repr = argsRepr(value);
+    if (this.deps.logger.isEnabled('info')) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, repr));
+    this.emit('task-succeeded', { uuid: req.id, result: repr, runtime });
     if (this.acksLate(req)) this.settle(req.ack(), req);
     await this.hook(req, 'onSuccess', value, ctx);
     await this.signal('task_success', { result: value, ctx });
@@ -133,6 +139,7 @@ export class TaskTracer {
     if (error instanceof Reject) {
       this.deps.logger.info(logLines.rejected(req.displayName, task.id, error.reason || 'rejected by the task'));
       this.settle(req.reject(error.requeue), req);
+      this.emit('task-rejected', { uuid: task.id, requeue: error.requeue });
       return ['REJECTED', error];
     }
     if (error instanceof Ignore) {
@@ -163,6 +170,7 @@ export class TaskTracer {
     const when = decision.countdown !== null ? `Retry in ${decision.countdown}s` : `Retry at ${decision.eta.toISOString()}`;
     const info = toExceptionInfo(reason);
     this.deps.logger.info(logLines.retry(req.displayName, req.id, `${when}: ${exceptionRepr(info)}`));
+    this.emit('task-retried', { uuid: req.id, exception: exceptionRepr(info), traceback: formatTraceback(reason) });
     if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, info, formatTraceback(reason), [child]);
     // The original message is done with: the retry is a new message (Celery acks it, also with acks_late).
     this.settle(req.ack(), req);
@@ -176,6 +184,7 @@ export class TaskTracer {
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
     this.deps.logger.error(`${logLines.failed(req.displayName, task.id, exceptionRepr(info))}\n${traceback}`);
+    this.emit('task-failed', { uuid: task.id, exception: exceptionRepr(info), traceback });
     if (!this.ignoresResult(req)) {
       await this.recorder.store(req, FAILURE, info, traceback);
       // celery-wire.md §10.5: waiters on later chain steps must see the failure too.
@@ -195,11 +204,16 @@ export class TaskTracer {
   private async onHardLimit(req: Request, error: TimeLimitExceeded, ctx: TaskContext): Promise<void> {
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
+    this.emit('task-failed', { uuid: req.id, exception: exceptionRepr(info), traceback });
     if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, traceback);
     await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
     if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(true), req);
     await this.hook(req, 'onFailure', error, ctx);
     await this.signal('task_failure', { taskId: req.id, exception: error, traceback, ctx });
+  }
+
+  private emit(type: string, fields: Record<string, unknown>): void {
+    this.deps.emit?.(type, fields);
   }
 
   private ackOnFailure(req: Request): boolean {

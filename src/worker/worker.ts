@@ -17,6 +17,7 @@ import { expandNodeName } from './node-name.js';
 import { AsyncPool } from './pools/async-pool.js';
 import { Request } from './request.js';
 import { parseRate, RateLimiter } from './rate-limit.js';
+import { WorkerRemoteControl } from './remote-control.js';
 import { TaskTracer } from './tracer.js';
 
 export interface WorkerOptions {
@@ -28,6 +29,12 @@ export interface WorkerOptions {
   prefetchMultiplier?: number;
   /** Node name template (`-n`), `celery@%h` by default. */
   nodeName?: string;
+  /** Send task events (`-E`); default `worker_send_task_events`. */
+  taskEvents?: boolean;
+  /** Send worker heartbeats (default true; `--without-heartbeat` turns them off). */
+  heartbeat?: boolean;
+  /** Answer remote control (`celery inspect`, Flower); default true. */
+  remoteControl?: boolean;
   logger?: Logger;
   now?: () => number;
 }
@@ -60,6 +67,8 @@ export class Worker {
   private readonly reserved = new Set<Request>();
   private readonly active = new Map<Request, AbortController>();
   private consumer: Consumer | undefined;
+  private remote: WorkerRemoteControl | undefined;
+  private readonly remoteOptions: { enabled: boolean; taskEvents: boolean; heartbeat: boolean };
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopped: Promise<void> | undefined;
 
@@ -89,7 +98,13 @@ export class Worker {
       onHeldChange: () => this.updatePrefetch(),
     });
     this.stats = { processed: {}, startedAt: this.now() };
+    this.remoteOptions = {
+      enabled: options.remoteControl ?? true,
+      taskEvents: options.taskEvents ?? conf.worker_send_task_events,
+      heartbeat: options.heartbeat ?? true,
+    };
     this.tracer = new TaskTracer({
+      emit: (type, fields) => this.remote?.emit(type, fields),
       app,
       backend: app.backend,
       logger: this.logger,
@@ -175,6 +190,10 @@ export class Worker {
     transport.onEvent((event) => this.onTransportEvent(event));
     for (const queue of this.queues) await transport.declareQueue(this.app.router.queue(queue));
     this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch }, (delivery) => this.onDelivery(delivery));
+    if (this.remoteOptions.enabled) {
+      this.remote = new WorkerRemoteControl(this, { ...this.remoteOptions, logger: this.logger, now: this.now });
+      await this.remote.start();
+    }
     this.logger.info(logLines.ready(this.hostname));
     await this.sendSignal('worker_ready');
   }
@@ -203,6 +222,7 @@ export class Worker {
     this.reserved.clear();
     await this.pool.onIdle();
     await this.sendSignal('worker_shutdown');
+    await this.remote?.stop();
     await this.app.close();
     this.state = 'stopped';
   }
@@ -221,6 +241,7 @@ export class Worker {
     // Early-acked running tasks are gone from the broker; acks_late ones go back (kombu restores on close).
     await this.giveBack([...this.reserved, ...this.eta.releaseAll(), ...this.rateLimiter.drain(), ...[...this.active.keys()].filter((r) => r.unsettled)]);
     this.pool.clearWaiting();
+    await this.remote?.stop().catch(() => {});
     await this.app.close();
     this.state = 'stopped';
   }
@@ -255,6 +276,17 @@ export class Worker {
       return;
     }
     if (this.logger.isEnabled('info')) this.logger.info(logLines.received(req.displayName, task.id));
+    this.remote?.emit('task-received', {
+      uuid: task.id,
+      name: req.displayName,
+      args: task.argsrepr,
+      kwargs: task.kwargsrepr,
+      root_id: task.rootId,
+      parent_id: task.parentId,
+      retries: task.retries,
+      eta: task.headers.eta,
+      expires: task.headers.expires,
+    });
     const now = this.now();
     if (task.expires && task.expires.getTime() <= now) {
       void this.tracer.revoke(req, 'expired');

@@ -21,6 +21,8 @@ interface WorkerFlags {
   prefetchMultiplier?: number;
   timeLimit?: number;
   softTimeLimit?: number;
+  taskEvents?: boolean;
+  withoutHeartbeat?: boolean;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -36,6 +38,8 @@ export function registerWorkerCommand(program: Command): void {
     .option('-l, --loglevel <level>', 'DEBUG, INFO, WARNING, ERROR, CRITICAL', logLevel, 'info' as LogLevel)
     .option('--log-format <format>', 'celery (Celery worker format) or json', (v) => parseFormat(v), 'celery' as LogFormat)
     .option('--prefetch-multiplier <n>', 'messages prefetched per concurrency slot (0 = unlimited)', nonNegativeInt('prefetch multiplier'))
+    .option('-E, --task-events', 'send task events (for Flower and `celery events`)')
+    .option('--without-heartbeat', 'do not send worker heartbeat events')
     .option('--time-limit <s>', 'hard time limit for every task (task_time_limit)', seconds('--time-limit'))
     .option('--soft-time-limit <s>', 'soft time limit for every task (task_soft_time_limit)', seconds('--soft-time-limit'))
     .action(async (flags: WorkerFlags) => {
@@ -49,9 +53,11 @@ export function registerWorkerCommand(program: Command): void {
         concurrency: flags.concurrency,
         nodeName: flags.hostname,
         prefetchMultiplier: flags.prefetchMultiplier,
+        taskEvents: flags.taskEvents,
+        heartbeat: !flags.withoutHeartbeat,
         logger,
       });
-      if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: 'async' }) + '\n');
+      if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: 'async', taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');
       await app.connect();
       logger.info(logLines.connected(maskUrl(app.brokerUrl)));
       await worker.start();

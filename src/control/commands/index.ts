@@ -1,0 +1,2 @@
+export { controlCommands } from './control-commands.js';
+export { inspectCommands, maybeList } from './inspect-commands.js';

@@ -1,0 +1,12 @@
+export { LamportClock } from './clock.js';
+export { type CommandContext, type CommandDefinition, type CommandHandler, CommandRegistry, errorRepr, type EventControl, NO_REPLY, PythonException } from './command-registry.js';
+export { controlCommands, inspectCommands } from './commands/index.js';
+export { type BroadcastOptions, ControlClient, type ControlClientOptions, type NodeReply } from './control-client.js';
+export type { ConsumerSpec, ControlledWorker, RegisteredTask } from './controlled-worker.js';
+export * from './events/index.js';
+export { builtinCommands, Mailbox, type MailboxOptions } from './mailbox.js';
+export { eventQueue, eventRoutingKey, nodeQueue, pidboxExchange, replyExchange, replyQueue } from './names.js';
+export { fnmatchToRegExp, isAddressedTo, matchNodeName } from './node-filter.js';
+export { type PidboxRequest, parseRequest, replyMessage, requestMessage } from './pidbox-messages.js';
+export { REVOKE_EXPIRES_S, REVOKES_MAX, RevokedSet, type RevokedSetOptions } from './revoked-set.js';
+export { brokerInfo, poolInfo, type QueueInfo, queueInfo, type RequestInfo, requestInfo, type ScheduledRequest, type WorkerStatsInfo } from './worker-info.js';
