@@ -17,6 +17,7 @@ import { TaskRegistry } from './registry/task-registry.js';
 import { AsyncResult } from './result.js';
 import { Router } from './routing.js';
 import { Signals } from './signals.js';
+import { ControlClient } from './control/control-client.js';
 import { createTransport } from './transport/index.js';
 import type { Transport } from './transport/transport.js';
 
@@ -78,6 +79,7 @@ export class Celery {
   readonly oid = newId();
   private transportInstance: Transport | undefined;
   private backendInstance: ResultBackend | null | undefined;
+  private controlInstance: ControlClient | undefined;
   /** The tasks this app can run, by name. */
   readonly tasks = new TaskRegistry();
   /** Celery's signals (task_prerun, task_success, worker_ready, …), sent by the worker. */
@@ -155,6 +157,16 @@ export class Celery {
     return attachHandleMethods(call, definition, send);
   }
 
+  /**
+   * Remote control of the fleet, Python workers included (Python's `app.control`).
+   * @example const replies = await app.control.inspect('active', {}, { timeout: 1 });
+   * @example await app.control.revoke(taskId, { terminate: true });
+   */
+  get control(): ControlClient {
+    this.controlInstance ??= new ControlClient(this.transport, { namespace: this.conf.control_exchange, oid: this.oid });
+    return this.controlInstance;
+  }
+
   /** A handle on a task's result by id. */
   AsyncResult<T = unknown>(id: string): AsyncResult<T> {
     return new AsyncResult<T>(id, () => this.backend);
@@ -227,6 +239,7 @@ export class Celery {
 
   /** Close the broker and backend connections (restoring any unsettled deliveries). */
   async close(): Promise<void> {
+    await this.controlInstance?.close();
     await Promise.all([this.transportInstance?.close(), this.backendInstance?.close()]);
   }
 }

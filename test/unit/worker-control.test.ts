@@ -73,3 +73,12 @@ test('pool_grow runs more tasks at once; stats and active_queues describe the wo
   assert.equal(control.setTimeLimit('c.sleep', { soft: null, hard: 0.05 }), true);
   await assert.rejects((await app.sendTask('c.sleep', [300])).get({ timeout: 5 }), { excType: 'TimeLimitExceeded' });
 });
+
+test('app.control talks to the worker through its pidbox (ping, inspect active, revoke)', async () => {
+  assert.deepEqual(await app.control.ping({ timeout: 0.5 }), [{ 'ctl@test': { ok: 'pong' } }]);
+  const registered = await app.control.inspect('registered', {}, { timeout: 0.5 });
+  assert.deepEqual(registered, { 'ctl@test': ['c.record', 'c.sleep', 'c.wait'] });
+  const id = newId();
+  await app.control.revoke(id);
+  await until(() => control.revoked.has(id), 'the revoke to arrive');
+});
