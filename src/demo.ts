@@ -27,7 +27,7 @@ export async function runDemo(write: (line: string) => void = (l) => process.std
     throw new RangeError(message);
   });
 
-  const worker = new Worker(app, { concurrency: 2, nodeName: 'demo@%h', logger: createLogger({ level: 'info', write }) });
+  const worker = new Worker(app, { mingle: false, concurrency: 2, nodeName: 'demo@%h', logger: createLogger({ level: 'info', write }) });
   write('ts-celery demo: worker, producer and results in one process on the in-memory broker (memory://).');
   write(`registered tasks: ${app.tasks.names().join(', ')}\n`);
   await worker.start();

@@ -1,6 +1,7 @@
 // The worker's presence in the fleet: its pidbox (inspect/control), its event dispatcher with
 // worker-online/heartbeat/offline, and the task events it sends with -E (celery-wire.md §11, §12).
 import { LamportClock } from '../control/clock.js';
+import { ControlClient } from '../control/control-client.js';
 import { EventDispatcher } from '../control/events/event-dispatcher.js';
 import { softwareInfo } from '../control/events/event.js';
 import { WorkerHeartbeat } from '../control/events/worker-heartbeat.js';
@@ -15,6 +16,8 @@ export interface RemoteControlOptions {
   taskEvents: boolean;
   /** Send worker heartbeats (off with `--without-heartbeat`). */
   heartbeat: boolean;
+  /** Sync revoked ids with the other workers at start-up (off with `--without-mingle`). */
+  mingle: boolean;
   logger: Logger;
   now: () => number;
 }
@@ -23,11 +26,15 @@ export class WorkerRemoteControl {
   readonly events: EventDispatcher;
   private readonly mailbox: Mailbox;
   private readonly heart: WorkerHeartbeat | null;
+  private readonly clock: LamportClock;
 
-  constructor(worker: Worker, options: RemoteControlOptions) {
+  constructor(
+    private readonly worker: Worker,
+    private readonly options: RemoteControlOptions,
+  ) {
     const { app } = worker;
     const transport = app.transport;
-    const clock = new LamportClock();
+    const clock = (this.clock = new LamportClock());
     const software = softwareInfo(VERSION);
     this.events = new EventDispatcher({
       transport,
@@ -63,8 +70,38 @@ export class WorkerRemoteControl {
   }
 
   async start(): Promise<void> {
+    if (this.options.mingle) await this.mingle();
     await this.mailbox.start();
     this.heart?.start();
+  }
+
+  /**
+   * celery/worker/consumer/mingle.py: broadcast `hello` with our revoked ids, wait 1 s for the other
+   * workers' replies, and adopt the ids they have revoked (and their clocks).
+   */
+  private async mingle(): Promise<void> {
+    const { worker, logger } = { worker: this.worker, logger: this.options.logger };
+    logger.info('mingle: searching for neighbors');
+    const client = new ControlClient(worker.app.transport, { namespace: worker.app.conf.control_exchange, clock: this.clock });
+    try {
+      const replies = await client.broadcast('hello', { from_node: worker.hostname, revoked: worker.revoked.toList() }, { reply: true, timeout: 1 });
+      let nodes = 0;
+      for (const reply of replies) {
+        for (const [node, data] of Object.entries(reply)) {
+          if (node === worker.hostname || !data || typeof data !== 'object') continue;
+          nodes++;
+          const { revoked, clock } = data as { revoked?: unknown; clock?: unknown };
+          const ids = Array.isArray(revoked) ? revoked : revoked && typeof revoked === 'object' ? Object.keys(revoked) : [];
+          worker.revoked.update(ids.filter((id): id is string => typeof id === 'string'));
+          this.clock.adjust(clock);
+        }
+      }
+      logger.info(nodes ? `mingle: sync with ${nodes} nodes` : 'mingle: all alone');
+    } catch (error) {
+      logger.warn(`mingle: could not sync with other workers: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      await client.close();
+    }
   }
 
   /** Task events go through here; the dispatcher drops them unless the task group is enabled. */

@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import type { Celery } from '../app.js';
 import { RevokedSet } from '../control/revoked-set.js';
-import { NotRegistered, TaskRevokedError } from '../errors.js';
+import { ConfigError, NotRegistered, TaskRevokedError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { formatPythonIso } from '../protocol/iso-time.js';
 import { formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
@@ -15,6 +15,8 @@ import { EtaHolder } from './eta-holder.js';
 import { logLines } from './log-lines.js';
 import { expandNodeName } from './node-name.js';
 import { AsyncPool } from './pools/async-pool.js';
+import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
+import { ThreadPool } from './pools/thread-pool.js';
 import { Request } from './request.js';
 import { parseRate, RateLimiter } from './rate-limit.js';
 import { WorkerRemoteControl } from './remote-control.js';
@@ -35,6 +37,16 @@ export interface WorkerOptions {
   heartbeat?: boolean;
   /** Answer remote control (`celery inspect`, Flower); default true. */
   remoteControl?: boolean;
+  /** Sync revoked ids with other workers at start-up (default true; `--without-mingle`). */
+  mingle?: boolean;
+  /** Where tasks run (`-P`): on the worker's event loop (default) or in worker threads. */
+  pool?: 'async' | 'threads';
+  /** The `-A` spec of the tasks module; each thread of `pool: 'threads'` loads it. */
+  appModule?: string;
+  /** Threads pool: replace a thread after this many tasks (default `worker_max_tasks_per_child`). */
+  maxTasksPerChild?: number;
+  /** Threads pool: replace a thread holding more KiB after a task (default `worker_max_memory_per_child`). */
+  maxMemoryPerChild?: number;
   logger?: Logger;
   now?: () => number;
 }
@@ -53,6 +65,8 @@ export class Worker {
   /** Time limits set at run time (`time_limit` control command), by task name. */
   readonly timeLimitOverrides = new Map<string, { soft: number | null; hard: number | null }>();
   readonly stats: WorkerStats;
+  /** Runs the handlers: in-process (`async`) or the thread pool (`threads`). */
+  readonly executor: TaskExecutor;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly pool: AsyncPool;
@@ -68,7 +82,7 @@ export class Worker {
   private readonly active = new Map<Request, AbortController>();
   private consumer: Consumer | undefined;
   private remote: WorkerRemoteControl | undefined;
-  private readonly remoteOptions: { enabled: boolean; taskEvents: boolean; heartbeat: boolean };
+  private readonly remoteOptions: { enabled: boolean; taskEvents: boolean; heartbeat: boolean; mingle: boolean };
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopped: Promise<void> | undefined;
 
@@ -102,7 +116,20 @@ export class Worker {
       enabled: options.remoteControl ?? true,
       taskEvents: options.taskEvents ?? conf.worker_send_task_events,
       heartbeat: options.heartbeat ?? true,
+      mingle: options.mingle ?? true,
     };
+    if (options.pool === 'threads') {
+      if (!options.appModule) throw new ConfigError('the threads pool needs appModule (the -A tasks module each thread loads)');
+      this.executor = new ThreadPool({
+        appModule: options.appModule,
+        size: this.concurrencySlots,
+        maxTasksPerChild: options.maxTasksPerChild ?? conf.worker_max_tasks_per_child,
+        maxMemoryPerChild: options.maxMemoryPerChild ?? conf.worker_max_memory_per_child,
+        logger: this.logger,
+      });
+    } else {
+      this.executor = inProcessExecutor;
+    }
     this.tracer = new TaskTracer({
       emit: (type, fields) => this.remote?.emit(type, fields),
       app,
@@ -111,6 +138,7 @@ export class Worker {
       hostname: this.hostname,
       now: this.now,
       timeLimitOverrides: this.timeLimitOverrides,
+      executor: this.executor,
     });
   }
 
@@ -129,6 +157,7 @@ export class Worker {
     this.concurrencySlots = Math.max(1, concurrency);
     this.basePrefetch = this.concurrencySlots * this.multiplier;
     this.pool.resize(this.concurrencySlots);
+    this.executor.resize?.(this.concurrencySlots);
     this.updatePrefetch();
   }
 
@@ -185,6 +214,7 @@ export class Worker {
   /** Declare the queues and start consuming. */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error('a worker can only be started once');
+    await this.executor.start?.();
     this.state = 'running';
     const transport = this.app.transport;
     transport.onEvent((event) => this.onTransportEvent(event));
@@ -211,6 +241,7 @@ export class Worker {
   private async warmStop(): Promise<void> {
     if (this.state === 'new') {
       this.state = 'stopped';
+      await this.executor.close();
       await this.app.close();
       return;
     }
@@ -221,6 +252,7 @@ export class Worker {
     this.pool.clearWaiting();
     this.reserved.clear();
     await this.pool.onIdle();
+    await this.executor.close();
     await this.sendSignal('worker_shutdown');
     await this.remote?.stop();
     await this.app.close();
@@ -243,6 +275,7 @@ export class Worker {
     this.pool.clearWaiting();
     await this.remote?.stop().catch(() => {});
     await this.app.close();
+    await this.executor.close();
     this.state = 'stopped';
   }
 

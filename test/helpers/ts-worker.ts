@@ -107,6 +107,8 @@ export async function startTsWorker(opts: TsWorkerOptions): Promise<TsWorker> {
     '-Q', opts.queues.join(','),
     '-n', opts.nodeName,
     '-l', 'info',
+    // As for the Python workers in tests: mingle costs a second per start (design.md).
+    '--without-mingle',
   ];
   if (opts.concurrency !== undefined) args.push('-c', String(opts.concurrency));
   if (opts.extraArgs) args.push(...opts.extraArgs);

@@ -46,7 +46,7 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 50
 }
 
 function startWorker(app: Celery, options: ConstructorParameters<typeof Worker>[1] = {}): Worker {
-  const worker = new Worker(app, { concurrency: 2, logger: createLogger({ level: 'error' }), ...options });
+  const worker = new Worker(app, { mingle: false, concurrency: 2, logger: createLogger({ level: 'error' }), ...options });
   opened.push(worker);
   return worker;
 }

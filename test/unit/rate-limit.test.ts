@@ -39,7 +39,7 @@ const app = new Celery({ broker_url: 'memory://', result_backend: 'memory://' })
 const ranAt: number[] = [];
 app.task({ name: 'rl.slow', rate_limit: '10/s' }, () => void ranAt.push(Date.now()));
 app.task('rl.fast', (i: number) => i);
-const worker = new Worker(app, { concurrency: 2, prefetchMultiplier: 2, nodeName: 'rl@test', logger: silentLogger });
+const worker = new Worker(app, { mingle: false, concurrency: 2, prefetchMultiplier: 2, nodeName: 'rl@test', logger: silentLogger });
 await worker.start();
 after(() => worker.stop());
 

@@ -15,7 +15,7 @@ app.task({ name: 'c.record' }, ({ ctx }) => void ran.push(ctx.id));
 app.task({ name: 'c.wait' }, ({ ctx }) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('aborted'))));
 app.task({ name: 'c.sleep' }, ({ args }) => new Promise((resolve) => setTimeout(resolve, args[0] as number)));
 
-const worker = new Worker(app, { concurrency: 1, nodeName: 'ctl@test', logger: silentLogger });
+const worker = new Worker(app, { mingle: false, concurrency: 1, nodeName: 'ctl@test', logger: silentLogger });
 const control = controlledWorker(worker, Date.now(), Date.now);
 await worker.start();
 after(() => worker.stop());
@@ -81,4 +81,16 @@ test('app.control talks to the worker through its pidbox (ping, inspect active, 
   const id = newId();
   await app.control.revoke(id);
   await until(() => control.revoked.has(id), 'the revoke to arrive');
+});
+
+test('mingle: a worker starting next to this one adopts its revoked ids (hello)', async () => {
+  const id = newId();
+  control.revoked.add(id);
+  const second = new Worker(app, { concurrency: 1, nodeName: 'ctl2@test', logger: silentLogger, queues: ['c-other'] });
+  await second.start();
+  try {
+    assert.ok(second.revoked.has(id));
+  } finally {
+    await second.stop();
+  }
 });

@@ -63,7 +63,7 @@ app.signals.connect('task_failure', () => {
   throw new Error('a broken receiver');
 });
 
-const worker = new Worker(app, { concurrency: 4, nodeName: 'exec@test', logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
+const worker = new Worker(app, { mingle: false, concurrency: 4, nodeName: 'exec@test', logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
 await worker.start();
 after(() => worker.stop());
 

@@ -34,7 +34,7 @@ app.task('t.child', async function (this: { id: string }) {
   return child.id;
 });
 
-const worker = new Worker(app, { concurrency: 4, nodeName: 'unit@test', logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
+const worker = new Worker(app, { mingle: false, concurrency: 4, nodeName: 'unit@test', logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
 await worker.start();
 after(() => worker.stop());
 

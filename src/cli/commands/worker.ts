@@ -23,6 +23,7 @@ interface WorkerFlags {
   softTimeLimit?: number;
   taskEvents?: boolean;
   withoutHeartbeat?: boolean;
+  withoutMingle?: boolean;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -40,6 +41,8 @@ export function registerWorkerCommand(program: Command): void {
     .option('--prefetch-multiplier <n>', 'messages prefetched per concurrency slot (0 = unlimited)', nonNegativeInt('prefetch multiplier'))
     .option('-E, --task-events', 'send task events (for Flower and `celery events`)')
     .option('--without-heartbeat', 'do not send worker heartbeat events')
+    .option('--without-mingle', 'do not sync revoked ids with other workers at start-up')
+    .option('--without-gossip', 'accepted for Celery compatibility (ts-celery workers do not gossip)')
     .option('--time-limit <s>', 'hard time limit for every task (task_time_limit)', seconds('--time-limit'))
     .option('--soft-time-limit <s>', 'soft time limit for every task (task_soft_time_limit)', seconds('--soft-time-limit'))
     .action(async (flags: WorkerFlags) => {
@@ -55,6 +58,7 @@ export function registerWorkerCommand(program: Command): void {
         prefetchMultiplier: flags.prefetchMultiplier,
         taskEvents: flags.taskEvents,
         heartbeat: !flags.withoutHeartbeat,
+        mingle: !flags.withoutMingle,
         logger,
       });
       if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: 'async', taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');

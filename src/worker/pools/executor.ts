@@ -7,6 +7,10 @@ export interface TaskExecutor {
   /** The `-P` name shown in the banner and in `inspect stats`. */
   readonly name: string;
   run(definition: TaskDefinition, args: unknown[], kwargs: Record<string, unknown>, ctx: TaskContext): Promise<unknown>;
+  /** Get ready before the first task (threads started, the tasks module loaded in each); rejects if it cannot. */
+  start?(): Promise<void>;
+  /** Follow a concurrency change (pool_grow / pool_shrink). */
+  resize?(size: number): void;
   /** Stop for good (threads are terminated). */
   close(): Promise<void>;
 }
