@@ -2,6 +2,7 @@
 // The ts-celery command line: parses flags and calls the library (nothing else lives here).
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { registerBeatCommand } from './commands/beat.js';
 import { registerCallCommand } from './commands/call.js';
 import { registerControlCommand } from './commands/control.js';
 import { registerEventsCommand } from './commands/events.js';
@@ -23,6 +24,7 @@ registerCallCommand(program);
 registerResultCommand(program);
 registerPurgeCommand(program);
 registerDemoCommand(program);
+registerBeatCommand(program);
 registerInspectCommand(program);
 registerControlCommand(program);
 registerStatusCommand(program);

@@ -21,6 +21,9 @@ interface WorkerFlags {
   prefetchMultiplier?: number;
   timeLimit?: number;
   softTimeLimit?: number;
+  pool: 'async' | 'threads';
+  maxTasksPerChild?: number;
+  maxMemoryPerChild?: number;
   taskEvents?: boolean;
   withoutHeartbeat?: boolean;
   withoutMingle?: boolean;
@@ -39,6 +42,9 @@ export function registerWorkerCommand(program: Command): void {
     .option('-l, --loglevel <level>', 'DEBUG, INFO, WARNING, ERROR, CRITICAL', logLevel, 'info' as LogLevel)
     .option('--log-format <format>', 'celery (Celery worker format) or json', (v) => parseFormat(v), 'celery' as LogFormat)
     .option('--prefetch-multiplier <n>', 'messages prefetched per concurrency slot (0 = unlimited)', nonNegativeInt('prefetch multiplier'))
+    .option('-P, --pool <pool>', 'async (tasks on the event loop) or threads (tasks in worker threads)', parsePool, 'async' as const)
+    .option('--max-tasks-per-child <n>', 'threads pool: replace a thread after it ran N tasks', positiveInt('max tasks per child'))
+    .option('--max-memory-per-child <kb>', 'threads pool: replace a thread holding more than KB KiB after a task', positiveInt('max memory per child'))
     .option('-E, --task-events', 'send task events (for Flower and `celery events`)')
     .option('--without-heartbeat', 'do not send worker heartbeat events')
     .option('--without-mingle', 'do not sync revoked ids with other workers at start-up')
@@ -59,9 +65,13 @@ export function registerWorkerCommand(program: Command): void {
         taskEvents: flags.taskEvents,
         heartbeat: !flags.withoutHeartbeat,
         mingle: !flags.withoutMingle,
+        pool: flags.pool,
+        appModule: flags.app,
+        maxTasksPerChild: flags.maxTasksPerChild,
+        maxMemoryPerChild: flags.maxMemoryPerChild,
         logger,
       });
-      if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: 'async', taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');
+      if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: worker.executor.name, taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');
       await app.connect();
       logger.info(logLines.connected(maskUrl(app.brokerUrl)));
       await worker.start();
@@ -80,6 +90,11 @@ export function registerWorkerCommand(program: Command): void {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
+}
+
+function parsePool(value: string): 'async' | 'threads' {
+  if (value !== 'async' && value !== 'threads') throw new InvalidArgumentError(`--pool must be 'async' or 'threads', got '${value}'`);
+  return value;
 }
 
 function parseFormat(value: string): LogFormat {

@@ -173,7 +173,13 @@ export class ThreadPool implements TaskExecutor {
   private onMessage(thread: PoolThread, message: FromThread): void {
     if (message.type === 'update-state') {
       const job = this.running.get(message.job);
-      const ack = (error?: unknown) => thread.post({ type: 'state-done', call: message.call, error: error === undefined ? undefined : encodeError(error) });
+      const ack = (error?: unknown) => {
+        try {
+          thread.post({ type: 'state-done', call: message.call, error: error === undefined ? undefined : encodeError(error) });
+        } catch {
+          // the thread is gone (terminated at the hard limit); nobody waits for the answer
+        }
+      };
       if (!job) return ack(new Error('the task is no longer running'));
       job.ctx.updateState(message.state, message.meta).then(() => ack(), (error: unknown) => ack(error ?? new Error('updateState failed')));
       return;
@@ -218,7 +224,7 @@ export class ThreadPool implements TaskExecutor {
     const why = error ? `: ${error.name}: ${error.message}` : '';
     this.logger.error(`Task thread ${thread.threadId} exited (exit code ${exitCode})${why}; starting a new one`);
     // billiard/pool.py: "Worker exited prematurely: exitcode N Job: N."
-    if (job) this.settle(job, false, new WorkerLostError(`Worker exited prematurely: exitcode ${exitCode} Job: ${job.id}.`, { cause: error }));
+    if (job) this.settle(job, false, new WorkerLostError(`Worker exited prematurely: exitcode ${exitCode} Job: ${job.id}.`, error ? { cause: error } : undefined));
     this.pump();
   }
 

@@ -1,0 +1,101 @@
+// The beat service (Celery's `beat.Service.start`): tick, sleep what the tick asked for, repeat;
+// with a leader lock only the lock holder ticks, renewing before every tick, and a standby takes
+// over (re-reading the shared state) once the leader's lock has expired.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '../log.js';
+import type { LeaderLock } from './leader-lock.js';
+import { NotLeaderError, type Scheduler } from './scheduler.js';
+
+/** Time as beat sees it; tests inject a fake one. */
+export interface BeatClock {
+  now(): number;
+  /** Resolves after `ms` or as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: BeatClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => {}),
+};
+
+export interface BeatOptions {
+  scheduler: Scheduler;
+  clock: BeatClock;
+  logger: Logger;
+  /** Without a lock this beat always ticks (one beat per schedule, Celery's default). */
+  lock?: LeaderLock;
+  /** How often a standby retries the lock (default: a third of the lock timeout). */
+  lockRetryMs?: number;
+  /** Wait after an unexpected tick error (broker down…) before trying again (default 1 s). */
+  errorBackoffMs?: number;
+}
+
+export class Beat {
+  private leader = false;
+
+  constructor(private readonly options: BeatOptions) {}
+
+  /** True while this beat holds the lock (always, without one). */
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** Runs until `signal` aborts, then syncs the store and releases the lock. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { scheduler, clock, logger, lock } = this.options;
+    logger.info('beat: Starting...');
+    try {
+      if (!lock) {
+        await scheduler.start();
+        this.leader = true;
+      }
+      while (!signal.aborted) {
+        if (lock && !(await this.holdLock(lock))) {
+          await clock.sleep(this.options.lockRetryMs ?? lock.timeoutMs / 3, signal);
+          continue;
+        }
+        let wait: number;
+        try {
+          wait = await scheduler.tick();
+        } catch (error) {
+          if (error instanceof NotLeaderError) {
+            this.leader = false;
+            logger.warn(`beat: ${error.message}; standing by`);
+            continue;
+          }
+          logger.error(`beat: tick failed: ${(error as Error).message}`);
+          wait = this.options.errorBackoffMs ?? 1000;
+        }
+        // Renew well inside the lock timeout, whatever the schedule asked for.
+        if (lock) wait = Math.min(wait, lock.timeoutMs / 3);
+        if (wait > 0) await clock.sleep(wait, signal);
+      }
+    } finally {
+      await scheduler.sync().catch((error: Error) => logger.error(`beat: sync failed: ${error.message}`));
+      if (lock && this.leader) await lock.release().catch(() => {});
+      this.leader = false;
+      logger.info('beat: Shutting down...');
+    }
+  }
+
+  /** Renew the lock we hold, or try to take it; a new leader reloads the shared state first. */
+  private async holdLock(lock: LeaderLock): Promise<boolean> {
+    const { logger, scheduler } = this.options;
+    try {
+      if (this.leader) {
+        if (await lock.renew()) return true;
+        this.leader = false;
+        logger.warn('beat: lost the leader lock; standing by');
+        return false;
+      }
+      if (!(await lock.acquire())) return false;
+      logger.info(`beat: Acquired lock ${lock.key}`);
+      await scheduler.start();
+      this.leader = true;
+      return true;
+    } catch (error) {
+      logger.error(`beat: leader lock: ${(error as Error).message}`);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+export { Beat, type BeatClock, type BeatOptions, systemClock } from './beat.js';
+export { type LeaderLock, RedisLeaderLock } from './leader-lock.js';
+export type { EntryOptions, EntryState, ScheduleEntry, TaskSender } from './schedule-entry.js';
+export { buildScheduleTable, type ScheduleTableOptions } from './schedule-table.js';
+export { NotLeaderError, Scheduler, type SchedulerOptions } from './scheduler.js';
+export { Crontab, type CrontabOptions, type CrontabSpec, crontab } from './schedules/crontab.js';
+export { type CronSpec, CrontabParseError } from './schedules/crontab-parser.js';
+export { Interval, type IntervalOptions, every } from './schedules/interval.js';
+export type { SchedState, Schedule } from './schedules/schedule.js';
+export { FileStore, type FileStoreOptions } from './stores/file-store.js';
+export { RedisStore, redbeatKeys, type RedbeatKeys, type RedisStoreOptions } from './stores/redis-store.js';
+export { type AdvanceOutcome, MemoryStore, type ScheduleStore } from './stores/schedule-store.js';
+export { TimeZone } from './time-zone.js';

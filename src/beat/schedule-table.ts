@@ -1,0 +1,97 @@
+// Validates `beat_schedule` (and a `--schedule-table` JSON file) into schedule entries. Entries
+// are Celery's `{task, schedule, args, kwargs, options, relative}` (celery-wire.md §13.1);
+// `schedule` is seconds, a Schedule object, or celery-redbeat's JSON form (§13.8).
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import type { ScheduleEntry } from './schedule-entry.js';
+import { Crontab, type CrontabSpec } from './schedules/crontab.js';
+import { Interval } from './schedules/interval.js';
+import type { Schedule } from './schedules/schedule.js';
+import { TimeZone } from './time-zone.js';
+
+const cronField = z.union([z.string(), z.number().int(), z.array(z.number().int())]);
+const crontabJson = z.strictObject({
+  __type__: z.literal('crontab').optional(),
+  minute: cronField.optional(),
+  hour: cronField.optional(),
+  day_of_week: cronField.optional(),
+  day_of_month: cronField.optional(),
+  month_of_year: cronField.optional(),
+});
+const intervalJson = z.strictObject({
+  __type__: z.literal('interval'),
+  every: z.number().positive(),
+  relative: z.boolean().optional(),
+});
+
+const entrySchema = z.strictObject({
+  task: z.string().min(1),
+  schedule: z.union([
+    z.number().positive(),
+    z.custom<Schedule>((v) => typeof v === 'object' && v !== null && typeof (v as Schedule).isDue === 'function', 'must be a schedule'),
+    intervalJson,
+    z.strictObject({ crontab: crontabJson }),
+    crontabJson.extend({ __type__: z.literal('crontab') }),
+  ]),
+  args: z.array(z.unknown()).default([]),
+  kwargs: z.record(z.string(), z.unknown()).default({}),
+  options: z
+    .strictObject({
+      queue: z.string().optional(),
+      exchange: z.string().optional(),
+      routing_key: z.string().optional(),
+      priority: z.number().int().min(0).max(255).optional(),
+      expires: z.union([z.number(), z.string(), z.date()]).optional(),
+      headers: z.record(z.string(), z.unknown()).optional(),
+      time_limit: z.number().optional(),
+      soft_time_limit: z.number().optional(),
+      countdown: z.number().optional(),
+      shadow: z.string().optional(),
+      ignore_result: z.boolean().optional(),
+      compression: z.enum(['gzip', 'zlib', 'brotli']).optional(),
+    })
+    .default({}),
+  relative: z.boolean().default(false),
+});
+
+export interface ScheduleTableOptions {
+  timezone?: string;
+  /** `beat_cron_starting_deadline` seconds. */
+  cronStartingDeadline?: number | null;
+}
+
+/** `beat_schedule` → entries, sorted by name; errors name the entry and field. */
+export function buildScheduleTable(table: Record<string, unknown>, options: ScheduleTableOptions = {}): ScheduleEntry[] {
+  const tz = new TimeZone(options.timezone ?? 'UTC');
+  return Object.keys(table)
+    .sort()
+    .map((name) => {
+      const parsed = entrySchema.safeParse(table[name]);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const path = [name, ...issue.path.map(String)].map((p) => `[${JSON.stringify(p)}]`).join('');
+        throw new ConfigError(`beat_schedule${path} ${issue.message.toLowerCase()}`);
+      }
+      const e = parsed.data;
+      return {
+        name,
+        task: e.task,
+        schedule: toSchedule(name, e.schedule, e.relative, tz, options.cronStartingDeadline ?? null),
+        args: e.args,
+        kwargs: e.kwargs,
+        options: e.options,
+      };
+    });
+}
+
+function toSchedule(name: string, s: z.infer<typeof entrySchema>['schedule'], relative: boolean, tz: TimeZone, deadline: number | null): Schedule {
+  try {
+    if (typeof s === 'number') return new Interval(s, { relative, timezone: tz });
+    if ('isDue' in s && typeof s.isDue === 'function') return s as Schedule;
+    if ('every' in s) return new Interval(s.every, { relative: s.relative ?? relative, timezone: tz });
+    const { __type__: _, ...spec } = ('crontab' in s ? s.crontab : s) as CrontabSpec & { __type__?: string };
+    return new Crontab(spec, { timezone: tz, startingDeadline: deadline });
+  } catch (error) {
+    throw new ConfigError(`beat_schedule["${name}"].schedule: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,90 @@
+// `-s FILE`: a JSON state file (last_run_at / total_run_count per entry). Celery's own shelve
+// store is pickled Python (celery-wire.md §13.7), so we keep its keys but not its format; like
+// Celery, a changed `timezone` / `enable_utc` resets the state.
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { EntryState, ScheduleEntry } from '../schedule-entry.js';
+import type { AdvanceOutcome, ScheduleStore } from './schedule-store.js';
+
+interface FileContent {
+  version: 1;
+  tz: string;
+  utc_enabled: boolean;
+  entries: Record<string, { last_run_at: string | null; total_run_count: number }>;
+}
+
+export interface FileStoreOptions {
+  timezone: string;
+  enableUtc: boolean;
+}
+
+export class FileStore implements ScheduleStore {
+  private states = new Map<string, EntryState>();
+  private dirty = false;
+
+  constructor(
+    readonly path: string,
+    private readonly options: FileStoreOptions,
+  ) {}
+
+  async load(entries: readonly ScheduleEntry[], now: number): Promise<Map<string, EntryState>> {
+    const stored = await this.read();
+    const out = new Map<string, EntryState>();
+    for (const e of entries) {
+      const s = stored?.entries[e.name];
+      const state: EntryState = s
+        ? { lastRunAt: s.last_run_at === null ? null : Date.parse(s.last_run_at), totalRunCount: s.total_run_count }
+        : { lastRunAt: now, totalRunCount: 0 };
+      out.set(e.name, state);
+    }
+    // Entries dropped from the config disappear from the file, as Celery's merge_inplace does.
+    this.states = new Map(out);
+    this.dirty = true;
+    await this.sync();
+    return out;
+  }
+
+  async advance(entry: ScheduleEntry, previous: EntryState, next: EntryState): Promise<AdvanceOutcome> {
+    const current = this.states.get(entry.name);
+    if (current && current.totalRunCount !== previous.totalRunCount) return 'conflict';
+    this.states.set(entry.name, next);
+    this.dirty = true;
+    return 'ok';
+  }
+
+  async sync(): Promise<void> {
+    if (!this.dirty) return;
+    const content: FileContent = {
+      version: 1,
+      tz: this.options.timezone,
+      utc_enabled: this.options.enableUtc,
+      entries: Object.fromEntries(
+        [...this.states].map(([name, s]) => [
+          name,
+          { last_run_at: s.lastRunAt === null ? null : new Date(s.lastRunAt).toISOString(), total_run_count: s.totalRunCount },
+        ]),
+      ),
+    };
+    // Write then rename, so a crash mid-write never leaves half a file.
+    const tmp = `${this.path}.tmp-${process.pid}`;
+    await writeFile(tmp, JSON.stringify(content, null, 2) + '\n');
+    await rename(tmp, this.path);
+    this.dirty = false;
+  }
+
+  async close(): Promise<void> {
+    await this.sync();
+  }
+
+  private async read(): Promise<FileContent | null> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    const parsed = JSON.parse(text) as FileContent;
+    if (parsed.version !== 1 || parsed.tz !== this.options.timezone || parsed.utc_enabled !== this.options.enableUtc) return null;
+    return parsed;
+  }
+}

@@ -1,0 +1,100 @@
+// Beat state on Redis in celery-redbeat's layout (celery-wire.md §13.8): `<prefix><name>` hashes
+// with `definition` / `meta`, the `<prefix>:schedule` zset (score = next due, epoch seconds),
+// `<prefix>:statics`. Every advance is one Lua script fenced by the leader-lock token, so a beat
+// that lost the lock can never record (and so never publish) a slot.
+import type { Redis } from 'ioredis';
+import type { EntryState, ScheduleEntry } from '../schedule-entry.js';
+import type { TimeZone } from '../time-zone.js';
+import { decodeMeta, encodeDefinition, encodeMeta } from './redbeat-codec.js';
+import type { AdvanceOutcome, ScheduleStore } from './schedule-store.js';
+
+/** KEYS: lock, entry hash, schedule zset. ARGV: token, meta JSON, score, expected run count. */
+const ADVANCE = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+local meta = redis.call('hget', KEYS[2], 'meta')
+if meta then
+  local ok, decoded = pcall(cjson.decode, meta)
+  if ok and type(decoded) == 'table' and type(decoded.total_run_count) == 'number'
+     and decoded.total_run_count ~= tonumber(ARGV[4]) then return -1 end
+end
+redis.call('hset', KEYS[2], 'meta', ARGV[2])
+redis.call('zadd', KEYS[3], ARGV[3], KEYS[2])
+return 1`;
+
+export interface RedbeatKeys {
+  prefix: string;
+  schedule: string;
+  statics: string;
+  lock: string;
+}
+
+/** `redbeat_key_prefix` (default `redbeat:`) → the keys; the double colon is redbeat's own. */
+export function redbeatKeys(prefix = 'redbeat:'): RedbeatKeys {
+  return { prefix, schedule: `${prefix}:schedule`, statics: `${prefix}:statics`, lock: `${prefix}:lock` };
+}
+
+export interface RedisStoreOptions {
+  keys: RedbeatKeys;
+  timezone: TimeZone;
+  /** The lock whose token fences every write. */
+  lockToken: string;
+}
+
+export class RedisStore implements ScheduleStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisStoreOptions,
+  ) {}
+
+  async load(entries: readonly ScheduleEntry[], now: number): Promise<Map<string, EntryState>> {
+    const { keys, timezone } = this.options;
+    const fresh = encodeMeta({ lastRunAt: now, totalRunCount: 0 }, timezone);
+    const names = new Set(entries.map((e) => e.name));
+    const stale = (await this.redis.smembers(keys.statics)).filter((n) => !names.has(n));
+    const tx = this.redis.multi();
+    for (const name of stale) tx.del(keys.prefix + name).zrem(keys.schedule, keys.prefix + name).srem(keys.statics, name);
+    for (const e of entries) {
+      // HSETNX keeps the run state of an entry that survived a restart (redbeat does the same).
+      tx.hset(keys.prefix + e.name, 'definition', encodeDefinition(e)).hsetnx(keys.prefix + e.name, 'meta', fresh).sadd(keys.statics, e.name);
+    }
+    await tx.exec();
+    const out = new Map<string, EntryState>();
+    const metas = await Promise.all(entries.map((e) => this.redis.hget(keys.prefix + e.name, 'meta')));
+    entries.forEach((e, i) => out.set(e.name, decodeMeta(metas[i] ?? null) ?? { lastRunAt: now, totalRunCount: 0 }));
+    const z = this.redis.pipeline();
+    for (const e of entries) {
+      const s = out.get(e.name)!;
+      z.zadd(keys.schedule, s.lastRunAt === null ? Math.floor(now / 1000) : score(e, s.lastRunAt), keys.prefix + e.name);
+    }
+    await z.exec();
+    return out;
+  }
+
+  async advance(entry: ScheduleEntry, previous: EntryState, next: EntryState): Promise<AdvanceOutcome> {
+    const { keys, timezone, lockToken } = this.options;
+    const result = await this.redis.eval(
+      ADVANCE,
+      3,
+      keys.lock,
+      keys.prefix + entry.name,
+      keys.schedule,
+      lockToken,
+      encodeMeta(next, timezone),
+      String(score(entry, next.lastRunAt ?? 0)),
+      String(previous.totalRunCount),
+    );
+    return result === 1 ? 'ok' : result === -1 ? 'conflict' : 'fenced';
+  }
+
+  /** Re-read one entry (after a `conflict`: another beat moved it on). */
+  async read(entry: ScheduleEntry): Promise<EntryState | null> {
+    return decodeMeta(await this.redis.hget(this.options.keys.prefix + entry.name, 'meta'));
+  }
+
+  async sync(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** redbeat's zset score: the next due time in whole epoch seconds. */
+function score(entry: ScheduleEntry, lastRunAt: number): number {
+  return Math.floor(entry.schedule.nextRunAt(lastRunAt) / 1000);
+}

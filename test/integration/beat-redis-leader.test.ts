@@ -1,0 +1,120 @@
+// Two beats on one real Redis with celery-redbeat's layout and a 2 s leader lock: only the
+// leader sends, a killed leader is replaced within the lock timeout, no slot is sent twice and
+// the new leader makes at most one catch-up run (celery-wire.md §13.6, §13.8).
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { Beat, systemClock } from '../../src/beat/beat.js';
+import { RedisLeaderLock } from '../../src/beat/leader-lock.js';
+import { buildScheduleTable } from '../../src/beat/schedule-table.js';
+import { NotLeaderError, Scheduler } from '../../src/beat/scheduler.js';
+import { redbeatKeys, RedisStore } from '../../src/beat/stores/redis-store.js';
+import { TimeZone } from '../../src/beat/time-zone.js';
+import { silentLogger } from '../../src/log.js';
+import { pollUntil } from '../helpers/python.js';
+import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+
+const url = testRedisUrl(15);
+const token = uniqueToken();
+const keys = redbeatKeys(`redbeat-${token}:`);
+const LOCK_MS = 2000;
+const table = { tick: { task: 'beat.tick', schedule: 1, options: { expires: 10 } } };
+const clients: Redis[] = [];
+
+after(async () => {
+  const redis = new Redis(url);
+  try {
+    const found = await redis.keys(`redbeat-${token}:*`);
+    if (found.length) await redis.del(...found);
+  } finally {
+    redis.disconnect();
+    for (const c of clients) c.disconnect();
+  }
+});
+
+type Sent = { beat: string; at: number };
+
+function startBeat(id: string, sent: Sent[], opts: { crash?: boolean } = {}) {
+  const redis = new Redis(url);
+  clients.push(redis);
+  const lock = new RedisLeaderLock(redis, keys.lock, LOCK_MS);
+  // A crashed beat never releases its lock: the standby must wait for it to expire.
+  if (opts.crash) lock.release = async () => {};
+  const entries = buildScheduleTable(table);
+  const store = new RedisStore(redis, { keys, timezone: new TimeZone('UTC'), lockToken: lock.token });
+  const scheduler = new Scheduler({
+    app: { sendTask: async () => (sent.push({ beat: id, at: Date.now() }), { id: `${id}-${sent.length}` }) },
+    entries,
+    store,
+    now: () => Date.now(),
+    logger: silentLogger,
+    maxIntervalMs: 1000,
+    reread: (e) => store.read(e),
+  });
+  const beat = new Beat({ scheduler, clock: systemClock, logger: silentLogger, lock, lockRetryMs: 200 });
+  const controller = new AbortController();
+  const done = beat.run(controller.signal);
+  return { beat, lock, redis, stop: async () => (controller.abort(), await done) };
+}
+
+test('leader killed → standby takes over within the lock timeout; no slot twice, no burst', async () => {
+  const sent: Sent[] = [];
+  const a = startBeat('a', sent, { crash: true });
+  await pollUntil('a leads', () => a.beat.isLeader, { timeoutMs: 5000 });
+  const b = startBeat('b', sent);
+  try {
+    await pollUntil('3 sends by a', () => sent.length >= 3, { timeoutMs: 8000 });
+    assert.equal(b.beat.isLeader, false);
+    assert.ok(sent.every((s) => s.beat === 'a'));
+    const killedAt = Date.now();
+    await a.stop(); // crash: lock left to expire
+    const lastA = sent.filter((s) => s.beat === 'a').length;
+    await pollUntil('3 sends by b', () => sent.filter((s) => s.beat === 'b').length >= 3, { timeoutMs: 10_000 });
+    const firstB = sent.find((s) => s.beat === 'b')!;
+    assert.ok(firstB.at - killedAt <= LOCK_MS + 1500, `takeover took ${firstB.at - killedAt} ms`);
+    // Consecutive sends never closer than the interval (minus timer jitter): no duplicate slot,
+    // and the takeover catch-up is a single run.
+    for (let i = 1; i < sent.length; i++) {
+      const gap = sent[i]!.at - sent[i - 1]!.at;
+      assert.ok(gap >= 950, `sends ${i - 1}→${i} only ${gap} ms apart: ${JSON.stringify(sent)}`);
+    }
+    const meta = JSON.parse((await b.redis.hget(keys.prefix + 'tick', 'meta'))!);
+    await b.stop();
+    const total = sent.length;
+    assert.equal(meta.total_run_count >= lastA + 3, true);
+    assert.ok(meta.total_run_count <= total);
+    assert.equal(await b.redis.get(keys.lock), null, 'a clean stop releases the lock');
+    assert.deepEqual(await b.redis.smembers(keys.statics), ['tick']);
+    const def = JSON.parse((await b.redis.hget(keys.prefix + 'tick', 'definition'))!);
+    assert.deepEqual(def.schedule, { __type__: 'interval', every: 1, relative: false });
+    assert.equal(meta.last_run_at.__type__, 'datetime');
+    assert.ok((await b.redis.zscore(keys.schedule, keys.prefix + 'tick')) !== null);
+  } finally {
+    await a.stop().catch(() => {});
+    await b.stop().catch(() => {});
+  }
+});
+
+test('an advance by a beat whose lock was taken is fenced: nothing is sent', async () => {
+  const redis = new Redis(url);
+  clients.push(redis);
+  const lock = new RedisLeaderLock(redis, keys.lock + '-fence', 5000);
+  const fenceKeys = { ...keys, lock: keys.lock + '-fence', prefix: `${keys.prefix}fence:` };
+  const store = new RedisStore(redis, { keys: fenceKeys, timezone: new TimeZone('UTC'), lockToken: lock.token });
+  let now = Date.now();
+  let sends = 0;
+  const scheduler = new Scheduler({
+    app: { sendTask: async () => (sends++, { id: 'x' }) },
+    entries: buildScheduleTable(table),
+    store,
+    now: () => now,
+    logger: silentLogger,
+  });
+  assert.equal(await lock.acquire(), true);
+  await scheduler.start();
+  await redis.set(fenceKeys.lock, 'someone-else'); // our lock expired and another beat took it
+  now += 1000;
+  await assert.rejects(scheduler.tick(), NotLeaderError);
+  assert.equal(sends, 0);
+  await redis.del(fenceKeys.lock);
+});

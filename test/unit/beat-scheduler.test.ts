@@ -1,0 +1,188 @@
+// The beat tick loop on a fake clock (celery-wire.md §13.6): first run one interval after start,
+// one task per tick, state advanced before publishing, one catch-up run after downtime, options
+// applied to the message, stores, schedule-table validation.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { SendTaskOptions } from '../../src/app.js';
+import { Beat, type BeatClock } from '../../src/beat/beat.js';
+import type { EntryState, ScheduleEntry } from '../../src/beat/schedule-entry.js';
+import { buildScheduleTable } from '../../src/beat/schedule-table.js';
+import { NotLeaderError, Scheduler } from '../../src/beat/scheduler.js';
+import { FileStore } from '../../src/beat/stores/file-store.js';
+import { MemoryStore, type ScheduleStore } from '../../src/beat/stores/schedule-store.js';
+import type { Logger } from '../../src/log.js';
+
+const T0 = Date.parse('2024-03-04T10:00:00.000Z');
+
+function fakeClock(start = T0) {
+  let now = start;
+  let stopAt = Infinity;
+  const controller = new AbortController();
+  const clock: BeatClock = {
+    now: () => now,
+    sleep: async (ms) => {
+      if (now + ms > stopAt) {
+        now = stopAt;
+        controller.abort();
+        return;
+      }
+      now += ms;
+    },
+  };
+  return {
+    clock,
+    set: (t: number) => (now = t),
+    /** Run `beat` until the fake clock reaches `until`. */
+    runUntil: (beat: Beat, until: number) => {
+      stopAt = until;
+      return beat.run(controller.signal);
+    },
+  };
+}
+
+function recorder() {
+  const sent: { name: string; args: unknown[]; kwargs: Record<string, unknown>; options: SendTaskOptions; at: number }[] = [];
+  const lines: string[] = [];
+  const logger: Logger = {
+    debug: () => {},
+    info: (m) => lines.push(m),
+    warn: (m) => lines.push(m),
+    error: (m) => lines.push(m),
+    isEnabled: () => true,
+  };
+  return { sent, lines, logger };
+}
+
+function setup(table: Record<string, unknown>, store: ScheduleStore = new MemoryStore(), start = T0, timezone = 'UTC') {
+  const fc = fakeClock(start);
+  const rec = recorder();
+  const entries = buildScheduleTable(table, { timezone });
+  let ids = 0;
+  const scheduler = new Scheduler({
+    app: {
+      sendTask: async (name, args, kwargs, options) => {
+        rec.sent.push({ name, args, kwargs, options, at: fc.clock.now() });
+        return { id: `id-${++ids}` };
+      },
+    },
+    entries,
+    store,
+    now: fc.clock.now,
+    logger: rec.logger,
+    maxIntervalMs: 300_000,
+  });
+  const beat = new Beat({ scheduler, clock: fc.clock, logger: rec.logger });
+  return { ...fc, ...rec, scheduler, beat, entries };
+}
+
+test('interval entry: first run one interval after start, then on the grid, with its options', async () => {
+  const s = setup({
+    'every-2s': { task: 'wirefx.add', schedule: 2, args: [1, 2], options: { queue: 'wirefx.beat', expires: 30, priority: 3, headers: { h: 1 } } },
+  });
+  await s.runUntil(s.beat, T0 + 10_500);
+  assert.deepEqual(
+    s.sent.map((m) => (m.at - T0) / 1000),
+    [2, 4, 6, 8, 10], // Celery wakes 10 ms early (adjust); the re-check lands on the slot
+  );
+  assert.deepEqual(s.sent[0]!.options, { queue: 'wirefx.beat', expires: 30, priority: 3, headers: { h: 1 } });
+  assert.deepEqual(s.sent[0]!.args, [1, 2]);
+  assert.ok(s.lines.includes('Scheduler: Sending due task every-2s (wirefx.add)'), s.lines.join('\n'));
+  assert.equal(s.scheduler.entryStates.get('every-2s')!.totalRunCount, 5);
+});
+
+test('crontab entry fires at its slots, one task per tick', async () => {
+  const s = setup({
+    minutely: { task: 't.a', schedule: { crontab: {} } },
+    'every-15': { task: 't.b', schedule: { __type__: 'crontab', minute: '*/15' } },
+  }, new MemoryStore(), T0 + 30_000);
+  await s.runUntil(s.beat, T0 + 16 * 60_000 + 1);
+  const a = s.sent.filter((m) => m.name === 't.a').map((m) => (m.at - T0) / 60_000);
+  const b = s.sent.filter((m) => m.name === 't.b').map((m) => (m.at - T0) / 60_000);
+  assert.deepEqual(a, Array.from({ length: 16 }, (_, i) => i + 1));
+  assert.deepEqual(b, [15]);
+});
+
+test('after 3 days down: one catch-up run, then back on the grid (no burst)', async () => {
+  const store = new MemoryStore();
+  const table = { hourly: { task: 't.h', schedule: { crontab: { minute: 0 } } } };
+  const [entry] = buildScheduleTable(table);
+  await store.load([entry!], T0 - 3 * 86_400_000);
+  const s = setup(table, store, T0 + 30 * 60_000);
+  await s.runUntil(s.beat, T0 + 150 * 60_000);
+  assert.deepEqual(s.sent.map((m) => (m.at - T0) / 60_000), [30, 60, 120]);
+});
+
+test('state is advanced (and persisted) before the message is published', async () => {
+  const fc = fakeClock();
+  const seen: EntryState[] = [];
+  const store = new MemoryStore();
+  const entries = buildScheduleTable({ e: { task: 't', schedule: 5 } });
+  const scheduler = new Scheduler({
+    app: {
+      sendTask: async () => {
+        seen.push({ ...(await store.load(entries, 0)).get('e')! });
+        return { id: 'x' };
+      },
+    },
+    entries,
+    store,
+    now: fc.clock.now,
+    logger: recorder().logger,
+  });
+  await scheduler.start();
+  fc.set(T0 + 5_000);
+  assert.equal(await scheduler.tick(), 0);
+  assert.deepEqual(seen, [{ lastRunAt: T0 + 5_000, totalRunCount: 1 }]);
+  assert.equal(await scheduler.tick(), 5_000 - 10); // next check, 10 ms early as Celery's adjust
+});
+
+test('max interval caps the wait; a fenced advance sends nothing and raises NotLeaderError', async () => {
+  const fc = fakeClock();
+  const rec = recorder();
+  const entries = buildScheduleTable({ daily: { task: 't', schedule: { crontab: { minute: 0, hour: 3 } } }, fast: { task: 'f', schedule: 1 } });
+  const store = new (class extends MemoryStore {
+    override async advance() {
+      return 'fenced' as const;
+    }
+  })();
+  const scheduler = new Scheduler({ app: { sendTask: async () => ({ id: 'x' }) }, entries: entries.slice(0, 1), store, now: fc.clock.now, logger: rec.logger, maxIntervalMs: 1000 });
+  await scheduler.start();
+  assert.equal(await scheduler.tick(), 1000);
+  const fenced = new Scheduler({ app: { sendTask: async () => assert.fail('must not send') }, entries: entries.slice(1), store, now: fc.clock.now, logger: rec.logger });
+  await fenced.start();
+  fc.set(T0 + 1_000);
+  await assert.rejects(fenced.tick(), NotLeaderError);
+});
+
+test('file store (-s): state survives a restart; entries dropped from the config disappear', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'beat-'));
+  try {
+    const path = join(dir, 'celerybeat-schedule.json');
+    const table = { e: { task: 't', schedule: 2 }, gone: { task: 'g', schedule: 100 } };
+    const s1 = setup(table, new FileStore(path, { timezone: 'UTC', enableUtc: true }));
+    await s1.runUntil(s1.beat, T0 + 4_500);
+    assert.equal(s1.sent.filter((m) => m.name === 't').length, 2);
+    const saved = JSON.parse(await readFile(path, 'utf8'));
+    assert.deepEqual(saved.entries.e, { last_run_at: new Date(T0 + 4_000).toISOString(), total_run_count: 2 });
+    // Restart 10 s later with only `e`: one catch-up run at once, count continues.
+    const s2 = setup({ e: table.e }, new FileStore(path, { timezone: 'UTC', enableUtc: true }), T0 + 14_500);
+    await s2.runUntil(s2.beat, T0 + 15_000);
+    assert.deepEqual(s2.sent.map((m) => m.at - T0), [14_500]);
+    const after = JSON.parse(await readFile(path, 'utf8'));
+    assert.deepEqual(Object.keys(after.entries), ['e']);
+    assert.equal(after.entries.e.total_run_count, 3);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('beat_schedule validation names the entry and the field', () => {
+  assert.throws(() => buildScheduleTable({ bad: { schedule: 5 } }), /beat_schedule\["bad"\]\["task"\]/);
+  assert.throws(() => buildScheduleTable({ bad: { task: 't', schedule: { crontab: { day_of_week: 7 } } } }), /beat_schedule\["bad"\]\.schedule: Invalid crontab pattern/);
+  assert.throws(() => buildScheduleTable({ bad: { task: 't', schedule: 5, options: { priority: 'high' } } }), /\["options"\]\["priority"\]/);
+  const [e] = buildScheduleTable({ r: { task: 't', schedule: 3600, relative: true } }) as [ScheduleEntry];
+  assert.deepEqual(e.schedule.toJSON(), { __type__: 'interval', every: 3600, relative: true });
+});
