@@ -38,9 +38,6 @@ export interface ControlClientOptions {
   now?: () => number;
 }
 
-/** A transport that can also delete a queue (kombu's `queue_delete` of the auto-delete reply queue). */
-type MaybeDeleting = Transport & { deleteQueue?: (spec: QueueSpec) => Promise<void> };
-
 interface Waiter {
   ticket: string;
   push(reply: NodeReply): void;
@@ -120,8 +117,7 @@ export class ControlClient {
     const consumer = this.consumer;
     this.consumer = null;
     await consumer?.cancel();
-    const deleting = this.transport as MaybeDeleting;
-    if (this.declared && typeof deleting.deleteQueue === 'function') await deleting.deleteQueue(this.replyQueueSpec);
+    if (this.declared) await this.transport.deleteQueue(this.replyQueueSpec);
     this.declared = false;
   }
 

@@ -80,12 +80,15 @@ export class Mailbox {
     });
   }
 
-  /** Stop listening; requests being handled finish first. */
+  /** Stop listening; requests being handled finish first; the auto-delete node queue goes away. */
   async close(): Promise<void> {
     const sub = this.subscription;
     this.subscription = null;
-    await sub?.close();
+    if (!sub) return;
+    await sub.close();
     await Promise.all([...this.inFlight]);
+    const exchange = pidboxExchange(this.namespace);
+    await this.transport.deleteQueue({ name: nodeQueue(this.hostname, this.namespace), exchange, exchangeType: 'fanout', routingKey: '' });
   }
 
   /**

@@ -79,6 +79,8 @@ export interface TaskOptions {
   retry_kwargs?: { countdown?: number; max_retries?: number | null };
   /** With acks_late: ack (true, default `task_acks_on_failure_or_timeout`) or reject a failed task's message. */
   acks_on_failure_or_timeout?: boolean;
+  /** With acks_late: requeue the message when the worker thread dies under the task (default `task_reject_on_worker_lost`). */
+  reject_on_worker_lost?: boolean;
   hooks?: TaskHooks;
 }
 

@@ -84,6 +84,13 @@ export class MemoryTransport implements Transport {
     this.bindings.set(exchange, rows);
   }
 
+  async deleteQueue(spec: QueueSpec): Promise<void> {
+    const exchange = spec.exchange ?? spec.name;
+    const rows = this.bindings.get(exchange);
+    if (rows) this.bindings.set(exchange, rows.filter((r) => r.queue !== spec.name));
+    await this.purge(spec.name);
+  }
+
   async publish(message: Message, target: PublishTarget): Promise<void> {
     const stored: Stored = { message: copy(message), exchange: target.exchange, routingKey: target.routingKey, deliveryTag: this.newId(), redelivered: false };
     const type = target.exchangeType ?? this.types.get(target.exchange) ?? 'direct';

@@ -84,6 +84,11 @@ export interface Transport {
     routingKeyPattern: string,
     onMessage: (message: Message, routingKey: string) => void,
   ): Promise<FanoutSubscription>;
+  /**
+   * Delete a queue: its binding and its messages (kombu's `queue_delete`; clients remove their
+   * auto-delete reply queues this way, and a worker its pidbox queue at shutdown).
+   */
+  deleteQueue(spec: QueueSpec): Promise<void>;
   /** Delete every message of the queue; returns how many there were. */
   purge(queue: string): Promise<number>;
   /** Number of messages waiting in the queue (all priority levels). */

@@ -16,6 +16,7 @@ import { publishCallbacks, publishChainStep, publishErrbacks } from './canvas-di
 import { onChordPartReturn } from './chord-part.js';
 import { logLines } from './log-lines.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
+import { WorkerLostError } from './pools/worker-lost.js';
 import type { Request } from './request.js';
 import { ResultRecorder } from './result-recorder.js';
 import { autoretryFor, decideRetry, republish } from './retry.js';
@@ -147,6 +148,7 @@ export class TaskTracer {
       this.settle(req.ack(), req);
       return ['IGNORED', error];
     }
+    if (error instanceof WorkerLostError) return this.workerLost(req, error, ctx);
     const retry = error instanceof Retry ? error.options : autoretryFor(error, definition.options, task.retries, this.deps.random);
     if (retry) return this.retry(req, retry, error, ctx);
     await this.fail(req, error, ctx);
@@ -177,6 +179,21 @@ export class TaskTracer {
     await this.hook(req, 'onRetry', reason, ctx);
     await this.signal('task_retry', { reason, ctx });
     return [RETRY, reason];
+  }
+
+  /**
+   * The thread running the task died (celery/worker/request.py on_failure): never retried; with
+   * acks_late and reject_on_worker_lost the message is requeued and nothing is stored, else FAILURE.
+   */
+  private async workerLost(req: Request, error: WorkerLostError, ctx: TaskContext): Promise<[string, unknown]> {
+    const rejectOnLost = req.definition.options.reject_on_worker_lost ?? this.conf.task_reject_on_worker_lost;
+    if (this.acksLate(req) && rejectOnLost) {
+      this.deps.logger.error(`Task handler raised error: ${exceptionRepr(toExceptionInfo(error))}`);
+      this.settle(req.reject(true), req);
+      return ['REJECTED', error];
+    }
+    await this.fail(req, error, ctx);
+    return [FAILURE, error];
   }
 
   private async fail(req: Request, error: unknown, ctx: TaskContext): Promise<void> {

@@ -1,13 +1,17 @@
 // Tasks for the `-P threads` tests (test/unit/thread-pool.test.ts): each worker thread loads this
 // module itself, so anything a task reports about "where it ran" comes from the thread.
 import { createHash } from 'node:crypto';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { Celery } from '../../src/app.js';
 import { Ignore, Reject } from '../../src/errors.js';
 
-export const app = new Celery({ broker_url: 'memory://', result_backend: 'memory://' });
+// task_reject_on_worker_lost only matters for acks_late tasks (th.exit_once).
+export const app = new Celery({ broker_url: 'memory://', result_backend: 'memory://', task_reject_on_worker_lost: true });
 
 export class FetchError extends Error {
   readonly code = 'EFETCH';
@@ -41,6 +45,16 @@ app.task('th.ignore', () => {
   throw new Ignore('skip');
 });
 app.task('th.exit', (code: number) => process.exit(code));
+// Dies on its first delivery only (the marker file outlives the thread), succeeds when redelivered.
+app.task({ name: 'th.exit_once', acks_late: true }, ({ ctx }) => {
+  const marker = join(tmpdir(), `ts-celery-exit-once-${ctx.id}`);
+  if (!existsSync(marker)) {
+    writeFileSync(marker, '');
+    process.exit(1);
+  }
+  rmSync(marker);
+  return 'second run';
+});
 app.task('th.unclonable', () => () => 1);
 const hoard: number[][] = [];
 app.task('th.hoard', (megabytes: number) => {

@@ -2,6 +2,9 @@
 // recycled threads) and a worker running test/fixtures-ts/threads-tasks.ts in threads on the
 // memory transport (hard limit on a CPU-bound loop, updateState, retries, soft limit).
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { EncodeError, Ignore, Reject, Retry, type TaskError, TaskRevokedError } from '../../src/errors.js';
@@ -59,7 +62,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 describe('ThreadPool', () => {
   const pool = new ThreadPool({ appModule: FIXTURE, size: 1 });
-  after(() => pool.close());
+  after(() => pool.close()); // also when a test fails before the last one closes it
 
   test('runs a task in a thread and returns its value', async () => {
     await pool.start();
@@ -130,11 +133,9 @@ describe('ThreadPool', () => {
   });
 
   test('close() terminates the threads; later runs are refused', async () => {
-    const spare = new ThreadPool({ appModule: FIXTURE, size: 1 });
-    assert.equal(await run(spare, 'th.add', [1, 2]), 3);
-    await spare.close();
-    assert.deepEqual(spare.threadIds, []);
-    assert.ok((await rejection(run(spare, 'th.add', [1, 2]))) instanceof WorkerLostError);
+    await pool.close();
+    assert.deepEqual(pool.threadIds, []);
+    assert.ok((await rejection(run(pool, 'th.add', [1, 2]))) instanceof WorkerLostError);
   });
 });
 
@@ -255,4 +256,16 @@ describe('worker with -P threads', async () => {
     await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'WorkerLostError' && e.excModule === 'billiard.exceptions');
     assert.equal(await (await app.sendTask('th.add', [5, 5])).get({ timeout: 5 }), 10);
   });
+
+  test(
+    'acks_late + task_reject_on_worker_lost: the message is requeued, no FAILURE stored, the redelivery runs',
+    async () => {
+      const r = await app.sendTask('th.exit_once');
+      try {
+        assert.equal(await r.get({ timeout: 5 }), 'second run');
+      } finally {
+        rmSync(join(tmpdir(), `ts-celery-exit-once-${r.id}`), { force: true });
+      }
+    },
+  );
 });

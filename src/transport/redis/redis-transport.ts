@@ -102,6 +102,21 @@ export class RedisTransport implements Transport {
     this.declared.add(cacheKey);
   }
 
+  async deleteQueue(spec: QueueSpec): Promise<void> {
+    const exchange = spec.exchange ?? spec.name;
+    const type = spec.exchangeType ?? 'direct';
+    const routingKey = spec.routingKey ?? spec.name;
+    const multi = this.main.multi();
+    if (exchange) {
+      const member = bindingMember({ routingKey, pattern: type === 'topic' ? topicKeyToPattern(routingKey) : '', queue: spec.name }, this.keys.sep);
+      multi.srem(this.keys.binding(exchange), member).srem(this.keys.bindingPermanent(exchange), member);
+      this.declared.delete(`${exchange}\0${member}`);
+    }
+    // kombu Channel._delete: the bindings and every priority list of the queue.
+    for (const list of this.keys.queueLists(spec.name)) multi.del(list);
+    await multi.exec();
+  }
+
   async publish(message: Message, target: PublishTarget): Promise<void> {
     const { exchange, routingKey } = target;
     const envelope = encodeRedisEnvelope(message, { exchange, routingKey, deliveryTag: this.newId() });

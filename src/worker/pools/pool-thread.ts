@@ -46,8 +46,8 @@ export class PoolThread {
           resolve();
         } else if (message.type === 'init-failed') {
           started = true;
-          this.stopping = true;
           reject(decodeError(message.error));
+          void this.terminate(); // the half-loaded module may hold handles that keep the thread alive
         } else {
           events.onMessage(this, message);
         }
