@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { runCli, startTsWorker, type CliRun, type TsWorker } from '../helpers/ts-worker.js';
+import { configFromEnv } from '../interop/ts/env-config.js';
 
 const url = testRedisUrl(10);
 const token = uniqueToken();
@@ -29,13 +30,7 @@ let scratch: string;
 
 before(async () => {
   scratch = mkdtempSync(join(tmpdir(), `ts-celery-cli-${token}-`));
-  client = new Celery({
-    broker_url: url,
-    result_backend: url,
-    broker_transport_options: { global_keyprefix: prefix },
-    result_backend_transport_options: { global_keyprefix: prefix },
-    task_default_queue: queue,
-  });
+  client = new Celery(configFromEnv(env));
   // The plain-JavaScript module is the worker every call/result test talks to.
   worker = await startTsWorker({ app: PLAIN, queues: [queue], nodeName, env, concurrency: 2 });
 });

@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ControlClient } from '../../src/control/control-client.js';
-import type { ControlledWorker } from '../../src/control/controlled-worker.js';
 import { EventDispatcher } from '../../src/control/events/event-dispatcher.js';
 import { EventReceiver } from '../../src/control/events/event-receiver.js';
 import type { CeleryEvent } from '../../src/control/events/event.js';
 import { Mailbox } from '../../src/control/mailbox.js';
-import { RevokedSet } from '../../src/control/revoked-set.js';
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
+import { idleControlledWorker } from '../helpers/control-fakes.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 
 const DB = 15;
@@ -37,29 +36,6 @@ function transport(): RedisTransport {
   return t;
 }
 
-function worker(hostname: string): ControlledWorker {
-  return {
-    hostname,
-    revoked: new RevokedSet(),
-    activeRequests: () => [],
-    reservedRequests: () => [],
-    scheduledRequests: () => [],
-    registeredTasks: () => [{ name: 'r.add' }],
-    stats: () => ({ total: {}, uptime: 0, pool: {}, broker: {}, prefetch_count: 0 }),
-    activeQueues: () => [],
-    conf: () => ({}),
-    markRevoked: async () => {},
-    terminate: () => [],
-    setRateLimit: () => true,
-    setTimeLimit: () => true,
-    addConsumer: () => {},
-    cancelConsumer: () => {},
-    poolGrow: () => {},
-    poolShrink: () => {},
-    shutdown: () => {},
-  };
-}
-
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -72,7 +48,7 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 50
 
 test('pidbox: bindings, channels and reply list as kombu writes them', async () => {
   const node = `ctl-int-${token}@h`;
-  const mailbox = new Mailbox({ transport: transport(), worker: worker(node) });
+  const mailbox = new Mailbox({ transport: transport(), worker: idleControlledWorker(node, { registeredTasks: () => [{ name: 'r.add' }] }) });
   await mailbox.start();
   const channels: string[] = [];
   sniffer.on('pmessage', (_p: string, channel: string) => channels.push(channel));

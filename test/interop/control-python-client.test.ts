@@ -6,14 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { LamportClock } from '../../src/control/clock.js';
-import type { ControlledWorker } from '../../src/control/controlled-worker.js';
 import { EventDispatcher } from '../../src/control/events/event-dispatcher.js';
 import { softwareInfo } from '../../src/control/events/event.js';
 import { WorkerHeartbeat } from '../../src/control/events/worker-heartbeat.js';
 import { Mailbox } from '../../src/control/mailbox.js';
-import { RevokedSet } from '../../src/control/revoked-set.js';
 import { brokerInfo, poolInfo, queueInfo, requestInfo } from '../../src/control/worker-info.js';
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
+import { idleControlledWorker } from '../helpers/control-fakes.js';
 import { runPython } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 
@@ -27,9 +26,7 @@ const running = requestInfo({ id: 'aaaaaaaa-0000-4000-8000-000000000001', name: 
 const waiting = requestInfo({ id: 'aaaaaaaa-0000-4000-8000-000000000002', name: 'interop.add', args: [1, 2], kwargs: {}, hostname: node, startedAtMs: null, acknowledged: false, exchange: '', routingKey: `ctl-${token}`, priority: 0, redelivered: false, workerPid: null });
 const held = requestInfo({ ...{ id: 'aaaaaaaa-0000-4000-8000-000000000003', name: 'interop.add', args: [3, 4], kwargs: {} }, hostname: node, startedAtMs: null, acknowledged: false, exchange: '', routingKey: `ctl-${token}`, priority: 0, redelivered: false, workerPid: null });
 
-const worker: ControlledWorker = {
-  hostname: node,
-  revoked: new RevokedSet(),
+const worker = idleControlledWorker(node, {
   activeRequests: () => [running],
   reservedRequests: () => [waiting],
   scheduledRequests: () => [{ eta: '2030-01-01T00:00:00+00:00', request: held }],
@@ -37,16 +34,7 @@ const worker: ControlledWorker = {
   stats: () => ({ total: { 'interop.add': 2 }, uptime: 3, pool: poolInfo({ implementation: 'ts-celery:AsyncPool', maxConcurrency: 4, processes: [process.pid], maxTasksPerChild: null }), broker: brokerInfo(url), prefetch_count: 16 }),
   activeQueues: () => [queueInfo({ name: `ctl-${token}` })],
   conf: () => ({ broker_url: url }),
-  markRevoked: async () => {},
-  terminate: () => [],
-  setRateLimit: () => true,
-  setTimeLimit: () => true,
-  addConsumer: () => {},
-  cancelConsumer: () => {},
-  poolGrow: () => {},
-  poolShrink: () => {},
-  shutdown: () => {},
-};
+});
 
 const transport = new RedisTransport(url, { global_keyprefix: prefix });
 const clock = new LamportClock();

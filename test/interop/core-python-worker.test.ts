@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { Celery, TaskError } from '../../src/index.js';
 import { pollUntil, startPythonWorker, type PythonWorker } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { configFromEnv } from './ts/env-config.js';
 
 const url = testRedisUrl(14);
 const token = uniqueToken();
@@ -36,13 +37,7 @@ before(async () => {
     nodeName: `core-worker-${token}@localhost`,
     env: pyEnv,
   });
-  app = new Celery({
-    broker_url: url,
-    result_backend: url,
-    broker_transport_options: { global_keyprefix: prefix },
-    result_backend_transport_options: { global_keyprefix: prefix },
-    task_default_queue: queue,
-  });
+  app = new Celery(configFromEnv(pyEnv));
 });
 
 after(async () => {

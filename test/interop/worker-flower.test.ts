@@ -10,6 +10,7 @@ import { Celery } from '../../src/index.js';
 import { PYTHON, PYTHON_DIR, pollUntil } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
+import { configFromEnv } from './ts/env-config.js';
 
 const url = testRedisUrl(11);
 const token = uniqueToken();
@@ -51,13 +52,7 @@ before(async () => {
   });
   flower.stdout!.on('data', (c: Buffer) => (flowerLog += c.toString()));
   flower.stderr!.on('data', (c: Buffer) => (flowerLog += c.toString()));
-  app = new Celery({
-    broker_url: url,
-    result_backend: url,
-    broker_transport_options: { global_keyprefix: prefix },
-    result_backend_transport_options: { global_keyprefix: prefix },
-    task_default_queue: queue,
-  });
+  app = new Celery(configFromEnv(env));
 });
 
 after(async () => {

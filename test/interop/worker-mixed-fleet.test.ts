@@ -9,6 +9,7 @@ import { Celery } from '../../src/index.js';
 import { pollUntil, runPython, startPythonWorker, type PythonWorker } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
+import { configFromEnv } from './ts/env-config.js';
 
 const N_TS = 100;
 const N_PY = 100;
@@ -25,13 +26,7 @@ let ours: TsWorker | undefined;
 let python: PythonWorker | undefined;
 
 before(async () => {
-  app = new Celery({
-    broker_url: url,
-    result_backend: url,
-    broker_transport_options: { global_keyprefix: prefix },
-    result_backend_transport_options: { global_keyprefix: prefix },
-    task_default_queue: queue,
-  });
+  app = new Celery(configFromEnv(env));
   [ours, python] = await Promise.all([
     startTsWorker({
       app: 'test/interop/ts/tasks.ts',

@@ -5,56 +5,19 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LamportClock } from '../../src/control/clock.js';
 import { ControlClient } from '../../src/control/control-client.js';
-import type { ControlledWorker } from '../../src/control/controlled-worker.js';
 import { EventDispatcher } from '../../src/control/events/event-dispatcher.js';
 import { EventReceiver } from '../../src/control/events/event-receiver.js';
 import { type CeleryEvent, adjustTimestamp, softwareInfo } from '../../src/control/events/event.js';
 import { WorkerHeartbeat } from '../../src/control/events/worker-heartbeat.js';
 import { Mailbox } from '../../src/control/mailbox.js';
-import { RevokedSet } from '../../src/control/revoked-set.js';
 import { decodeBody } from '../../src/protocol/codec.js';
-import type { Message } from '../../src/protocol/message.js';
 import { MemoryTransport } from '../../src/transport/memory.js';
-import type { PublishTarget } from '../../src/transport/transport.js';
+import { idleControlledWorker, recordingTransport } from '../helpers/control-fakes.js';
 import { loadFixture } from '../helpers/fixtures.js';
-
-function recording() {
-  const transport = new MemoryTransport();
-  const published: { message: Message; target: PublishTarget }[] = [];
-  const publish = transport.publish.bind(transport);
-  transport.publish = async (message, target) => {
-    published.push({ message, target });
-    return publish(message, target);
-  };
-  return { transport, published };
-}
-
-function minimalWorker(hostname: string): ControlledWorker {
-  return {
-    hostname,
-    revoked: new RevokedSet(),
-    activeRequests: () => [],
-    reservedRequests: () => [],
-    scheduledRequests: () => [],
-    registeredTasks: () => [{ name: 'x.add' }],
-    stats: () => ({ total: {}, uptime: 0, pool: {}, broker: {}, prefetch_count: 0 }),
-    activeQueues: () => [],
-    conf: () => ({}),
-    markRevoked: async () => {},
-    terminate: () => [],
-    setRateLimit: () => true,
-    setTimeLimit: () => true,
-    addConsumer: () => {},
-    cancelConsumer: () => {},
-    poolGrow: () => {},
-    poolShrink: () => {},
-    shutdown: () => {},
-  };
-}
 
 describe('EventDispatcher', () => {
   test('worker events go singly, with the fixture’s key order, headers and routing key', async () => {
-    const { transport, published } = recording();
+    const { transport, published } = recordingTransport();
     const d = new EventDispatcher({ transport, hostname: 'n@h', clock: new LamportClock(10), now: () => 1_795_352_673_255, pid: 42 });
     d.send('worker-heartbeat', { freq: 2, active: 0, processed: 3, loadavg: [0.1, 0, 0], ...softwareInfo('0.1.0') });
     await d.idle();
@@ -70,7 +33,7 @@ describe('EventDispatcher', () => {
   });
 
   test('task events are buffered into one task.multi list on the next tick, keys as captured', async () => {
-    const { transport, published } = recording();
+    const { transport, published } = recordingTransport();
     const d = new EventDispatcher({ transport, hostname: 'n@h', bufferGroups: ['task'] });
     const fx = loadFixture('celery-5.7', 'event-task-succeeded').data;
     for (const captured of fx.decoded_body as CeleryEvent[]) {
@@ -88,7 +51,7 @@ describe('EventDispatcher', () => {
   });
 
   test('24 buffered events flush at once; groups filter; disabled sends nothing', async () => {
-    const { transport, published } = recording();
+    const { transport, published } = recordingTransport();
     const d = new EventDispatcher({ transport, hostname: 'n@h', bufferGroups: ['task'], groups: ['worker'] });
     d.send('task-started', { uuid: 'x' });
     assert.equal(published.length, 0);
@@ -104,7 +67,7 @@ describe('EventDispatcher', () => {
 });
 
 test('WorkerHeartbeat: online, heartbeat every freq, offline', async () => {
-  const { transport, published } = recording();
+  const { transport, published } = recordingTransport();
   const d = new EventDispatcher({ transport, hostname: 'n@h' });
   let tick: (() => void) | null = null;
   const hb = new WorkerHeartbeat({ dispatcher: d, software: softwareInfo('0.1.0'), counters: () => ({ active: 1, processed: 5 }), setInterval: (fn, ms) => ((tick = fn), assert.equal(ms, 2000), 'h'), clearInterval: (h) => assert.equal(h, 'h') });
@@ -143,8 +106,8 @@ test('EventReceiver: unpacks task.multi, adds local_received, localizes timestam
 describe('ControlClient ⇄ Mailbox (memory transport)', () => {
   test('inspect ping from two nodes, destination limit, fire-and-forget revoke', async () => {
     const transport = new MemoryTransport();
-    const a = minimalWorker('a@h');
-    const b = minimalWorker('b@h');
+    const a = idleControlledWorker('a@h', { registeredTasks: () => [{ name: 'x.add' }] });
+    const b = idleControlledWorker('b@h', { registeredTasks: () => [{ name: 'x.add' }] });
     const boxes = [new Mailbox({ transport, worker: a }), new Mailbox({ transport, worker: b })];
     for (const m of boxes) await m.start();
     const client = new ControlClient(transport);
@@ -168,7 +131,7 @@ describe('ControlClient ⇄ Mailbox (memory transport)', () => {
   });
 
   test('the request body and headers are the ones Python sends', async () => {
-    const { transport, published } = recording();
+    const { transport, published } = recordingTransport();
     const client = new ControlClient(transport, { oid: 'oid-1', now: () => 1_000_000, clock: new LamportClock(1) });
     await client.broadcast('ping', {}, { reply: true, timeout: 0.05 });
     await client.revoke('t1');

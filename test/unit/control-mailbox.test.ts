@@ -6,13 +6,12 @@ import { describe, test } from 'node:test';
 import { LamportClock } from '../../src/control/clock.js';
 import type { ControlledWorker } from '../../src/control/controlled-worker.js';
 import { Mailbox } from '../../src/control/mailbox.js';
-import { RevokedSet } from '../../src/control/revoked-set.js';
 import type { RequestInfo, ScheduledRequest } from '../../src/control/worker-info.js';
 import { decodeBody } from '../../src/protocol/codec.js';
 import { decodeRedisEnvelope, encodeRedisEnvelope } from '../../src/protocol/envelope.js';
 import type { Message } from '../../src/protocol/message.js';
-import { MemoryTransport } from '../../src/transport/memory.js';
 import type { PublishTarget } from '../../src/transport/transport.js';
+import { idleControlledWorker, recordingTransport } from '../helpers/control-fakes.js';
 import { loadFixture } from '../helpers/fixtures.js';
 
 const NODE = 'wirefx@capture';
@@ -30,40 +29,28 @@ function fakeWorker(state: FakeState = {}): ControlledWorker & { calls: string[]
   const calls: string[] = [];
   return {
     calls,
-    hostname: NODE,
-    revoked: new RevokedSet(),
-    activeRequests: () => state.active ?? [],
-    reservedRequests: () => state.reserved ?? [],
-    scheduledRequests: () => state.scheduled ?? [],
-    registeredTasks: () => (state.tasks ?? []).map((name) => ({ name })),
-    stats: () => ({ total: { 'wirefx.add': 6 }, uptime: 29, pool: { implementation: 'x' }, broker: { hostname: '127.0.0.1' }, prefetch_count: 9 }),
-    activeQueues: () => state.queues ?? [],
-    conf: () => state.conf ?? {},
-    markRevoked: async (ids) => void calls.push(`markRevoked ${ids.join(',')}`),
-    terminate: (ids, signal) => {
-      calls.push(`terminate ${ids.join(',')} ${signal}`);
-      return ids.filter((id) => (state.active ?? []).some((r) => r.id === id));
-    },
-    setRateLimit: (name, rate) => (calls.push(`rate ${name} ${rate}`), (state.tasks ?? []).includes(name)),
-    setTimeLimit: (name, l) => (calls.push(`time ${name} ${l.soft} ${l.hard}`), (state.tasks ?? []).includes(name)),
-    addConsumer: (spec) => void calls.push(`add ${JSON.stringify(spec)}`),
-    cancelConsumer: (q) => void calls.push(`cancel ${q}`),
-    poolGrow: (n) => void calls.push(`grow ${n}`),
-    poolShrink: (n) => void calls.push(`shrink ${n}`),
-    shutdown: (reason) => void calls.push(`shutdown ${reason}`),
+    ...idleControlledWorker(NODE, {
+      activeRequests: () => state.active ?? [],
+      reservedRequests: () => state.reserved ?? [],
+      scheduledRequests: () => state.scheduled ?? [],
+      registeredTasks: () => (state.tasks ?? []).map((name) => ({ name })),
+      stats: () => ({ total: { 'wirefx.add': 6 }, uptime: 29, pool: { implementation: 'x' }, broker: { hostname: '127.0.0.1' }, prefetch_count: 9 }),
+      activeQueues: () => state.queues ?? [],
+      conf: () => state.conf ?? {},
+      markRevoked: async (ids) => void calls.push(`markRevoked ${ids.join(',')}`),
+      terminate: (ids, signal) => {
+        calls.push(`terminate ${ids.join(',')} ${signal}`);
+        return ids.filter((id) => (state.active ?? []).some((r) => r.id === id));
+      },
+      setRateLimit: (name, rate) => (calls.push(`rate ${name} ${rate}`), (state.tasks ?? []).includes(name)),
+      setTimeLimit: (name, l) => (calls.push(`time ${name} ${l.soft} ${l.hard}`), (state.tasks ?? []).includes(name)),
+      addConsumer: (spec) => void calls.push(`add ${JSON.stringify(spec)}`),
+      cancelConsumer: (q) => void calls.push(`cancel ${q}`),
+      poolGrow: (n) => void calls.push(`grow ${n}`),
+      poolShrink: (n) => void calls.push(`shrink ${n}`),
+      shutdown: (reason) => void calls.push(`shutdown ${reason}`),
+    }),
   };
-}
-
-/** A MemoryTransport that records what is published. */
-function recordingTransport() {
-  const transport = new MemoryTransport();
-  const published: { message: Message; target: PublishTarget }[] = [];
-  const publish = transport.publish.bind(transport);
-  transport.publish = async (message, target) => {
-    published.push({ message, target });
-    return publish(message, target);
-  };
-  return { transport, published };
 }
 
 // biome-ignore lint: captured JSON

@@ -10,6 +10,7 @@ import type { ControlledWorker } from '../../src/control/controlled-worker.js';
 import { fnmatchToRegExp, isAddressedTo, matchNodeName } from '../../src/control/node-filter.js';
 import { RevokedSet } from '../../src/control/revoked-set.js';
 import { requestInfo } from '../../src/control/worker-info.js';
+import { idleControlledWorker } from '../helpers/control-fakes.js';
 
 describe('node filtering (kombu Node.handle_message)', () => {
   test('destination wins over pattern; empty means everyone', () => {
@@ -72,27 +73,17 @@ function context(overrides: Partial<ControlledWorker> = {}, groups = new Set<str
   const sent: [string, Record<string, unknown>][] = [];
   const calls: string[] = [];
   const running = requestInfo({ id: 'r1', name: 't.a', args: [1], kwargs: {}, hostname: 'n@h', startedAtMs: 1500, acknowledged: true, exchange: '', routingKey: 'celery', priority: 0, redelivered: false, workerPid: 7 });
-  const worker: ControlledWorker = {
-    hostname: 'n@h',
-    revoked: new RevokedSet(),
+  const worker = idleControlledWorker('n@h', {
     activeRequests: () => [running],
-    reservedRequests: () => [],
-    scheduledRequests: () => [],
     registeredTasks: () => [{ name: 't.b', attributes: { rate_limit: '10/m', exchange: null } }, { name: 't.a' }, { name: 'celery.ping' }],
-    stats: () => ({ total: {}, uptime: 0, pool: {}, broker: {}, prefetch_count: 0 }),
-    activeQueues: () => [],
-    conf: () => ({}),
-    markRevoked: async () => {},
     terminate: (ids, signal) => (calls.push(`terminate ${signal}`), ids.filter((i) => i === 'r1')),
     setRateLimit: (name) => name === 't.a',
     setTimeLimit: (name) => name === 't.a',
     addConsumer: (spec) => void calls.push(JSON.stringify(spec)),
-    cancelConsumer: () => {},
     poolGrow: (n) => void calls.push(`grow ${n}`),
-    poolShrink: () => {},
     shutdown: (msg) => void calls.push(`shutdown ${msg}`),
     ...overrides,
-  };
+  });
   const ctx: CommandContext = {
     worker,
     hostname: 'n@h',
