@@ -91,6 +91,18 @@ const settings = {
 
   beat_schedule: z.record(z.string(), z.unknown()).default({}),
   beat_max_loop_interval: seconds.default(300),
+  /** Celery's class path or `default` / `redbeat` (resolved by the beat set-up). */
+  beat_scheduler: z.string().min(1).default('celery.beat:PersistentScheduler'),
+  /** The `-s` state file; unset = state in memory (Celery's shelve file is Python-only). */
+  beat_schedule_filename: z.string().min(1).nullable().default(null),
+  beat_sync_every: z.number().int().nonnegative().default(0),
+  beat_cron_starting_deadline: z.number().finite().positive().nullable().default(null),
+  // celery-redbeat's settings (redbeat/schedulers.py RedBeatConfig).
+  redbeat_redis_url: z.string().min(1).nullable().default(null),
+  redbeat_key_prefix: z.string().min(1).default('redbeat:'),
+  /** null = no leader lock (redbeat allows it; then run only one beat). */
+  redbeat_lock_key: z.string().min(1).nullable().optional(),
+  redbeat_lock_timeout: z.number().finite().positive().nullable().default(null),
 };
 
 const configSchema = z.strictObject(settings);

@@ -1,7 +1,7 @@
 // The public API of ts-celery (everything else is internal).
 export { Celery, EMBEDDED_BROKER_URL, type AppDependencies, type SendTaskOptions } from './app.js';
 export { createBackend } from './backend/index.js';
-export { Beat, crontab, every, buildScheduleTable, Scheduler, FileStore, RedisStore, MemoryStore, RedisLeaderLock, type CrontabSpec } from './beat/index.js';
+export { Beat, crontab, every, solar, type SolarEvent, buildScheduleTable, Scheduler, FileStore, RedisStore, MemoryStore, RedisLeaderLock, type CrontabSpec } from './beat/index.js';
 export type { ResultBackend, WaitOptions } from './backend/result-backend.js';
 export { loadConfig, type CeleryConfig, type CeleryConfigInput, type RouteOptions, type RouterFunction } from './config.js';
 export * from './errors.js';

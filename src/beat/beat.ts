@@ -4,7 +4,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { LeaderLock } from './leader-lock.js';
-import { NotLeaderError, type Scheduler } from './scheduler.js';
+import { type BeatScheduler, NotLeaderError } from './scheduler.js';
 
 /** Time as beat sees it; tests inject a fake one. */
 export interface BeatClock {
@@ -19,7 +19,7 @@ export const systemClock: BeatClock = {
 };
 
 export interface BeatOptions {
-  scheduler: Scheduler;
+  scheduler: BeatScheduler;
   clock: BeatClock;
   logger: Logger;
   /** Without a lock this beat always ticks (one beat per schedule, Celery's default). */

@@ -1,12 +1,14 @@
 // Validates `beat_schedule` (and a `--schedule-table` JSON file) into schedule entries. Entries
 // are Celery's `{task, schedule, args, kwargs, options, relative}` (celery-wire.md §13.1);
-// `schedule` is seconds, a Schedule object, or celery-redbeat's JSON form (§13.8).
+// `schedule` is seconds, a Schedule object, celery-redbeat's JSON form (§13.8), `{crontab: {…}}`
+// or `{solar: {event, lat, lon}}`.
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { ScheduleEntry } from './schedule-entry.js';
 import { Crontab, type CrontabSpec } from './schedules/crontab.js';
 import { Interval } from './schedules/interval.js';
 import type { Schedule } from './schedules/schedule.js';
+import { SOLAR_EVENTS, Solar } from './schedules/solar.js';
 import { TimeZone } from './time-zone.js';
 
 const cronField = z.union([z.string(), z.number().int(), z.array(z.number().int())]);
@@ -24,6 +26,13 @@ const intervalJson = z.strictObject({
   relative: z.boolean().optional(),
 });
 
+const solarJson = z.strictObject({
+  __type__: z.literal('solar').optional(),
+  event: z.enum(SOLAR_EVENTS),
+  lat: z.number(),
+  lon: z.number(),
+});
+
 const entrySchema = z.strictObject({
   task: z.string().min(1),
   schedule: z.union([
@@ -32,6 +41,8 @@ const entrySchema = z.strictObject({
     intervalJson,
     z.strictObject({ crontab: crontabJson }),
     crontabJson.extend({ __type__: z.literal('crontab') }),
+    z.strictObject({ solar: solarJson }),
+    solarJson.extend({ __type__: z.literal('solar') }),
   ]),
   args: z.array(z.unknown()).default([]),
   kwargs: z.record(z.string(), z.unknown()).default({}),
@@ -89,6 +100,8 @@ function toSchedule(name: string, s: z.infer<typeof entrySchema>['schedule'], re
     if (typeof s === 'number') return new Interval(s, { relative, timezone: tz });
     if ('isDue' in s && typeof s.isDue === 'function') return s as Schedule;
     if ('every' in s) return new Interval(s.every, { relative: s.relative ?? relative, timezone: tz });
+    if ('solar' in s) return new Solar(s.solar.event, s.solar.lat, s.solar.lon);
+    if ('event' in s) return new Solar(s.event, s.lat, s.lon);
     const { __type__: _, ...spec } = ('crontab' in s ? s.crontab : s) as CrontabSpec & { __type__?: string };
     return new Crontab(spec, { timezone: tz, startingDeadline: deadline });
   } catch (error) {

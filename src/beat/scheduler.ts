@@ -5,6 +5,24 @@ import type { Logger } from '../log.js';
 import { type EntryState, type ScheduleEntry, type TaskSender, entryIsDue, nextState, sendOptions } from './schedule-entry.js';
 import type { ScheduleStore } from './stores/schedule-store.js';
 
+/** An entry with its run state and next run instant (`ts-celery beat --list`). */
+export interface UpcomingRun {
+  entry: ScheduleEntry;
+  state: EntryState;
+  nextRunAt: number;
+}
+
+/** What Beat drives (Celery's Scheduler API): load the state, tick, flush. */
+export interface BeatScheduler {
+  /** Load the run states (again on every new leadership: the old leader's writes count). */
+  start(): Promise<void>;
+  /** Send what is due; returns how long to wait (ms) before the next tick. */
+  tick(): Promise<number>;
+  sync(): Promise<void>;
+  /** Entries with their next run instant, soonest first. */
+  upcoming(): Promise<UpcomingRun[]>;
+}
+
 /** Thrown by `tick` when the store refused an advance because this beat is not the leader. */
 export class NotLeaderError extends Error {
   override readonly name = 'NotLeaderError';
@@ -20,6 +38,8 @@ export interface SchedulerOptions {
   maxIntervalMs?: number;
   /** Celery syncs the store every 3 minutes (`Scheduler.sync_every`). */
   syncEveryMs?: number;
+  /** `beat_sync_every`: also sync after this many sent tasks (0 = only by time). */
+  syncEveryTasks?: number;
   /** Re-read one entry after a `conflict` advance (Redis store). */
   reread?: (entry: ScheduleEntry) => Promise<EntryState | null>;
 }
@@ -34,18 +54,19 @@ interface HeapEvent {
 const DRIFT_MS = -10;
 const adjust = (ms: number) => (ms > 0 ? ms + DRIFT_MS : ms);
 
-export class Scheduler {
+export class Scheduler implements BeatScheduler {
   private readonly heap: HeapEvent[] = [];
   private states = new Map<string, EntryState>();
   private seq = 0;
   private lastSync = 0;
+  private tasksSinceSync = 0;
   readonly maxIntervalMs: number;
 
   constructor(private readonly options: SchedulerOptions) {
     this.maxIntervalMs = options.maxIntervalMs ?? 300_000;
   }
 
-  /** Load the run states (again: a new leader must read what the old one wrote) and heap them. */
+  /** Load the run states and heap them. */
   async start(): Promise<void> {
     const now = this.options.now();
     this.states = await this.options.store.load(this.options.entries, now);
@@ -99,38 +120,29 @@ export class Scheduler {
     return 0;
   }
 
-  /** `Scheduler.apply_entry`: Celery's log line, then an ordinary apply_async. */
   private async send(entry: ScheduleEntry): Promise<void> {
-    const { logger, app } = this.options;
-    logger.info(`Scheduler: Sending due task ${entry.name} (${entry.task})`);
-    try {
-      const result = await app.sendTask(entry.task, entry.args, entry.kwargs, sendOptions(entry.options));
-      logger.debug(`${entry.task} sent. id->${result.id}`);
-    } catch (error) {
-      logger.error(`Message Error: ${(error as Error).message}`, { entry: entry.name });
-    }
+    await applyEntry(this.options.app, entry, this.options.logger);
   }
 
+  /** Celery's `Scheduler.should_sync`: every `sync_every` ms, or every `beat_sync_every` tasks. */
   private async maybeSync(now: number): Promise<void> {
-    if (now - this.lastSync < (this.options.syncEveryMs ?? 180_000)) return;
+    this.tasksSinceSync++;
+    const everyTasks = this.options.syncEveryTasks ?? 0;
+    const byTime = now - this.lastSync >= (this.options.syncEveryMs ?? 180_000);
+    if (!byTime && !(everyTasks > 0 && this.tasksSinceSync >= everyTasks)) return;
     this.lastSync = now;
-    await this.options.store.sync();
+    await this.sync();
   }
 
-  /** Flush the store (at shutdown). */
+  /** Flush the store (also at shutdown). */
   async sync(): Promise<void> {
+    this.tasksSinceSync = 0;
     await this.options.store.sync();
   }
 
-  /** Entries with their next run instant, soonest first (`ts-celery beat --list`). */
-  upcoming(): { entry: ScheduleEntry; state: EntryState; nextRunAt: number }[] {
+  async upcoming(): Promise<UpcomingRun[]> {
     const now = this.options.now();
-    return this.options.entries
-      .map((entry) => {
-        const state = this.state(entry);
-        return { entry, state, nextRunAt: state.lastRunAt === null ? now : entry.schedule.nextRunAt(state.lastRunAt) };
-      })
-      .sort((a, b) => a.nextRunAt - b.nextRunAt || a.entry.name.localeCompare(b.entry.name));
+    return soonestFirst(this.options.entries.map((entry) => upcomingRun(entry, this.state(entry), now)));
   }
 
   private state(entry: ScheduleEntry): EntryState {
@@ -173,4 +185,23 @@ export class Scheduler {
     }
     return top;
   }
+}
+
+/** `Scheduler.apply_entry`: Celery's log line, then an ordinary apply_async; errors are logged. */
+export async function applyEntry(app: TaskSender, entry: ScheduleEntry, logger: Logger): Promise<void> {
+  logger.info(`Scheduler: Sending due task ${entry.name} (${entry.task})`);
+  try {
+    const result = await app.sendTask(entry.task, entry.args, entry.kwargs, sendOptions(entry.options));
+    logger.debug(`${entry.task} sent. id->${result.id}`);
+  } catch (error) {
+    logger.error(`Message Error: ${(error as Error).message}`, { entry: entry.name });
+  }
+}
+
+export function upcomingRun(entry: ScheduleEntry, state: EntryState, now: number): UpcomingRun {
+  return { entry, state, nextRunAt: state.lastRunAt === null ? now : entry.schedule.nextRunAt(state.lastRunAt) };
+}
+
+export function soonestFirst(runs: UpcomingRun[]): UpcomingRun[] {
+  return runs.sort((a, b) => a.nextRunAt - b.nextRunAt || a.entry.name.localeCompare(b.entry.name));
 }

@@ -113,9 +113,10 @@ export interface PythonWorkerOptions {
   readyTimeoutMs?: number;
 }
 
-export interface PythonWorker {
+/** A running `celery …` process (worker or beat). */
+export interface PythonProcess {
   readonly pid: number;
-  /** Everything the worker wrote so far (stdout and stderr interleaved). */
+  /** Everything the process wrote so far (stdout and stderr interleaved). */
   logs(): string;
   /** Resolves once `pattern` appears in the log (deadline-bound; the log is in the error). */
   waitForLog(pattern: RegExp | string, timeoutMs?: number): Promise<void>;
@@ -126,11 +127,11 @@ export interface PythonWorker {
   /** Resolves when the process has exited. */
   exited(): Promise<void>;
 }
+export type PythonWorker = PythonProcess;
 
 export async function startPythonWorker(opts: PythonWorkerOptions): Promise<PythonWorker> {
-  const python = requirePython();
   const args = [
-    '-m', 'celery', '-A', opts.app, 'worker',
+    '-A', opts.app, 'worker',
     '-P', opts.pool ?? 'solo',
     '--without-mingle', '--without-gossip',
     '-n', opts.nodeName,
@@ -139,8 +140,26 @@ export async function startPythonWorker(opts: PythonWorkerOptions): Promise<Pyth
   ];
   if (opts.concurrency !== undefined) args.push('-c', String(opts.concurrency));
   if (opts.extraArgs) args.push(...opts.extraArgs);
+  // celery's worker prints "<node> ready." once its consumer is up.
+  return startCelery(args, { env: opts.env, name: `python worker ${opts.nodeName}`, ready: /\bready\./, readyTimeoutMs: opts.readyTimeoutMs });
+}
 
-  const child = spawn(python, args, {
+/** `celery -A <app> beat <args>`; resolves once beat logs that it is starting. */
+export async function startPythonBeat(app: string, args: string[], env: Record<string, string>): Promise<PythonProcess> {
+  return startCelery(['-A', app, 'beat', '-l', 'INFO', ...args], { env, name: `python beat ${app}`, ready: /beat: Starting\.\.\./ });
+}
+
+interface CeleryProcessOptions {
+  env: Record<string, string>;
+  name: string;
+  /** Log line that says the process is up. */
+  ready: RegExp;
+  readyTimeoutMs?: number;
+}
+
+async function startCelery(celeryArgs: string[], opts: CeleryProcessOptions): Promise<PythonProcess> {
+  const python = requirePython();
+  const child = spawn(python, ['-m', 'celery', ...celeryArgs], {
     cwd: PYTHON_DIR,
     env: pythonEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -158,7 +177,7 @@ export async function startPythonWorker(opts: PythonWorkerOptions): Promise<Pyth
     for (const w of waiters) w();
   });
 
-  const describe = () => `python worker ${opts.nodeName} (pid ${child.pid})`;
+  const describe = () => `${opts.name} (pid ${child.pid})`;
 
   const waitForLog = (pattern: RegExp | string, timeoutMs = 30_000): Promise<void> =>
     new Promise((resolveWait, rejectWait) => {
@@ -206,8 +225,7 @@ export async function startPythonWorker(opts: PythonWorkerOptions): Promise<Pyth
   }
 
   try {
-    // celery's worker prints "<node> ready." once its consumer is up.
-    await waitForLog(/\bready\./, opts.readyTimeoutMs ?? 30_000);
+    await waitForLog(opts.ready, opts.readyTimeoutMs ?? 30_000);
   } catch (err) {
     kill();
     await exited(child);

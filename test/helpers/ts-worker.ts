@@ -1,4 +1,4 @@
-// OUR worker as a user runs it: `ts-celery worker -A … -Q … -n … -l info` started through the CLI
+// OUR worker and beat as a user runs them: `ts-celery worker -A … -Q … -n … -l info` started through the CLI
 // (node --import tsx src/cli/main.ts, cwd = the repo root) in its own process, plus `runCli` for
 // one-shot commands. Tests own the processes: stop()/kill() by PID in a `finally`; a
 // process-exit safety net SIGKILLs whatever is left.
@@ -85,11 +85,12 @@ export interface TsWorkerOptions {
   readyTimeoutMs?: number;
 }
 
-export interface TsWorker {
+/** A running `ts-celery …` process (worker or beat). */
+export interface TsProcess {
   readonly pid: number;
   /** Everything written so far (stdout and stderr interleaved). */
   logs(): string;
-  /** Resolves once `pattern` appears in the log (deadline-bound; rejects early if the worker exits). */
+  /** Resolves once `pattern` appears in the log (deadline-bound; rejects early if the process exits). */
   waitForLog(pattern: RegExp | string, timeoutMs?: number): Promise<void>;
   /** SIGTERM (warm shutdown) and wait for the exit; SIGKILL after `graceMs` (15 s). */
   stop(graceMs?: number): Promise<ExitStatus>;
@@ -99,10 +100,11 @@ export interface TsWorker {
   exited(): Promise<ExitStatus>;
   readonly running: boolean;
 }
+export type TsWorker = TsProcess;
 
 export async function startTsWorker(opts: TsWorkerOptions): Promise<TsWorker> {
   const args = [
-    '--import', 'tsx', CLI_ENTRY, 'worker',
+    'worker',
     '-A', opts.app,
     '-Q', opts.queues.join(','),
     '-n', opts.nodeName,
@@ -112,8 +114,24 @@ export async function startTsWorker(opts: TsWorkerOptions): Promise<TsWorker> {
   ];
   if (opts.concurrency !== undefined) args.push('-c', String(opts.concurrency));
   if (opts.extraArgs) args.push(...opts.extraArgs);
+  return startCli(args, { env: opts.env, name: `ts-celery worker ${opts.nodeName}`, ready: `${opts.nodeName} ready.`, readyTimeoutMs: opts.readyTimeoutMs });
+}
 
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: cliEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** `ts-celery beat <args>`; resolves once beat logs that it is starting. */
+export async function startTsBeat(args: string[], env: Record<string, string> = {}): Promise<TsProcess> {
+  return startCli(['beat', '-l', 'info', ...args], { env, name: 'ts-celery beat', ready: 'beat: Starting...' });
+}
+
+interface CliProcessOptions {
+  env: Record<string, string>;
+  name: string;
+  /** Log text that says the process is up. */
+  ready: string;
+  readyTimeoutMs?: number;
+}
+
+async function startCli(cliArgs: string[], opts: CliProcessOptions): Promise<TsProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...cliArgs], { cwd: REPO_ROOT, env: cliEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   let log = '';
   const waiters = new Set<() => void>();
@@ -127,7 +145,7 @@ export async function startTsWorker(opts: TsWorkerOptions): Promise<TsWorker> {
   child.once('exit', () => {
     for (const w of waiters) w();
   });
-  const describe = () => `ts-celery worker ${opts.nodeName} (pid ${child.pid})`;
+  const describe = () => `${opts.name} (pid ${child.pid})`;
 
   const waitForLog = (pattern: RegExp | string, timeoutMs = 20_000): Promise<void> =>
     new Promise((resolveWait, rejectWait) => {
@@ -166,7 +184,7 @@ export async function startTsWorker(opts: TsWorkerOptions): Promise<TsWorker> {
     throw new Error(`could not start ${describe()}: ${log}`);
   }
   try {
-    await waitForLog(`${opts.nodeName} ready.`, opts.readyTimeoutMs ?? 20_000);
+    await waitForLog(opts.ready, opts.readyTimeoutMs ?? 20_000);
   } catch (err) {
     killQuietly(child);
     await exitStatus(child);

@@ -1,22 +1,25 @@
 // Two beats on one real Redis with celery-redbeat's layout and a 2 s leader lock: only the
 // leader sends, a killed leader is replaced within the lock timeout, no slot is sent twice and
-// the new leader makes at most one catch-up run (celery-wire.md §13.6, §13.8).
+// the new leader makes at most one catch-up run (celery-wire.md §13.6, §13.8). Entries that
+// other redbeat clients saved run too; disabled, vanished and undecodable ones don't.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Beat, systemClock } from '../../src/beat/beat.js';
 import { RedisLeaderLock } from '../../src/beat/leader-lock.js';
+import { RedbeatScheduler } from '../../src/beat/redbeat-scheduler.js';
 import { buildScheduleTable } from '../../src/beat/schedule-table.js';
-import { NotLeaderError, Scheduler } from '../../src/beat/scheduler.js';
+import { NotLeaderError } from '../../src/beat/scheduler.js';
 import { redbeatKeys, RedisStore } from '../../src/beat/stores/redis-store.js';
 import { TimeZone } from '../../src/beat/time-zone.js';
-import { silentLogger } from '../../src/log.js';
+import { type Logger, silentLogger } from '../../src/log.js';
 import { pollUntil } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 
 const url = testRedisUrl(15);
 const token = uniqueToken();
 const keys = redbeatKeys(`redbeat-${token}:`);
+const lockKey = keys.lock ?? assert.fail('the default keys include a lock');
 const LOCK_MS = 2000;
 const table = { tick: { task: 'beat.tick', schedule: 1, options: { expires: 10 } } };
 const clients: Redis[] = [];
@@ -37,19 +40,19 @@ type Sent = { beat: string; at: number };
 function startBeat(id: string, sent: Sent[], opts: { crash?: boolean } = {}) {
   const redis = new Redis(url);
   clients.push(redis);
-  const lock = new RedisLeaderLock(redis, keys.lock, LOCK_MS);
+  const lock = new RedisLeaderLock(redis, lockKey, LOCK_MS);
   // A crashed beat never releases its lock: the standby must wait for it to expire.
   if (opts.crash) lock.release = async () => {};
   const entries = buildScheduleTable(table);
   const store = new RedisStore(redis, { keys, timezone: new TimeZone('UTC'), lockToken: lock.token });
-  const scheduler = new Scheduler({
+  const scheduler = new RedbeatScheduler({
     app: { sendTask: async () => (sent.push({ beat: id, at: Date.now() }), { id: `${id}-${sent.length}` }) },
-    entries,
+    statics: entries,
     store,
+    tableOptions: {},
     now: () => Date.now(),
     logger: silentLogger,
     maxIntervalMs: 1000,
-    reread: (e) => store.read(e),
   });
   const beat = new Beat({ scheduler, clock: systemClock, logger: silentLogger, lock, lockRetryMs: 200 });
   const controller = new AbortController();
@@ -83,7 +86,7 @@ test('leader killed → standby takes over within the lock timeout; no slot twic
     const total = sent.length;
     assert.equal(meta.total_run_count >= lastA + 3, true);
     assert.ok(meta.total_run_count <= total);
-    assert.equal(await b.redis.get(keys.lock), null, 'a clean stop releases the lock');
+    assert.equal(await b.redis.get(lockKey), null, 'a clean stop releases the lock');
     assert.deepEqual(await b.redis.smembers(keys.statics), ['tick']);
     const def = JSON.parse((await b.redis.hget(keys.prefix + 'tick', 'definition'))!);
     assert.deepEqual(def.schedule, { __type__: 'interval', every: 1, relative: false });
@@ -103,12 +106,14 @@ test('an advance by a beat whose lock was taken is fenced: nothing is sent', asy
   const store = new RedisStore(redis, { keys: fenceKeys, timezone: new TimeZone('UTC'), lockToken: lock.token });
   let now = Date.now();
   let sends = 0;
-  const scheduler = new Scheduler({
+  const scheduler = new RedbeatScheduler({
     app: { sendTask: async () => (sends++, { id: 'x' }) },
-    entries: buildScheduleTable(table),
+    statics: buildScheduleTable(table),
     store,
+    tableOptions: {},
     now: () => now,
     logger: silentLogger,
+    maxIntervalMs: 1000,
   });
   assert.equal(await lock.acquire(), true);
   await scheduler.start();
@@ -117,4 +122,45 @@ test('an advance by a beat whose lock was taken is fenced: nothing is sent', asy
   await assert.rejects(scheduler.tick(), NotLeaderError);
   assert.equal(sends, 0);
   await redis.del(fenceKeys.lock);
+});
+
+test('entries saved by other redbeat clients run; disabled, vanished and undecodable ones do not', async () => {
+  const redis = new Redis(url);
+  clients.push(redis);
+  const dynKeys = { ...keys, lock: null, prefix: `${keys.prefix}dyn:`, schedule: `${keys.prefix}dyn::schedule`, statics: `${keys.prefix}dyn::statics` };
+  const store = new RedisStore(redis, { keys: dynKeys, timezone: new TimeZone('UTC'), lockToken: null });
+  const now = Date.parse('2026-01-05T10:00:30Z');
+  const sent: { name: string; args: unknown[]; options: unknown }[] = [];
+  const errors: string[] = [];
+  const logger: Logger = { ...silentLogger, error: (m: string) => errors.push(m), warn: (m: string) => errors.push(m) };
+  // What Python's RedBeatSchedulerEntry(...).save() writes: crontab fields as given, no meta yet.
+  const crontab = { __type__: 'crontab', minute: '*', hour: '*', day_of_week: '*', day_of_month: '*', month_of_year: '*' };
+  const define = (name: string, definition: Record<string, unknown>) =>
+    redis.multi().hset(dynKeys.prefix + name, 'definition', JSON.stringify({ name, ...definition })).zadd(dynKeys.schedule, 0, dynKeys.prefix + name).exec();
+  await define('dyn', { task: 'reports.dyn', args: [42], kwargs: null, options: { queue: 'reports' }, schedule: crontab, enabled: true });
+  await define('off', { task: 'reports.off', args: [], kwargs: {}, options: {}, schedule: crontab, enabled: false });
+  await define('broken', { task: 'reports.broken', schedule: { __type__: 'rrule', freq: 3 }, enabled: true });
+  await redis.zadd(dynKeys.schedule, 0, dynKeys.prefix + 'vanished');
+  const scheduler = new RedbeatScheduler({
+    app: { sendTask: async (name, args, _kwargs, options) => (sent.push({ name, args, options }), { id: 'x' }) },
+    statics: [],
+    store,
+    tableOptions: {},
+    now: () => now,
+    logger,
+    maxIntervalMs: 60_000,
+  });
+  await scheduler.start();
+  const wait = await scheduler.tick();
+  assert.deepEqual(sent, [{ name: 'reports.dyn', args: [42], options: { queue: 'reports' } }]);
+  assert.equal(wait, 5000, 'a disabled entry is looked at again in 5 s');
+  const meta = JSON.parse((await redis.hget(dynKeys.prefix + 'dyn', 'meta'))!);
+  assert.equal(meta.total_run_count, 1);
+  assert.equal(await redis.zscore(dynKeys.schedule, dynKeys.prefix + 'dyn'), String(Date.parse('2026-01-05T10:01:00Z') / 1000));
+  assert.equal(await redis.zscore(dynKeys.schedule, dynKeys.prefix + 'vanished'), null, 'a key without a hash is unscheduled');
+  assert.ok(errors.some((e) => e.includes('vanished')));
+  assert.ok(errors.some((e) => e.includes('broken')));
+  await scheduler.tick();
+  assert.equal(sent.length, 1, 'nothing more is due in the same second');
+  assert.equal(errors.filter((e) => e.includes('broken')).length, 1, 'an undecodable definition is reported once');
 });

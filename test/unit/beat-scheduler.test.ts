@@ -1,17 +1,20 @@
 // The beat tick loop on a fake clock (celery-wire.md §13.6): first run one interval after start,
 // one task per tick, state advanced before publishing, one catch-up run after downtime, options
-// applied to the message, stores, schedule-table validation.
+// applied to the message, stores, schedule-table validation, solar entries, the beat set-up.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { SendTaskOptions } from '../../src/app.js';
+import { Celery, type SendTaskOptions } from '../../src/app.js';
 import { Beat, type BeatClock } from '../../src/beat/beat.js';
+import { schedulerKind, setUpBeat } from '../../src/beat/beat-setup.js';
 import type { EntryState, ScheduleEntry } from '../../src/beat/schedule-entry.js';
 import { buildScheduleTable } from '../../src/beat/schedule-table.js';
 import { NotLeaderError, Scheduler } from '../../src/beat/scheduler.js';
+import { type SolarEvent, solar } from '../../src/beat/schedules/solar.js';
 import { FileStore } from '../../src/beat/stores/file-store.js';
+import { redbeatKeys } from '../../src/beat/stores/redis-store.js';
 import { MemoryStore, type ScheduleStore } from '../../src/beat/stores/schedule-store.js';
 import type { Logger } from '../../src/log.js';
 
@@ -185,4 +188,71 @@ test('beat_schedule validation names the entry and the field', () => {
   assert.throws(() => buildScheduleTable({ bad: { task: 't', schedule: 5, options: { priority: 'high' } } }), /\["options"\]\["priority"\]/);
   const [e] = buildScheduleTable({ r: { task: 't', schedule: 3600, relative: true } }) as [ScheduleEntry];
   assert.deepEqual(e.schedule.toJSON(), { __type__: 'interval', every: 3600, relative: true });
+});
+
+test('beat_sync_every: the file store is written after that many sent tasks, not only every 3 minutes', async () => {
+  const fc = fakeClock();
+  const syncs: number[] = [];
+  const store = new (class extends MemoryStore {
+    override async sync() {
+      syncs.push(fc.clock.now() - T0);
+    }
+  })();
+  const entries = buildScheduleTable({ e: { task: 't', schedule: 1 } });
+  const scheduler = new Scheduler({ app: { sendTask: async () => ({ id: 'x' }) }, entries, store, now: fc.clock.now, logger: recorder().logger, syncEveryTasks: 2 });
+  const beat = new Beat({ scheduler, clock: fc.clock, logger: recorder().logger });
+  await fc.runUntil(beat, T0 + 5_500);
+  // Sends at 1…5 s: synced after the 2nd and 4th, then once more at shutdown.
+  assert.deepEqual(syncs, [2_000, 4_000, 5_500]);
+});
+
+test('solar entries: Celery forms, validation with Celery wording, redbeat-style JSON', () => {
+  const [a, b] = buildScheduleTable({
+    a: { task: 't', schedule: { solar: { event: 'sunset', lat: 51.5, lon: -0.12 } } },
+    b: { task: 't', schedule: { __type__: 'solar', event: 'dawn_civil', lat: -33.9, lon: 151.2 } },
+  }) as [ScheduleEntry, ScheduleEntry];
+  assert.equal(String(a.schedule), '<solar: sunset at latitude 51.5, longitude: -0.12>');
+  assert.deepEqual(b.schedule.toJSON(), { __type__: 'solar', event: 'dawn_civil', lat: -33.9, lon: 151.2 });
+  assert.throws(() => buildScheduleTable({ bad: { task: 't', schedule: { solar: { event: 'noon', lat: 0, lon: 0 } } } }), /beat_schedule\["bad"\]\["schedule"\]/);
+  assert.throws(() => solar('sunrise', 91, 0), /Argument latitude 91 is invalid, must be between -90 and 90\./);
+  assert.throws(() => solar('sunrise', 0, -181), /Argument longitude -181 is invalid, must be between -180 and 180\./);
+  assert.throws(() => solar('teatime' as SolarEvent, 0, 0), /Argument event "teatime" is invalid, must be one of dawn_astronomical, dawn_civil/);
+});
+
+test('solar is_due: due once the event has passed, then the next check is the following event', () => {
+  // London, 2024-06-21: sunset 21:21 BST = 20:21 UTC (published almanac time, to the minute).
+  const s = solar('sunset', 51.5072, -0.1276);
+  const last = Date.parse('2024-06-21T12:00:00Z');
+  const sunset = s.nextRunAt(last);
+  assert.ok(Math.abs(sunset - Date.parse('2024-06-21T20:21:30Z')) <= 60_000, new Date(sunset).toISOString());
+  assert.deepEqual(s.isDue(last, sunset - 5_000), { isDue: false, nextInMs: 5_000 });
+  const due = s.isDue(last, sunset + 1_000);
+  assert.equal(due.isDue, true);
+  assert.ok(Math.abs(due.nextInMs - 86_400_000) < 120_000, `next sunset in ${due.nextInMs} ms`);
+});
+
+test('beat set-up: Celery scheduler names, redbeat lock key rules, clear errors', () => {
+  assert.equal(schedulerKind('celery.beat:PersistentScheduler'), 'default');
+  assert.equal(schedulerKind('redbeat.RedBeatScheduler'), 'redbeat');
+  assert.throws(() => schedulerKind('django_celery_beat.schedulers:DatabaseScheduler'), /unknown beat scheduler 'django_celery_beat/);
+  assert.equal(redbeatKeys('rb:').lock, 'rb::lock');
+  assert.equal(redbeatKeys('rb:', 'mylock').lock, 'rb:mylock', "redbeat prefixes a lock key that lacks the prefix");
+  assert.equal(redbeatKeys('rb:', 'rb:custom').lock, 'rb:custom');
+  assert.equal(redbeatKeys('rb:', null).lock, null);
+  const app = new Celery({ broker_url: 'amqp://guest@localhost//', beat_scheduler: 'redbeat' });
+  assert.throws(() => setUpBeat(app, { logger: recorder().logger }), /redbeat scheduler needs a Redis URL: set redbeat_redis_url/);
+  assert.throws(() => new Celery({ beat_cron_starting_deadline: -5 }), /beat_cron_starting_deadline/);
+});
+
+test('file store refuses a file that is not its JSON (e.g. Celery\'s pickled shelve) without touching it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'beat-'));
+  try {
+    const path = join(dir, 'celerybeat-schedule');
+    await writeFile(path, Buffer.from([0x80, 0x04, 0x95, 0x00]));
+    const store = new FileStore(path, { timezone: 'UTC', enableUtc: true });
+    await assert.rejects(store.load(buildScheduleTable({ e: { task: 't', schedule: 1 } }), T0), /is not ts-celery's JSON \(a Python celerybeat-schedule shelve\?\)/);
+    assert.deepEqual(await readFile(path), Buffer.from([0x80, 0x04, 0x95, 0x00]));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -83,7 +83,13 @@ export class FileStore implements ScheduleStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
-    const parsed = JSON.parse(text) as FileContent;
+    let parsed: FileContent;
+    try {
+      parsed = JSON.parse(text) as FileContent;
+    } catch {
+      // Most likely Celery's own pickled shelve: never overwrite it, never unpickle it.
+      throw new Error(`beat state file ${this.path} is not ts-celery's JSON (a Python celerybeat-schedule shelve?); use another -s file`);
+    }
     if (parsed.version !== 1 || parsed.tz !== this.options.timezone || parsed.utc_enabled !== this.options.enableUtc) return null;
     return parsed;
   }

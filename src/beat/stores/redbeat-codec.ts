@@ -1,6 +1,7 @@
 // celery-redbeat's JSON forms (redbeat/decoder.py, celery-wire.md §13.8): the entry definition,
 // `meta` {last_run_at, total_run_count} and its `{"__type__": "datetime", …}` timestamps.
 import type { EntryState, ScheduleEntry } from '../schedule-entry.js';
+import { buildScheduleTable, type ScheduleTableOptions } from '../schedule-table.js';
 import { TimeZone, wallFields } from '../time-zone.js';
 
 export interface RedbeatDatetime {
@@ -65,4 +66,22 @@ export function encodeDefinition(entry: ScheduleEntry): string {
     schedule: entry.schedule.toJSON(),
     enabled: true,
   });
+}
+
+/** A definition as any redbeat client wrote it: our own static entries or Python's dynamic ones. */
+export interface RedbeatDefinition {
+  entry: ScheduleEntry;
+  /** redbeat's `enabled`: a disabled entry stays stored but is not run. */
+  enabled: boolean;
+}
+
+/** Parse a `definition` JSON (the schedule in its `__type__` form); errors name the entry. */
+export function decodeDefinition(text: string, options: ScheduleTableOptions): RedbeatDefinition {
+  const d = JSON.parse(text) as { name?: unknown; enabled?: unknown; [key: string]: unknown };
+  if (typeof d !== 'object' || d === null || typeof d.name !== 'string') throw new Error('definition has no name');
+  const { name, enabled, ...rest } = d;
+  // redbeat writes null for args/kwargs/options it was not given.
+  const fields = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== null));
+  const [entry] = buildScheduleTable({ [name]: fields }, options);
+  return { entry: entry!, enabled: enabled !== false };
 }

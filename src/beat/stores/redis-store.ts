@@ -8,8 +8,11 @@ import type { TimeZone } from '../time-zone.js';
 import { decodeMeta, encodeDefinition, encodeMeta } from './redbeat-codec.js';
 import type { AdvanceOutcome, ScheduleStore } from './schedule-store.js';
 
-/** KEYS: lock, entry hash, schedule zset. ARGV: token, meta JSON, score, expected run count. */
-const ADVANCE = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+/**
+ * KEYS: lock, entry hash, schedule zset. ARGV: token (empty = no lock configured), meta JSON,
+ * score, expected run count.
+ */
+const ADVANCE = `if ARGV[1] ~= '' and redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 local meta = redis.call('hget', KEYS[2], 'meta')
 if meta then
   local ok, decoded = pcall(cjson.decode, meta)
@@ -24,19 +27,24 @@ export interface RedbeatKeys {
   prefix: string;
   schedule: string;
   statics: string;
-  lock: string;
+  /** null: `redbeat_lock_key = None`, no leader lock. */
+  lock: string | null;
 }
 
-/** `redbeat_key_prefix` (default `redbeat:`) → the keys; the double colon is redbeat's own. */
-export function redbeatKeys(prefix = 'redbeat:'): RedbeatKeys {
-  return { prefix, schedule: `${prefix}:schedule`, statics: `${prefix}:statics`, lock: `${prefix}:lock` };
+/**
+ * `redbeat_key_prefix` (default `redbeat:`) and `redbeat_lock_key` → the keys; the double colon
+ * is redbeat's own, and so is prefixing a lock key that doesn't start with the prefix.
+ */
+export function redbeatKeys(prefix = 'redbeat:', lockKey?: string | null): RedbeatKeys {
+  const lock = lockKey === undefined ? `${prefix}:lock` : lockKey === null || lockKey.startsWith(prefix) ? lockKey : prefix + lockKey;
+  return { prefix, schedule: `${prefix}:schedule`, statics: `${prefix}:statics`, lock };
 }
 
 export interface RedisStoreOptions {
   keys: RedbeatKeys;
   timezone: TimeZone;
-  /** The lock whose token fences every write. */
-  lockToken: string;
+  /** The lock whose token fences every write; null without a lock. */
+  lockToken: string | null;
 }
 
 export class RedisStore implements ScheduleStore {
@@ -74,10 +82,10 @@ export class RedisStore implements ScheduleStore {
     const result = await this.redis.eval(
       ADVANCE,
       3,
-      keys.lock,
+      keys.lock ?? keys.schedule, // not read without a token
       keys.prefix + entry.name,
       keys.schedule,
-      lockToken,
+      lockToken ?? '',
       encodeMeta(next, timezone),
       String(score(entry, next.lastRunAt ?? 0)),
       String(previous.totalRunCount),
@@ -88,6 +96,40 @@ export class RedisStore implements ScheduleStore {
   /** Re-read one entry (after a `conflict`: another beat moved it on). */
   async read(entry: ScheduleEntry): Promise<EntryState | null> {
     return decodeMeta(await this.redis.hget(this.options.keys.prefix + entry.name, 'meta'));
+  }
+
+  /**
+   * redbeat's tick selection: the keys due by `now` (score ≤ now in whole seconds) and a peek at
+   * the first one due within `horizonMs` after, so the wait can be computed.
+   */
+  async dueKeys(now: number, horizonMs: number): Promise<string[]> {
+    const { schedule } = this.options.keys;
+    const nowS = Math.floor(now / 1000);
+    const [due, peek] = (await this.redis
+      .pipeline()
+      .zrangebyscore(schedule, 0, nowS)
+      .zrangebyscore(schedule, `(${nowS}`, nowS + Math.ceil(horizonMs / 1000), 'LIMIT', 0, 1)
+      .exec())!.map(([error, keys]) => {
+      if (error) throw error;
+      return keys as string[];
+    });
+    return [...due!, ...peek!];
+  }
+
+  /** Every scheduled key (for `--list`). */
+  async allKeys(): Promise<string[]> {
+    return this.redis.zrange(this.options.keys.schedule, 0, -1);
+  }
+
+  /** The stored definition and state of one key; null when the hash has no definition. */
+  async readKey(key: string): Promise<{ definition: string; state: EntryState | null } | null> {
+    const [definition, meta] = await this.redis.hmget(key, 'definition', 'meta');
+    return definition ? { definition, state: decodeMeta(meta ?? null) } : null;
+  }
+
+  /** Drop a key from the schedule (its hash is gone or unreadable), as redbeat does. */
+  async unschedule(key: string): Promise<void> {
+    await this.redis.zrem(this.options.keys.schedule, key);
   }
 
   async sync(): Promise<void> {}
