@@ -4,6 +4,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import type { z } from 'zod';
 import { createBackend } from './backend/index.js';
+import { applySignature, finalId, freeze } from './canvas/apply-signature.js';
+import { type GroupSignature, isGroup } from './canvas/signatures.js';
 import type { ResultBackend } from './backend/result-backend.js';
 import { type CeleryConfig, loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
@@ -14,7 +16,7 @@ import { definePositionalTask, defineSpecTask, type PositionalHandler } from './
 import type { TaskContext, TaskInput, TaskSpec } from './registry/task-definition.js';
 import { attachHandleMethods, localContext, type TaskHandleMethods } from './registry/task-handle.js';
 import { TaskRegistry } from './registry/task-registry.js';
-import { AsyncResult } from './result.js';
+import { AsyncResult, GroupResult } from './result.js';
 import { Router } from './routing.js';
 import { Signals } from './signals.js';
 import { ControlClient } from './control/control-client.js';
@@ -227,6 +229,21 @@ export class Celery {
     }
     await transport.publish(message, route.target);
     return this.AsyncResult<T>(id);
+  }
+
+  /**
+   * Send a signature — a task's `s()`, or a `group`, `chain` or `chord` of them — as Python's
+   * `sig.apply_async(**options)`: a group gives its GroupResult, anything else the AsyncResult of
+   * what finishes last (a chain's last step, a chord's body).
+   * @example const total = await (await app.applyAsync(chord([add.s([1, 1]), add.s([2, 2])], tsum.s()))).get();
+   */
+  async applyAsync<T = unknown>(sig: GroupSignature, options?: SendTaskOptions): Promise<GroupResult<T>>;
+  async applyAsync<T = unknown>(sig: Signature, options?: SendTaskOptions): Promise<AsyncResult<T>>;
+  async applyAsync<T = unknown>(sig: Signature, options: SendTaskOptions = {}): Promise<AsyncResult<T> | GroupResult<T>> {
+    const frozen = freeze(sig);
+    const [[id], children] = await applySignature(this, frozen, { options });
+    if (isGroup(frozen)) return new GroupResult<T>(id, (children ?? []).map(([[memberId]]) => this.AsyncResult<T>(memberId)));
+    return this.AsyncResult<T>(finalId(frozen));
   }
 
   /**

@@ -89,3 +89,32 @@ export class AsyncResult<T = unknown> {
     return fromExceptionInfo(meta.result, meta.traceback, meta.status);
   }
 }
+
+/**
+ * The results of a group (celery.result.GroupResult): one AsyncResult per member, in order.
+ * @example const sums = await (await app.applyAsync(group([add.s([1, 1]), add.s([2, 2])]))).get({ timeout: 10 });
+ */
+export class GroupResult<T = unknown> {
+  constructor(
+    readonly id: string,
+    readonly results: readonly AsyncResult<T>[],
+  ) {}
+
+  /** Every member's value, in order; rejects with the first member error (`propagate`, default). */
+  get(options: GetOptions = {}): Promise<T[]> {
+    return Promise.all(this.results.map((r) => r.get(options)));
+  }
+
+  async ready(): Promise<boolean> {
+    return (await Promise.all(this.results.map((r) => r.ready()))).every(Boolean);
+  }
+
+  async successful(): Promise<boolean> {
+    return (await Promise.all(this.results.map((r) => r.successful()))).every(Boolean);
+  }
+
+  /** How many members finished successfully (`completed_count`). */
+  async completedCount(): Promise<number> {
+    return (await Promise.all(this.results.map((r) => r.successful()))).filter(Boolean).length;
+  }
+}

@@ -1,10 +1,15 @@
-// Sending a signature (a serialized task call, celery-wire.md §2.3): a plain task becomes one
-// message; `celery.group` and `celery.chain` composites are unrolled as Celery's canvas does.
+// Sending a signature (a serialized task call, celery-wire.md §2.3, §10.5–10.6): a plain task
+// becomes one message; groups, chains and chords are unrolled as Celery's canvas does — ids are
+// assigned up front (`freeze`), a chain step `group | task` becomes a chord, and a chord's header
+// tasks carry the body, after its size is recorded in the result backend (§8.6).
 import type { Celery, SendTaskOptions } from '../app.js';
+import { RedisChordStore } from '../backend/redis/chord.js';
+import { RedisBackend } from '../backend/redis/redis-backend.js';
 import { CeleryError } from '../errors.js';
 import { newId } from '../protocol/ids.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import type { Signature } from '../protocol/task-message.js';
+import { type ChordSignature, chord, type GroupSignature } from './signatures.js';
 
 /** Signature options that map onto send options one to one (same Celery names). */
 const PASSED_OPTIONS = [
@@ -12,6 +17,9 @@ const PASSED_OPTIONS = [
   'ignore_result', 'compression', 'link', 'link_error', 'time_limit', 'soft_time_limit', 'group_id', 'group_index',
   'root_id', 'parent_id', 'chain', 'chord',
 ] as const;
+
+/** What makes a task a member of a group or chord: it belongs on a chain's LAST step. */
+const MEMBERSHIP = ['group_id', 'group_index', 'chord'] as const;
 
 export interface ApplyOverrides {
   /** Prepended to the signature's args unless it is immutable (the parent's return value). */
@@ -27,37 +35,135 @@ function sendOptions(sig: Signature): SendTaskOptions {
   return picked as SendTaskOptions;
 }
 
-/** Publish a signature; returns the result tuple of what was sent. */
-export async function applySignature(app: Celery, sig: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
-  const prepend = sig.immutable ? [] : (overrides.prepend ?? []);
+function without<T extends object>(options: T, keys: readonly string[]): T {
+  return Object.fromEntries(Object.entries(options).filter(([k, v]) => !keys.includes(k) && v !== undefined)) as T;
+}
+
+const tasksOf = (sig: Signature) => ((sig.kwargs?.tasks ?? []) as Signature[]);
+const withOptions = (sig: Signature, options: Record<string, unknown>): Signature => ({ ...sig, options: { ...sig.options, ...options } });
+
+/**
+ * Celery's `freeze`: every task, group, chord body and chain step gets its id now, so the caller
+ * can hold the final result before anything runs. Ids already assigned are kept.
+ */
+export function freeze(sig: Signature): Signature {
   switch (sig.subtask_type ?? null) {
+    case 'group':
+      return { ...withOptions(sig, { task_id: sig.options?.task_id ?? newId() }), kwargs: { ...sig.kwargs, tasks: tasksOf(sig).map(freeze) } };
+    case 'chain':
+      return { ...sig, kwargs: { ...sig.kwargs, tasks: prepareChain(tasksOf(sig)) } };
+    case 'chord': {
+      const { header, body } = sig.kwargs as ChordSignature['kwargs'];
+      // As chord.freeze: the body keeps an id it has, else takes the chord's (`chord(..., task_id=)`
+      // names the body); the chord itself then goes by its header group's id.
+      const frozenBody = freeze(withOptions(body, { task_id: body.options?.task_id ?? sig.options?.task_id ?? newId() }));
+      const frozenHeader = freeze(header) as GroupSignature;
+      return {
+        ...withOptions(sig, { task_id: frozenHeader.options.task_id }),
+        kwargs: { ...sig.kwargs, header: frozenHeader, body: frozenBody },
+      };
+    }
+    default:
+      return withOptions(sig, { task_id: sig.options?.task_id ?? newId() });
+  }
+}
+
+/**
+ * `chain.prepare_steps`: nested chains are flattened, a group followed by another step becomes a
+ * chord with that step as body, and every step is frozen.
+ */
+function prepareChain(tasks: Signature[]): Signature[] {
+  const flat = tasks.flatMap((t) => (t.subtask_type === 'chain' ? prepareChain(tasksOf(t)) : [t]));
+  const steps: Signature[] = [];
+  for (let i = 0; i < flat.length; i++) {
+    const step = flat[i]!;
+    const next = flat[i + 1];
+    if (step.subtask_type === 'group' && next) {
+      steps.push(chord(step as GroupSignature, next));
+      i++;
+    } else {
+      steps.push(step);
+    }
+  }
+  return steps.map(freeze);
+}
+
+/** The id of the result a caller waits for (a frozen signature's): a chain's last step, a chord's body, a group's id. */
+export function finalId(sig: Signature): string {
+  if (sig.subtask_type === 'chain') {
+    const last = tasksOf(sig).at(-1);
+    if (!last) throw new CeleryError('an empty chain has no result');
+    return finalId(last);
+  }
+  if (sig.subtask_type === 'chord') return finalId((sig as ChordSignature).kwargs.body);
+  return sig.options.task_id as string;
+}
+
+/** Publish a signature; returns the result tuple of what was sent (Celery's `as_tuple`). */
+export async function applySignature(app: Celery, sig: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
+  const frozen = freeze(sig);
+  const prepend = frozen.immutable ? [] : (overrides.prepend ?? []);
+  switch (frozen.subtask_type ?? null) {
     case null: {
-      const options = { ...sendOptions(sig), ...overrides.options };
-      const result = await app.sendTask(sig.task, [...prepend, ...(sig.args ?? [])], sig.kwargs ?? {}, options);
+      const options = { ...sendOptions(frozen), ...overrides.options };
+      const result = await app.sendTask(frozen.task, [...prepend, ...(frozen.args ?? [])], frozen.kwargs ?? {}, options);
       return [[result.id, null], null];
     }
     case 'group': {
-      const members = (sig.kwargs?.tasks ?? []) as Signature[];
-      const groupId = (sig.options?.task_id as string | undefined) ?? newId();
+      const groupId = frozen.options.task_id as string;
       const results: ResultTuple[] = [];
-      for (const [index, member] of members.entries()) {
-        results.push(
-          await applySignature(app, member, {
-            prepend,
-            options: { ...overrides.options, group_id: groupId, group_index: index },
-          }),
-        );
+      for (const [index, member] of tasksOf(frozen).entries()) {
+        results.push(await applySignature(app, member, { prepend, options: { ...overrides.options, group_id: groupId, group_index: index } }));
       }
       return [[groupId, null], results];
     }
-    case 'chain': {
-      const steps = (sig.kwargs?.tasks ?? []) as Signature[];
-      const [first, ...rest] = steps;
-      if (!first) return [[newId(), null], null];
-      // The producer sends only the first step; the rest ride in embed.chain, next step last (§10.5).
-      return applySignature(app, first, { prepend, options: { ...overrides.options, chain: rest.reverse() } });
-    }
+    case 'chain':
+      return applyChain(app, tasksOf(frozen), prepend, overrides.options ?? {});
+    case 'chord':
+      return applyChord(app, frozen as ChordSignature, prepend, overrides.options ?? {});
     default:
-      throw new CeleryError(`cannot apply a '${sig.subtask_type}' signature (${sig.task}) from TypeScript yet`);
+      throw new CeleryError(`cannot apply a '${frozen.subtask_type}' signature (${frozen.task})`);
   }
+}
+
+/**
+ * The producer sends only the first step; the rest ride in embed.chain, next step last (§10.5).
+ * Group/chord membership of the whole chain belongs to its last step, where the result is.
+ */
+async function applyChain(app: Celery, steps: Signature[], prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
+  if (steps.length === 0) return [[newId(), null], null];
+  const membership = Object.fromEntries(MEMBERSHIP.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+  const last = steps.length - 1;
+  const placed = steps.map((step, i) => (i === last && Object.keys(membership).length ? withOptions(step, membership) : step));
+  const [first, ...rest] = placed;
+  const firstOptions = without(options, MEMBERSHIP);
+  await applySignature(app, first!, { prepend, options: { ...firstOptions, ...(rest.length ? { chain: rest.reverse() } : {}) } });
+  // The last step's result, its parents being the earlier steps (AsyncResult.parent in Python).
+  return steps.reduce<ResultTuple | null>((parent, step) => [[finalId(step), parent], null], null)!;
+}
+
+/** `_chord.run` (canvas.py): record the header size, then send the header tasks carrying the body. */
+async function applyChord(app: Celery, sig: ChordSignature, prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
+  const { header, body } = sig.kwargs;
+  const groupId = header.options.task_id as string;
+  const callerOptions = { ...without(sig.options, ['task_id']), ...without(options, ['task_id']) };
+  // The body takes the caller's options (a chain's remainder, links) but not its parent: the
+  // header task that completes the chord becomes that. Header tasks get neither chain nor links.
+  const fullBody = withOptions(body, without(callerOptions, ['parent_id', 'group_id', 'group_index']));
+  const headerOptions = without(callerOptions, ['chain', 'chord', 'link', 'link_error', 'group_id', 'group_index']) as SendTaskOptions;
+  const members = tasksOf(header);
+  if (members.length === 0) {
+    // Nothing will ever complete the chord: the body runs at once with no results (Celery does the same).
+    await applySignature(app, fullBody, { prepend: [[]] });
+    return [[finalId(fullBody), [[groupId, null], []]], null];
+  }
+  const backend = app.backend;
+  if (!(backend instanceof RedisBackend)) throw new CeleryError('chords need the Redis result backend (set result_backend to a redis:// URL)');
+  const ordered = app.conf.result_backend_transport_options.result_chord_ordered !== false;
+  await RedisChordStore.forBackend(backend, { ordered }).setChordSize(groupId, members.length);
+  const results: ResultTuple[] = [];
+  for (const [index, member] of members.entries()) {
+    results.push(await applySignature(app, member, { prepend, options: { ...headerOptions, group_id: groupId, group_index: index, chord: fullBody } }));
+  }
+  return [[finalId(fullBody), [[groupId, null], results]], null];
 }

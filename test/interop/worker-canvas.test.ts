@@ -1,12 +1,14 @@
-// Interop, canvas across languages: Python builds chains and chords whose steps run on our worker
-// and on a Python worker (routed by queue); both sides keep Celery 5.7's chord bookkeeping, so
-// exactly one body is sent, with the header results in order.
+// Interop, canvas across languages: Python and TypeScript build chains, groups and chords whose
+// steps run on our worker and on a Python worker (routed by queue); both sides keep Celery 5.7's
+// chord bookkeeping, so exactly one body is sent, with the header results in order.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { Celery, chain, chord, group, signature } from '../../src/index.js';
 import { type PythonWorker, runPython, startPythonWorker } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
+import { configFromEnv } from './ts/env-config.js';
 
 const url = testRedisUrl(12);
 const token = uniqueToken();
@@ -24,7 +26,10 @@ before(async () => {
   ]);
 });
 
+const app = new Celery(configFromEnv(env));
+
 after(async () => {
+  await app.close();
   await Promise.allSettled([ours?.stop(), python?.stop()]);
   const redis = new Redis(url);
   const keys = await redis.keys(`${prefix}*`);
@@ -59,4 +64,32 @@ r.get(timeout=20, propagate=False)  # (with propagate, get() re-raises the faile
 print(json.dumps([r.state, type(r.result).__name__, str(r.result)]))`)) as [string, string, string];
   assert.deepEqual(failed.slice(0, 2), ['FAILURE', 'ChordError']);
   assert.match(failed[2], /^Dependency [0-9a-f-]{36} raised ValueError\('no'\)$/);
+});
+
+// Signatures on either worker, by queue.
+const add = (a: number[], queue: string) => signature('canvas.add', a, {}, { queue });
+const tsum = (queue: string) => signature('canvas.tsum', [], {}, { queue });
+
+test('a Python chain whose group step becomes a chord: our worker applies the chord from embed.chain', async () => {
+  const out = await py(`
+r = chain(add.s(1, 1).set(queue='${qTs}'), group(add.s(10).set(queue='${qPy}'), add.s(20).set(queue='${qTs}')), tsum.s().set(queue='${qPy}')).apply_async()
+print(json.dumps(r.get(timeout=20)))`);
+  assert.equal(out, 34);
+});
+
+test('TypeScript builds a chord with header tasks on both workers; Python reads the body result', async () => {
+  const header = [0, 1, 2, 3, 4, 5].map((i) => add([i, i], i % 2 ? qTs : qPy));
+  const result = await app.applyAsync(chord(header, tsum(qPy)));
+  assert.equal(await result.get({ timeout: 20 }), 30);
+  assert.equal(await py(`from celery.result import AsyncResult\nprint(json.dumps(AsyncResult('${result.id}').get(timeout=5)))`), 30);
+});
+
+test('TypeScript chains across languages (a group step becomes a chord) and groups give a GroupResult', async () => {
+  const chained = await app.applyAsync(chain([add([1, 1], qPy), group([add([10], qTs), add([20], qPy)]), tsum(qTs), add([100], qPy)]));
+  assert.equal(await chained.get({ timeout: 20 }), 134);
+  const grouped = await app.applyAsync(group([add([1, 2], qTs), add([3, 4], qPy)]));
+  assert.deepEqual(await grouped.get({ timeout: 20 }), [3, 7]);
+  assert.equal(grouped.results.length, 2);
+  const empty = await app.applyAsync(chord([], tsum(qPy)));
+  assert.equal(await empty.get({ timeout: 20 }), 0, 'a chord with an empty header runs its body with []');
 });
