@@ -7,7 +7,7 @@ import { createBackend } from './backend/index.js';
 import { applySignature, finalId, freeze } from './canvas/apply-signature.js';
 import { type GroupSignature, isGroup } from './canvas/signatures.js';
 import type { ResultBackend } from './backend/result-backend.js';
-import { type CeleryConfig, loadConfig } from './config.js';
+import { type CeleryConfig, loadConfig, unimplementedSettings } from './config.js';
 import { ConfigError } from './errors.js';
 import { newId } from './protocol/ids.js';
 import type { Signature } from './protocol/task-message.js';
@@ -90,9 +90,12 @@ export class Celery {
   readonly currentTask = new AsyncLocalStorage<TaskContext>();
   private readonly declared = new Set<string>();
   private readonly now: () => Date;
+  /** Celery settings the config carries that ts-celery accepts but does not implement (logged by the worker and beat). */
+  readonly unimplementedSettings: readonly string[];
 
   constructor(config: Record<string, unknown> = {}, private readonly deps: AppDependencies = {}) {
     this.conf = loadConfig(config);
+    this.unimplementedSettings = unimplementedSettings(config);
     this.router = new Router(this.conf);
     this.now = deps.now ?? (() => new Date());
     this.transportInstance = deps.transport;

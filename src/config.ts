@@ -1,6 +1,7 @@
 // App configuration with Celery's own setting names (docs.celeryq.dev "Configuration and
 // defaults"), validated by zod at the edge so a Python config reads across unchanged.
 import { z } from 'zod';
+import { CELERY_SETTING_NAMES } from './celery-settings.js';
 import { didYouMean } from './did-you-mean.js';
 import { ConfigError } from './errors.js';
 
@@ -116,17 +117,28 @@ export type CeleryConfig = z.output<typeof configSchema>;
 export const KNOWN_SETTINGS: readonly string[] = Object.keys(settings);
 
 /**
+ * Celery settings in `input` that ts-celery accepts but does not implement (a config shared with
+ * Python services may carry any Celery setting); the app reports them once at start-up.
+ */
+export function unimplementedSettings(input: Record<string, unknown>): string[] {
+  return Object.keys(input).filter((key) => !KNOWN_SETTINGS.includes(key) && CELERY_SETTING_NAMES.has(key));
+}
+
+/**
  * Validate user settings, apply Celery's defaults and the `CELERY_BROKER_URL` /
  * `CELERY_RESULT_BACKEND` environment variables (which win over the config, as in Celery's
- * `Settings.broker_url`).
+ * `Settings.broker_url`). Celery settings we don't implement are dropped (see
+ * `unimplementedSettings`); any other unknown name is an error with a "did you mean".
  */
 export function loadConfig(input: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): CeleryConfig {
+  const ignored = new Set(unimplementedSettings(input));
   for (const key of Object.keys(input)) {
-    if (!KNOWN_SETTINGS.includes(key)) {
-      throw new ConfigError(`unknown setting '${key}'${didYouMean(key, KNOWN_SETTINGS)}`);
+    if (!KNOWN_SETTINGS.includes(key) && !ignored.has(key)) {
+      throw new ConfigError(`unknown setting '${key}'${didYouMean(key, [...CELERY_SETTING_NAMES])}`);
     }
   }
-  const parsed = configSchema.safeParse(input);
+  const implemented = Object.fromEntries(Object.entries(input).filter(([key]) => !ignored.has(key)));
+  const parsed = configSchema.safeParse(implemented);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.map(String).join('.');

@@ -87,6 +87,7 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
   const maxIntervalMs = (overrides.maxInterval || conf.beat_max_loop_interval || 300) * 1000;
   const kind = schedulerKind(overrides.scheduler ?? conf.beat_scheduler);
   const { logger } = overrides;
+  if (app.unimplementedSettings.length) logger.warn(`beat: ignoring Celery settings ts-celery does not implement: ${app.unimplementedSettings.join(', ')}`);
   let store: ScheduleStore;
   let scheduler: BeatScheduler;
   let lock: RedisLeaderLock | undefined;

@@ -22,6 +22,7 @@ export const logLines = {
   connectionLost: (reason: string) => `consumer: Cannot connect to the broker: ${reason}. Trying again with back-off...`,
   reconnected: () => 'consumer: Connection to broker re-established',
   ready: (node: string) => `${node} ready.`,
+  unimplementedSettings: (names: readonly string[]) => `Ignoring Celery settings ts-celery does not implement: ${names.join(', ')}`,
   warmShutdown: () => 'worker: Warm shutdown (MainProcess)',
   coldShutdown: () => 'worker: Cold shutdown (MainProcess)',
   restored: (count: number) => `Restored ${count} unacknowledged message${count === 1 ? '' : 's'} to the broker`,

@@ -216,6 +216,7 @@ export class Worker {
     if (this.state !== 'new') throw new Error('a worker can only be started once');
     await this.executor.start?.();
     this.state = 'running';
+    if (this.app.unimplementedSettings.length) this.logger.warn(logLines.unimplementedSettings(this.app.unimplementedSettings));
     const transport = this.app.transport;
     transport.onEvent((event) => this.onTransportEvent(event));
     for (const queue of this.queues) await transport.declareQueue(this.app.router.queue(queue));

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { KNOWN_SETTINGS, loadConfig, unimplementedSettings } from '../../src/config.js';
+import { CELERY_SETTING_NAMES } from '../../src/celery-settings.js';
+import { Celery } from '../../src/app.js';
 import { ConfigError } from '../../src/errors.js';
 
 test('defaults are Celery defaults', () => {
@@ -20,6 +22,17 @@ test('an unknown setting names itself and the closest known one', () => {
     return true;
   });
   assert.throws(() => loadConfig({ zzzzzzzzzzzz: 1 }, {}), /^ConfigError|unknown setting 'zzzzzzzzzzzz'$/);
+});
+
+test('a Python config with Celery settings we do not implement loads; they are reported, typos are not', () => {
+  const shared = { task_always_eager: false, worker_hijack_root_logger: false, broker_pool_limit: 10, task_acks_late: true };
+  const c = loadConfig(shared, {});
+  assert.equal(c.task_acks_late, true);
+  assert.ok(!('broker_pool_limit' in c), 'ignored settings are dropped, not kept unvalidated');
+  assert.deepEqual(unimplementedSettings(shared), ['task_always_eager', 'worker_hijack_root_logger', 'broker_pool_limit']);
+  assert.deepEqual(new Celery(shared).unimplementedSettings, ['task_always_eager', 'worker_hijack_root_logger', 'broker_pool_limit']);
+  // Every setting we implement is a real Celery (or celery-redbeat) setting name.
+  assert.deepEqual(KNOWN_SETTINGS.filter((name) => !CELERY_SETTING_NAMES.has(name)), []);
 });
 
 test('a bad value names the field and the value', () => {

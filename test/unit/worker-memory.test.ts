@@ -113,3 +113,15 @@ test('a task sent from inside a task is its child (parent_id, root_id)', async (
   const childId = (await parent.get({ timeout: 5 })) as string;
   assert.equal(await app.AsyncResult(childId).get({ timeout: 5 }), 2);
 });
+
+test('a worker whose config carries Celery settings we do not implement starts and names them once', async () => {
+  const logged: string[] = [];
+  const shared = new Celery({ broker_url: 'memory://', task_always_eager: false, worker_hijack_root_logger: false });
+  const w = new Worker(shared, { mingle: false, nodeName: 'shared@test', logger: createLogger({ level: 'info', write: (l) => logged.push(l) }) });
+  await w.start();
+  await w.stop();
+  assert.deepEqual(
+    logged.filter((l) => l.includes('Ignoring Celery settings')).map((l) => l.replace(/^.*\] /, '')),
+    ['Ignoring Celery settings ts-celery does not implement: task_always_eager, worker_hijack_root_logger'],
+  );
+});
