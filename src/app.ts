@@ -174,7 +174,7 @@ export class Celery {
 
   /** A handle on a task's result by id. */
   AsyncResult<T = unknown>(id: string): AsyncResult<T> {
-    return new AsyncResult<T>(id, () => this.backend);
+    return new AsyncResult<T>(id, () => this.backend, () => this.control);
   }
 
   /**

@@ -14,10 +14,16 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
+/** What `revoke` needs: the app's remote control (`app.control.revoke`). */
+export interface Revoker {
+  revoke(taskId: string, options: { terminate?: boolean; signal?: string }): Promise<unknown>;
+}
+
 export class AsyncResult<T = unknown> {
   constructor(
     readonly id: string,
     private readonly backendRef: () => ResultBackend | null,
+    private readonly revokerRef: () => Revoker | null = () => null,
   ) {}
 
   private get backend(): ResultBackend {
@@ -74,6 +80,16 @@ export class AsyncResult<T = unknown> {
       return error as T;
     }
     return meta.result as T;
+  }
+
+  /**
+   * Ask every worker not to run this task (Python's `AsyncResult.revoke`); with `terminate` a
+   * running one is stopped. Workers store REVOKED at once.
+   */
+  async revoke(options: { terminate?: boolean; signal?: string } = {}): Promise<void> {
+    const revoker = this.revokerRef();
+    if (!revoker) throw new CeleryError('revoke needs the app (use app.AsyncResult(id))');
+    await revoker.revoke(this.id, options);
   }
 
   /** Remove the stored result. */

@@ -125,3 +125,11 @@ test('a worker whose config carries Celery settings we do not implement starts a
     ['Ignoring Celery settings ts-celery does not implement: task_always_eager, worker_hijack_root_logger'],
   );
 });
+
+test('AsyncResult.revoke(): a task held for its ETA is never run and reads REVOKED', async () => {
+  const r = await add.applyAsync([1, 2], {}, { countdown: 30 });
+  await new Promise((resolve) => setTimeout(resolve, 50)); // fetched and held
+  await r.revoke();
+  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'TaskRevokedError');
+  assert.equal(await r.state(), 'REVOKED');
+});
