@@ -120,9 +120,12 @@ export class Celery {
       if (prefix !== undefined && typeof prefix !== 'string') {
         throw new ConfigError(`result_backend_transport_options.global_keyprefix must be a string, got ${JSON.stringify(prefix)}`);
       }
+      const { master_name: masterName, sentinel_kwargs: sentinelKwargs } = this.conf.result_backend_transport_options;
       this.backendInstance = createBackend(this.conf.result_backend, {
         resultExpires: this.conf.result_expires,
         keyPrefix: prefix,
+        masterName: typeof masterName === 'string' ? masterName : undefined,
+        sentinelKwargs: sentinelKwargs && typeof sentinelKwargs === 'object' ? (sentinelKwargs as Record<string, unknown>) : undefined,
       });
     }
     return this.backendInstance;

@@ -24,10 +24,11 @@ export function createBackend(url: string | undefined | null, options: RedisBack
     case 'rediss':
     case 'redis+socket':
     case 'unix':
+    case 'sentinel':
       return new RedisBackend(url, options);
     case 'memory':
       return new MemoryBackend();
     default:
-      throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://)`);
+      throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://, rediss://, sentinel:// or redis+socket://)`);
   }
 }

@@ -24,6 +24,7 @@ export function createTransport(url: string, options: Record<string, unknown> = 
     case 'rediss':
     case 'redis+socket':
     case 'unix':
+    case 'sentinel':
       return new RedisTransport(url, options);
     case 'memory':
       return new MemoryTransport(options);
@@ -32,6 +33,6 @@ export function createTransport(url: string, options: Record<string, unknown> = 
     case 'pyamqp':
       throw new ConfigError(`broker_url ${maskUrl(url)}: the RabbitMQ transport is not implemented yet`);
     default:
-      throw new ConfigError(`broker_url ${maskUrl(url)}: unknown transport scheme '${scheme ?? url}' (supported: redis://, rediss://, redis+socket://, unix://, memory://)`);
+      throw new ConfigError(`broker_url ${maskUrl(url)}: unknown transport scheme '${scheme ?? url}' (supported: redis://, rediss://, sentinel://, redis+socket://, unix://, memory://)`);
   }
 }

@@ -294,7 +294,7 @@ describe('createBackend', () => {
     await redis.close();
     for (const url of ['rpc://', 'db+sqlite:///results.db', 'amqp://guest@localhost//', 'cache+memcached://127.0.0.1:11211/']) {
       const scheme = url.split(':')[0];
-      assert.throws(() => createBackend(url), (e: unknown) => e instanceof ConfigError && e.message.includes(`result backend '${scheme}' is not supported (use redis://)`));
+      assert.throws(() => createBackend(url), (e: unknown) => e instanceof ConfigError && e.message.includes(`result backend '${scheme}' is not supported (use redis://, rediss://, sentinel:// or redis+socket://)`));
     }
   });
 });

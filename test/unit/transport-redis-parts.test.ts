@@ -9,6 +9,7 @@ import { BindingMatcher, bindingMember, parseBindingMember, topicKeyToPattern } 
 import { fanoutChannel, globToRegExp, parseFanoutChannel, resolveFanoutPrefix } from '../../src/transport/redis/fanout.js';
 import { RedisKeys } from '../../src/transport/redis/keys.js';
 import { parseRedisTransportOptions, parseRedisUrl } from '../../src/transport/redis/options.js';
+import { maskUrl } from '../../src/url-mask.js';
 import { clampPriority, priorityListName, priorityStep } from '../../src/transport/redis/priority.js';
 import { parseUnackedValue } from '../../src/transport/redis/qos.js';
 import { createTransport } from '../../src/transport/index.js';
@@ -29,6 +30,20 @@ test('Redis URLs: host, port, db, ACL user and password, TLS and sockets', () =>
   assert.throws(() => parseRedisUrl('redis://h/x'), (e: Error) => e instanceof ConfigError && /database must be an integer/.test(e.message));
   assert.throws(() => parseRedisUrl('redis://:pw@h/0?bogus=1'), (e: Error) => e instanceof ConfigError && /bogus/.test(e.message) && !e.message.includes('pw'));
   assert.throws(() => parseRedisUrl('rediss://h?ssl_cert_reqs=maybe'), ConfigError);
+});
+
+test('sentinel:// URLs: every sentinel (26379 by default), the master name, credentials, masked passwords', () => {
+  assert.deepEqual(parseRedisUrl('sentinel://:secret@s1:26380/3;sentinel://s2', { masterName: 'mymaster', sentinelKwargs: { password: 'sp' } }), {
+    db: 3,
+    sentinels: [{ host: 's1', port: 26380 }, { host: 's2', port: 26379 }],
+    name: 'mymaster',
+    password: 'secret',
+    sentinelPassword: 'sp',
+  });
+  assert.throws(() => parseRedisUrl('sentinel://s1', { optionsName: 'broker_transport_options' }), /sentinel:\/\/s1: a sentinel:\/\/ URL needs broker_transport_options\.master_name/);
+  assert.throws(() => parseRedisUrl('sentinel://s1;redis://x', { masterName: 'm' }), /every ';'-separated part must be a sentinel:\/\/ URL/);
+  assert.throws(() => parseRedisUrl('sentinel://s1', { masterName: 'm', sentinelKwargs: { socket_timeout: 1 } }), /sentinel_kwargs: 'socket_timeout' is not supported/);
+  assert.equal(maskUrl('sentinel://:a@s1:26379;sentinel://u:b@s2'), 'sentinel://:**@s1:26379;sentinel://u:**@s2');
 });
 
 test('transport options: kombu defaults, validation, and the closest name for a typo', () => {

@@ -25,6 +25,9 @@ export interface RedisBackendOptions {
   safetyPollMs?: number;
   /** CLIENT SETNAME for the command connection; the subscriber gets `<name>:sub`. */
   connectionName?: string;
+  /** sentinel:// URLs: `result_backend_transport_options.master_name` / `sentinel_kwargs`. */
+  masterName?: string;
+  sentinelKwargs?: Record<string, unknown>;
 }
 
 /** celery/app/defaults.py `result_expires`: one day. */
@@ -48,7 +51,11 @@ export class RedisBackend implements ResultBackend {
     private readonly url: string,
     options: RedisBackendOptions = {},
   ) {
-    const connection = parseRedisUrl(url);
+    const connection = parseRedisUrl(url, {
+      masterName: options.masterName,
+      sentinelKwargs: options.sentinelKwargs,
+      optionsName: 'result_backend_transport_options',
+    });
     this.keys = new ResultKeys(options.keyPrefix ?? '');
     this.ttlSeconds = ttlFor(options.resultExpires);
     const name = options.connectionName;

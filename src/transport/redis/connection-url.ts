@@ -1,6 +1,7 @@
 // Redis broker/backend URLs as kombu and redis-py read them: redis://, rediss:// (TLS),
-// redis+socket:// and unix:// (socket paths). Mirrors kombu/utils/url.py and
-// kombu/transport/redis.py `Channel._connparams` (celery-wire.md §6.9).
+// redis+socket:// and unix:// (socket paths), and sentinel:// (Redis Sentinel, several URLs
+// joined by ';'). Mirrors kombu/utils/url.py and kombu/transport/redis.py `Channel._connparams`
+// / `SentinelChannel._sentinel_managed_pool` (celery-wire.md §6.9).
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { ConfigError } from '../../errors.js';
@@ -16,9 +17,25 @@ export interface RedisConnectionOptions {
   password?: string;
   db: number;
   tls?: TlsOptions;
+  /** Sentinel: where to ask for the master (ioredis then follows failovers itself). */
+  sentinels?: { host: string; port: number }[];
+  /** Sentinel: the monitored master's name (`master_name`). */
+  name?: string;
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+}
+
+/** The transport options a sentinel:// URL needs (kombu's `master_name`, `sentinel_kwargs`). */
+export interface SentinelOptions {
+  masterName?: string;
+  /** redis-py keyword arguments for the sentinel connections; `username` / `password` apply. */
+  sentinelKwargs?: Record<string, unknown>;
+  /** Where the options come from, for error messages (e.g. `broker_transport_options`). */
+  optionsName?: string;
 }
 
 const DEFAULT_PORT = 6379;
+const DEFAULT_SENTINEL_PORT = 26379;
 
 /** URL query parameters we understand (redis-py / kombu spelling). */
 const KNOWN_QUERY = new Set([
@@ -38,13 +55,19 @@ const KNOWN_QUERY = new Set([
  * parseRedisUrl('redis://:secret@cache:6380/2')
  * // { host: 'cache', port: 6380, password: 'secret', db: 2 }
  */
-export function parseRedisUrl(url: string): RedisConnectionOptions {
+export function parseRedisUrl(url: string, sentinel: SentinelOptions = {}): RedisConnectionOptions {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (!scheme) throw new ConfigError(`broker URL ${maskUrl(url)} has no scheme (expected redis://host:port/db)`);
   if (scheme === 'redis+socket' || scheme === 'unix' || scheme === 'socket') return parseSocketUrl(url, scheme);
+  if (scheme === 'sentinel') return parseSentinelUrl(url, sentinel);
   if (scheme !== 'redis' && scheme !== 'rediss') {
     throw new ConfigError(`broker URL ${maskUrl(url)}: '${scheme}://' is not a Redis URL`);
   }
+  return parseTcpUrl(url, scheme, DEFAULT_PORT);
+}
+
+/** A host URL (`scheme://[user:pass@]host[:port][/db][?query]`) into connection options. */
+function parseTcpUrl(url: string, scheme: string, defaultPort: number): RedisConnectionOptions {
   // kombu's url_to_parts: everything after the scheme is parsed with HTTP URL semantics; no host
   // (redis:// or redis:///3) means 127.0.0.1.
   let rest = url.slice(scheme.length + 3);
@@ -64,10 +87,44 @@ export function parseRedisUrl(url: string): RedisConnectionOptions {
 
   const pathPart = decodeURIComponent(parts.pathname);
   out.host = parts.hostname ? decodeURIComponent(parts.hostname).replace(/^\[(.*)\]$/, '$1') : '127.0.0.1';
-  out.port = parts.port ? Number(parts.port) : DEFAULT_PORT;
+  out.port = parts.port ? Number(parts.port) : defaultPort;
   // The path is kombu's virtual_host = the db number; `?db=` (redis-py) is accepted too.
   out.db = parseDb(pathPart.replace(/^\//, '') || query.db || query.virtual_host, url);
   if (scheme === 'rediss') out.tls = tlsOptions(query, url);
+  return out;
+}
+
+/**
+ * `sentinel://[user:pass@]host[:port][/db];sentinel://host2:port2;…`: every part names a sentinel
+ * (port 26379 by default); the first part's credentials and db are the master's, as kombu passes
+ * them on to `master_for`. The master's name comes from the `master_name` transport option.
+ */
+function parseSentinelUrl(url: string, options: SentinelOptions): RedisConnectionOptions {
+  const where = options.optionsName ?? 'transport options';
+  if (!options.masterName) {
+    throw new ConfigError(`${maskUrl(url)}: a sentinel:// URL needs ${where}.master_name (the name the sentinels monitor)`);
+  }
+  const parsed = url
+    .split(';')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      if (!/^sentinel:\/\//i.test(part)) throw new ConfigError(`${maskUrl(url)}: every ';'-separated part must be a sentinel:// URL`);
+      return parseTcpUrl(part, 'sentinel', DEFAULT_SENTINEL_PORT);
+    });
+  const sentinels = parsed.map(({ host, port }) => ({ host: host!, port: port! }));
+  const first = parsed[0]!;
+  const out: RedisConnectionOptions = { db: first.db, sentinels, name: options.masterName };
+  if (first.username) out.username = first.username;
+  if (first.password) out.password = first.password;
+  const kwargs = options.sentinelKwargs ?? {};
+  for (const key of Object.keys(kwargs)) {
+    if (key !== 'username' && key !== 'password') {
+      throw new ConfigError(`${where}.sentinel_kwargs: '${key}' is not supported (username, password)`);
+    }
+  }
+  if (typeof kwargs.username === 'string') out.sentinelUsername = kwargs.username;
+  if (typeof kwargs.password === 'string') out.sentinelPassword = kwargs.password;
   return out;
 }
 

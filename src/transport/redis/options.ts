@@ -33,6 +33,9 @@ export interface RedisTransportOptions {
   socketConnectTimeout: number | null;
   socketKeepalive: boolean;
   clientName: string | null;
+  /** sentinel:// only: the monitored master's name and the sentinels' own credentials. */
+  masterName: string | null;
+  sentinelKwargs: Record<string, unknown>;
 }
 
 const seconds = z.number().positive();
@@ -74,6 +77,9 @@ const schema = z.strictObject({
   retry_on_timeout: z.boolean().nullable().optional(),
   reauth_check_interval: z.number().min(0).optional(),
   sentinel_fanout_compat: z.boolean().optional(),
+  master_name: z.string().min(1).nullable().default(null),
+  sentinel_kwargs: z.record(z.string(), z.unknown()).default({}),
+  min_other_sentinels: z.number().int().min(0).optional(),
   // celery/app/amqp.py publish retry policy, read from broker_transport_options.
   max_retries: z.number().int().min(0).nullable().optional(),
   interval_start: z.number().min(0).optional(),
@@ -121,5 +127,7 @@ export function parseRedisTransportOptions(raw: Record<string, unknown> = {}): R
     socketConnectTimeout: o.socket_connect_timeout,
     socketKeepalive: o.socket_keepalive ?? false,
     clientName: o.client_name,
+    masterName: o.master_name,
+    sentinelKwargs: o.sentinel_kwargs,
   };
 }

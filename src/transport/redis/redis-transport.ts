@@ -57,8 +57,12 @@ export class RedisTransport implements Transport {
     transportOptions: Record<string, unknown> = {},
     deps: RedisTransportDeps = {},
   ) {
-    this.connection = parseRedisUrl(url);
     this.options = parseRedisTransportOptions(transportOptions);
+    this.connection = parseRedisUrl(url, {
+      masterName: this.options.masterName ?? undefined,
+      sentinelKwargs: this.options.sentinelKwargs,
+      optionsName: 'broker_transport_options',
+    });
     this.now = deps.now ?? Date.now;
     this.newId = deps.newId ?? newId;
     const o = this.options;

@@ -9,6 +9,7 @@ Configured ONLY from environment variables, so each test file isolates itself:
                       result_backend_transport_options.global_keyprefix
   VISIBILITY_TIMEOUT  broker_transport_options.visibility_timeout (seconds)
   DEFAULT_QUEUE       task_default_queue (default "celery")
+  MASTER_NAME         master_name in both transport options (sentinel:// URLs)
   TASK_QUEUES         optional JSON list of {"name", "exchange", "exchange_type", "routing_key"}
                       declared as task_queues (the default queue is added to it)
 """
@@ -30,6 +31,9 @@ def make_app(name='interop', **overrides):
     if os.environ.get('KEYPREFIX'):
         broker_opts['global_keyprefix'] = os.environ['KEYPREFIX']
         backend_opts['global_keyprefix'] = os.environ['KEYPREFIX']
+    if os.environ.get('MASTER_NAME'):
+        broker_opts['master_name'] = os.environ['MASTER_NAME']
+        backend_opts['master_name'] = os.environ['MASTER_NAME']
     if os.environ.get('VISIBILITY_TIMEOUT'):
         broker_opts['visibility_timeout'] = float(os.environ['VISIBILITY_TIMEOUT'])
 

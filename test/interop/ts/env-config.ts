@@ -1,16 +1,19 @@
 // Celery settings for the test tasks modules, from the same environment variables the Python
 // interop app reads (test/interop/python/interop_app.py): BROKER_URL, RESULT_BACKEND, KEYPREFIX
-// (both global_keyprefix options), VISIBILITY_TIMEOUT, DEFAULT_QUEUE.
+// (both global_keyprefix options), VISIBILITY_TIMEOUT, DEFAULT_QUEUE, MASTER_NAME (both
+// master_name options, for sentinel:// URLs).
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const prefix = env.KEYPREFIX ?? '';
   const brokerOptions: Record<string, unknown> = {};
-  if (prefix) brokerOptions.global_keyprefix = prefix;
+  const backendOptions: Record<string, unknown> = {};
+  if (prefix) brokerOptions.global_keyprefix = backendOptions.global_keyprefix = prefix;
+  if (env.MASTER_NAME) brokerOptions.master_name = backendOptions.master_name = env.MASTER_NAME;
   if (env.VISIBILITY_TIMEOUT) brokerOptions.visibility_timeout = Number(env.VISIBILITY_TIMEOUT);
   return {
     broker_url: env.BROKER_URL ?? 'redis://127.0.0.1:6379/10',
     ...(env.RESULT_BACKEND ? { result_backend: env.RESULT_BACKEND } : {}),
     broker_transport_options: brokerOptions,
-    result_backend_transport_options: prefix ? { global_keyprefix: prefix } : {},
+    result_backend_transport_options: backendOptions,
     task_default_queue: env.DEFAULT_QUEUE ?? 'celery',
   };
 }
