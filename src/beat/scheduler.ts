@@ -40,8 +40,6 @@ export interface SchedulerOptions {
   syncEveryMs?: number;
   /** `beat_sync_every`: also sync after this many sent tasks (0 = only by time). */
   syncEveryTasks?: number;
-  /** Re-read one entry after a `conflict` advance (Redis store). */
-  reread?: (entry: ScheduleEntry) => Promise<EntryState | null>;
 }
 
 interface HeapEvent {
@@ -105,16 +103,10 @@ export class Scheduler implements BeatScheduler {
       this.push(head);
       throw new NotLeaderError(`beat lost the leader lock before sending ${entry.name}`);
     }
-    if (outcome === 'conflict') {
-      // Another beat advanced this entry: adopt its state and recompute, never send.
-      const current = (await this.options.reread?.(entry)) ?? previous;
-      this.states.set(entry.name, current);
-      const again = entryIsDue(entry, current, now);
-      this.push({ due: now + (again.isDue ? 0 : again.nextInMs), seq: head.seq, entry });
-      return 0;
-    }
     this.states.set(entry.name, next);
     this.push({ due: now + adjust(nextInMs), seq: head.seq, entry });
+    // `conflict`: another beat advanced this entry and sent it; the slot is taken, never resent.
+    if (outcome === 'conflict') return 0;
     await this.send(entry);
     await this.maybeSync(now);
     return 0;

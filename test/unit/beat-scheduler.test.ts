@@ -256,3 +256,19 @@ test('file store refuses a file that is not its JSON (e.g. Celery\'s pickled she
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a conflicting advance (another beat sent the slot) sends nothing and moves on to the next slot', async () => {
+  const fc = fakeClock();
+  const rec = recorder();
+  const entries = buildScheduleTable({ e: { task: 't', schedule: 2 } });
+  const store = new (class extends MemoryStore {
+    override async advance() {
+      return 'conflict' as const;
+    }
+  })();
+  const scheduler = new Scheduler({ app: { sendTask: async () => assert.fail('must not send') }, entries, store, now: fc.clock.now, logger: rec.logger });
+  await scheduler.start();
+  fc.set(T0 + 2_000);
+  assert.equal(await scheduler.tick(), 0);
+  assert.equal(await scheduler.tick(), 2_000 - 10, 'next slot, no busy loop');
+});

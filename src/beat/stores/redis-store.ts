@@ -93,11 +93,6 @@ export class RedisStore implements ScheduleStore {
     return result === 1 ? 'ok' : result === -1 ? 'conflict' : 'fenced';
   }
 
-  /** Re-read one entry (after a `conflict`: another beat moved it on). */
-  async read(entry: ScheduleEntry): Promise<EntryState | null> {
-    return decodeMeta(await this.redis.hget(this.options.keys.prefix + entry.name, 'meta'));
-  }
-
   /**
    * redbeat's tick selection: the keys due by `now` (score ≤ now in whole seconds) and a peek at
    * the first one due within `horizonMs` after, so the wait can be computed.
