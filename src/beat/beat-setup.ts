@@ -130,3 +130,17 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
     },
   };
 }
+
+/** `celery worker -B`: a beat running beside a worker in one process, stopped with it. */
+export function startEmbeddedBeat(app: Celery, overrides: BeatSetupOverrides): { stop(): Promise<void> } {
+  const setup = setUpBeat(app, overrides);
+  const controller = new AbortController();
+  const running = setup.beat.run(controller.signal).finally(() => setup.close());
+  running.catch((error: unknown) => overrides.logger.error(`beat: ${error instanceof Error ? error.message : String(error)}`));
+  return {
+    async stop() {
+      controller.abort();
+      await running.catch(() => {});
+    },
+  };
+}

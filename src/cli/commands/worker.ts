@@ -1,6 +1,7 @@
 // `ts-celery worker`: load the tasks module, print Celery's banner, consume until a signal.
 // First SIGTERM/SIGINT = warm shutdown (exit 0); a second one = cold shutdown.
 import { type Command, InvalidArgumentError } from 'commander';
+import { startEmbeddedBeat } from '../../beat/beat-setup.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
 import { loadApp } from '../../registry/module-loader.js';
 import { maskUrl } from '../../url-mask.js';
@@ -27,6 +28,9 @@ interface WorkerFlags {
   taskEvents?: boolean;
   withoutHeartbeat?: boolean;
   withoutMingle?: boolean;
+  beat?: boolean;
+  schedule?: string;
+  scheduler?: string;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -51,6 +55,9 @@ export function registerWorkerCommand(program: Command): void {
     .option('--without-gossip', 'accepted for Celery compatibility (ts-celery workers do not gossip)')
     .option('--time-limit <s>', 'hard time limit for every task (task_time_limit)', seconds('--time-limit'))
     .option('--soft-time-limit <s>', 'soft time limit for every task (task_soft_time_limit)', seconds('--soft-time-limit'))
+    .option('-B, --beat', 'also run the beat scheduler in this process (one such worker per schedule, or use -S redbeat)')
+    .option('-s, --schedule <file>', 'with -B: JSON state file of last run times (beat_schedule_filename)')
+    .option('-S, --scheduler <name>', "with -B: 'default' or 'redbeat' (beat_scheduler)")
     .action(async (flags: WorkerFlags) => {
       applyConnectionFlags(flags);
       const logger = createLogger({ level: flags.loglevel, format: flags.logFormat });
@@ -75,10 +82,11 @@ export function registerWorkerCommand(program: Command): void {
       await app.connect();
       logger.info(logLines.connected(maskUrl(app.brokerUrl)));
       await worker.start();
+      const beat = flags.beat ? startEmbeddedBeat(app, { scheduleFile: flags.schedule, scheduler: flags.scheduler, logger }) : null;
       let signals = 0;
       const onSignal = () => {
         signals += 1;
-        const stopping = worker.stop({ cold: signals > 1 });
+        const stopping = Promise.all([worker.stop({ cold: signals > 1 }), beat?.stop()]);
         stopping.then(
           () => process.exit(0),
           (error: unknown) => {
