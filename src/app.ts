@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { z } from 'zod';
 import { createBackend } from './backend/index.js';
 import { applySignature, finalId, freeze } from './canvas/apply-signature.js';
+import { ACCUMULATE_TASK, accumulateResults } from './canvas/replace.js';
 import { type GroupSignature, isGroup } from './canvas/signatures.js';
 import type { ResultBackend } from './backend/result-backend.js';
 import { type CeleryConfig, loadConfig, unimplementedSettings } from './config.js';
@@ -53,6 +54,8 @@ export interface SendTaskOptions {
   kwargsrepr?: string;
   chain?: Signature[];
   chord?: Signature;
+  /** How many `Task.replace` levels deep this call is (a message header). */
+  replaced_task_nesting?: number;
 }
 
 /** Collaborators that tests and the embedded demo inject instead of URLs. */
@@ -96,6 +99,8 @@ export class Celery {
   constructor(config: Record<string, unknown> = {}, private readonly deps: AppDependencies = {}) {
     this.conf = loadConfig(config);
     this.unimplementedSettings = unimplementedSettings(config);
+    // Celery's built-in body of a group that replaced a task (canvas/replace.ts).
+    this.task({ name: ACCUMULATE_TASK }, ({ args, kwargs }) => accumulateResults(args, kwargs.index));
     this.router = new Router(this.conf);
     this.now = deps.now ?? (() => new Date());
     this.transportInstance = deps.transport;
@@ -221,6 +226,7 @@ export class Celery {
       errbacks: asList(options.link_error),
       chain: options.chain ?? null,
       chord: options.chord ?? null,
+      replacedTaskNesting: options.replaced_task_nesting,
       headers: options.headers,
       priority: route.priority,
       replyTo: this.oid,

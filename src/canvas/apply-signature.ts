@@ -9,13 +9,13 @@ import { CeleryError } from '../errors.js';
 import { newId } from '../protocol/ids.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import type { Signature } from '../protocol/task-message.js';
-import { type ChordSignature, chord, type GroupSignature } from './signatures.js';
+import { type ChordSignature, chord, type GroupSignature, tasksOf } from './signatures.js';
 
 /** Signature options that map onto send options one to one (same Celery names). */
 const PASSED_OPTIONS = [
   'task_id', 'queue', 'exchange', 'routing_key', 'priority', 'countdown', 'eta', 'expires', 'headers', 'shadow',
   'ignore_result', 'compression', 'link', 'link_error', 'time_limit', 'soft_time_limit', 'group_id', 'group_index',
-  'root_id', 'parent_id', 'chain', 'chord',
+  'root_id', 'parent_id', 'chain', 'chord', 'replaced_task_nesting',
 ] as const;
 
 /** What makes a task a member of a group or chord: it belongs on a chain's LAST step. */
@@ -39,7 +39,6 @@ function without<T extends object>(options: T, keys: readonly string[]): T {
   return Object.fromEntries(Object.entries(options).filter(([k, v]) => !keys.includes(k) && v !== undefined)) as T;
 }
 
-const tasksOf = (sig: Signature) => ((sig.kwargs?.tasks ?? []) as Signature[]);
 const withOptions = (sig: Signature, options: Record<string, unknown>): Signature => ({ ...sig, options: { ...sig.options, ...options } });
 
 /**

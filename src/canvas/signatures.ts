@@ -47,6 +47,11 @@ export function chord(header: Signature[] | GroupSignature, body: Signature, opt
   return { task: 'celery.chord', args: [], kwargs: { header: headerGroup, body, kwargs: {} }, options, subtask_type: 'chord', immutable: false };
 }
 
+/** The members of a group or the steps of a chain. */
+export function tasksOf(sig: Signature): Signature[] {
+  return (sig.kwargs?.tasks ?? []) as Signature[];
+}
+
 export function isGroup(sig: Signature): sig is GroupSignature {
   return sig.subtask_type === 'group';
 }

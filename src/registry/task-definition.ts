@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { RetryOptions } from '../errors.js';
 import type { DeliveryInfo } from '../protocol/message.js';
-import type { TaskRequest } from '../protocol/task-message.js';
+import type { Signature, TaskRequest } from '../protocol/task-message.js';
 
 /** What a running handler knows about its own execution (Python's `self.request` + helpers). */
 export interface TaskContext {
@@ -34,6 +34,13 @@ export interface TaskContext {
    * @example catch (error) { ctx.retry({ exc: error, countdown: 10 }); }
    */
   retry(options?: RetryOptions): never;
+  /**
+   * Replace this task with a signature (Python's `return self.replace(sig)`): the replacement —
+   * a task, chain, group or chord — inherits this task's id, callbacks, group/chord membership
+   * and the rest of its chain; this task ends without a result of its own.
+   * @example return ctx.replace(chain([fetch.s([url]), parse.s()]));
+   */
+  replace(sig: Signature): never;
 }
 
 /** An error class or an error name (`'ConnectionError'`) for `autoretry_for` / `dont_autoretry_for`. */

@@ -1,6 +1,7 @@
 // The typed handle `app.task(...)` returns: callable directly (runs the handler in-process, the
 // "sync fallback" when no broker is around), and able to send itself (`delay`, `applyAsync`, `s`).
 import type { SendTaskOptions } from '../app.js';
+import { Replace } from '../canvas/replace.js';
 import { Retry } from '../errors.js';
 import { newId } from '../protocol/ids.js';
 import type { Signature } from '../protocol/task-message.js';
@@ -72,6 +73,9 @@ export function localContext(name: string, args: unknown[], kwargs: Record<strin
     updateState: async () => {},
     retry: (options) => {
       throw new Retry(options);
+    },
+    replace: (sig) => {
+      throw new Replace(sig);
     },
   };
 }

@@ -14,9 +14,12 @@ export class TaskRegistry {
     return this.tasks.get(name);
   }
 
-  /** Registered names, sorted (as `celery inspect registered` lists them). */
-  names(): string[] {
-    return [...this.tasks.keys()].sort();
+  /**
+   * Registered names, sorted; Celery's built-ins (`celery.*`) only with `builtins`, as
+   * `celery inspect registered` and the worker banner list them.
+   */
+  names({ builtins = false }: { builtins?: boolean } = {}): string[] {
+    return [...this.tasks.keys()].filter((name) => builtins || !name.startsWith('celery.')).sort();
   }
 
   get size(): number {

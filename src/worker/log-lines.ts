@@ -9,6 +9,7 @@ export const logLines = {
   retry: (name: string, id: string, reason: string) => `Task ${name}[${id}] retry: ${reason}`,
   rejected: (name: string, id: string, reason: string) => `Task ${name}[${id}] rejected: ${reason}`,
   ignored: (name: string, id: string) => `Task ${name}[${id}] ignored`,
+  replaced: (name: string, id: string, by: string) => `Task ${name}[${id}] replaced by ${by}`,
   revoked: (name: string, id: string) => `Discarding revoked task: ${name}[${id}]`,
   expired: (name: string, id: string) => `Task ${name}[${id}] expired; discarding`,
   unregistered: (name: string) =>

@@ -4,6 +4,8 @@
 // the chain and to errbacks). Control-flow errors are matched here, by class, and nowhere else.
 import type { Celery } from '../app.js';
 import type { ResultBackend } from '../backend/result-backend.js';
+import { applySignature } from '../canvas/apply-signature.js';
+import { Replace, replacementFor } from '../canvas/replace.js';
 import { Ignore, Reject, Retry, type RetryOptions, SoftTimeLimitExceeded, TaskRevokedError, type TimeLimitExceeded } from '../errors.js';
 import type { Logger } from '../log.js';
 import { exceptionRepr, formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
@@ -148,11 +150,25 @@ export class TaskTracer {
       this.settle(req.ack(), req);
       return ['IGNORED', error];
     }
+    if (error instanceof Replace) return this.replace(req, error, ctx);
     if (error instanceof WorkerLostError) return this.workerLost(req, error, ctx);
     const retry = error instanceof Retry ? error.options : autoretryFor(error, definition.options, task.retries, this.deps.random);
     if (retry) return this.retry(req, retry, error, ctx);
     await this.fail(req, error, ctx);
     return [FAILURE, error];
+  }
+
+  /** `Task.replace`: send the replacement as this task's child, then end as Ignore does. */
+  private async replace(req: Request, replace: Replace, ctx: TaskContext): Promise<[string, unknown]> {
+    try {
+      await applySignature(this.deps.app, replacementFor(req.task, replace.signature), { options: { parent_id: req.id } });
+    } catch (error) {
+      await this.fail(req, error, ctx);
+      return [FAILURE, error];
+    }
+    this.deps.logger.info(logLines.replaced(req.displayName, req.id, replace.signature.task));
+    this.settle(req.ack(), req);
+    return ['IGNORED', replace];
   }
 
   private async retry(req: Request, options: RetryOptions, thrown: unknown, ctx: TaskContext): Promise<[string, unknown]> {
@@ -266,6 +282,9 @@ export class TaskTracer {
       },
       retry: (options) => {
         throw new Retry(options);
+      },
+      replace: (sig) => {
+        throw new Replace(sig);
       },
     };
   }

@@ -9,6 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { Celery } from '../../src/app.js';
 import { Ignore, Reject } from '../../src/errors.js';
+import type { TaskContext } from '../../src/registry/task-definition.js';
+import { signature } from '../../src/registry/task-handle.js';
 
 // task_reject_on_worker_lost only matters for acks_late tasks (th.exit_once).
 export const app = new Celery({ broker_url: 'memory://', result_backend: 'memory://', task_reject_on_worker_lost: true });
@@ -43,6 +45,9 @@ app.task('th.reject', () => {
 });
 app.task('th.ignore', () => {
   throw new Ignore('skip');
+});
+app.task('th.replace', function (this: TaskContext) {
+  return this.replace(signature('th.add', [2, 3]));
 });
 app.task('th.exit', (code: number) => process.exit(code));
 // Dies on its first delivery only (the marker file outlives the thread), succeeds when redelivered.

@@ -93,3 +93,10 @@ test('TypeScript chains across languages (a group step becomes a chord) and grou
   const empty = await app.applyAsync(chord([], tsum(qPy)));
   assert.equal(await empty.get({ timeout: 20 }), 0, 'a chord with an empty header runs its body with []');
 });
+test('a TypeScript task replaced by a group of Python tasks: Python reads the list under the original id', async () => {
+  const out = await py(`
+from canvas_tasks import app
+r = app.send_task('canvas.fan_out', args=[4, '${qPy}'], queue='${qTs}')
+print(json.dumps([r.get(timeout=20), r.state]))`);
+  assert.deepEqual(out, [[0, 2, 4, 6], 'SUCCESS']);
+});

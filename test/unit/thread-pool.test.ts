@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
+import { Replace } from '../../src/canvas/replace.js';
 import { EncodeError, Ignore, Reject, Retry, type TaskError, TaskRevokedError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { formatTraceback, toExceptionInfo } from '../../src/protocol/exceptions.js';
@@ -45,6 +46,9 @@ function context(name: string, controller = new AbortController()): TaskContext 
     retry: (options) => {
       throw new Retry(options);
     },
+    replace: (sig) => {
+      throw new Replace(sig);
+    },
   };
 }
 
@@ -78,6 +82,12 @@ describe('ThreadPool', () => {
     assert.ok(error instanceof RangeError);
     assert.match(formatTraceback(error), /threads-tasks\.ts/);
     assert.match(formatTraceback(error), /ValueError: bad range\n$/);
+  });
+
+  test('ctx.replace in a thread arrives as Replace with its signature, for the main thread to send', async () => {
+    const replace = await rejection(run(pool, 'th.replace'));
+    assert.ok(replace instanceof Replace);
+    assert.deepEqual([replace.signature.task, replace.signature.args], ['th.add', [2, 3]]);
   });
 
   test('Reject and Ignore arrive as those classes', async () => {

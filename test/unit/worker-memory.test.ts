@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { z } from 'zod';
 import { Celery } from '../../src/app.js';
+import { chain } from '../../src/canvas/signatures.js';
+import type { TaskContext } from '../../src/registry/task-definition.js';
 import { Ignore, Reject, type TaskError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { Worker } from '../../src/worker/worker.js';
@@ -132,4 +134,24 @@ test('AsyncResult.revoke(): a task held for its ETA is never run and reads REVOK
   await r.revoke();
   await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'TaskRevokedError');
   assert.equal(await r.state(), 'REVOKED');
+});
+
+// ctx.replace (Python's `return self.replace(sig)`) on the in-memory broker; group replacements
+// need chords, so the Redis backend: test/interop/worker-canvas.test.ts.
+const nesting = app.task('t.nesting', function (this: TaskContext) {
+  return this.headers.replaced_task_nesting;
+});
+const replacer = app.task('t.replacer', function (this: TaskContext, how: string) {
+  if (how === 'task') return this.replace(add.s([20, 22]));
+  if (how === 'chain') return this.replace(chain([add.s([1, 1]), add.s([3])]));
+  return this.replace(nesting.s());
+});
+
+test('ctx.replace: the replacement finishes under the replaced task id; the rest of its chain follows', async () => {
+  assert.equal(await (await replacer.delay('task')).get({ timeout: 5 }), 42);
+  assert.equal(await (await replacer.delay('chain')).get({ timeout: 5 }), 5);
+  assert.equal(await (await replacer.delay('nesting')).get({ timeout: 5 }), 1, 'replaced_task_nesting header');
+  const chained = await app.applyAsync(chain([replacer.s(['task']), add.s([8])]));
+  assert.equal(await chained.get({ timeout: 5 }), 50);
+  assert.ok(lines.some((l) => /Task t\.replacer\[[0-9a-f-]{36}\] replaced by t\.add$/.test(l)));
 });

@@ -4,6 +4,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Celery } from '../../app.js';
+import { Replace } from '../../canvas/replace.js';
 import { EncodeError, NotRegistered, Retry } from '../../errors.js';
 import { loadApp } from '../../registry/module-loader.js';
 import type { TaskContext, TaskDefinition } from '../../registry/task-definition.js';
@@ -43,7 +44,7 @@ function updateState(job: number, state: string, meta: unknown): Promise<void> {
 function outcomeError(thrown: unknown, definition: TaskDefinition | undefined, ctx: TaskContext): unknown {
   if (!definition || !(definition.options.autoretry_for?.length)) return thrown;
   const name = thrown instanceof Error ? thrown.name : '';
-  if (['Retry', 'Reject', 'Ignore'].includes(name)) return thrown;
+  if (['Retry', 'Reject', 'Ignore', 'Replace'].includes(name)) return thrown;
   // As the tracer does: a handler that lets the soft-limit abort escape fails with the reason itself.
   const reason: unknown = ctx.signal.reason;
   const escaped = ctx.signal.aborted && reason instanceof Error && reason.name === 'SoftTimeLimitExceeded' && thrown instanceof Error && thrown.name === 'AbortError';
@@ -61,6 +62,9 @@ async function run(app: Celery, message: Extract<ToThread, { type: 'run' }>): Pr
     updateState: (state, meta) => updateState(job, state, meta),
     retry: (options) => {
       throw new Retry(options);
+    },
+    replace: (sig) => {
+      throw new Replace(sig);
     },
   };
   const definition = app.tasks.get(message.name);

@@ -23,13 +23,16 @@ import {
   TransportError,
 } from '../../errors.js';
 import { WorkerLostError } from './worker-lost.js';
+import { Replace } from '../../canvas/replace.js';
 
 type Props = Record<string, unknown>;
+type Signature = Replace['signature'];
 
 export type WireError =
   | { kind: 'retry'; options: { countdown?: number; eta?: Date; max_retries?: number | null; exc?: WireError }; stack?: string }
   | { kind: 'reject'; reason: string; requeue: boolean; stack?: string }
   | { kind: 'ignore'; message: string; stack?: string }
+  | { kind: 'replace'; signature: Signature; stack?: string }
   /** The thrown value was the task signal's abort reason itself. */
   | { kind: 'abort-reason' }
   /** An AbortError caused by the task signal (timers/promises, events.once…). */
@@ -87,6 +90,7 @@ export function encodeError(thrown: unknown, signal?: AbortSignal, depth = 0): W
     return { kind: 'reject', reason: String(reject.reason ?? thrown.message), requeue: reject.requeue === true, stack };
   }
   if (celery && thrown.name === 'Ignore') return { kind: 'ignore', message: thrown.message, stack };
+  if (celery && thrown.name === 'Replace' && has(thrown, 'signature', 'object')) return { kind: 'replace', signature: (thrown as Replace).signature, stack };
   if (thrown.name === 'TaskError' && has(thrown, 'excType', 'string')) {
     const e = thrown as TaskError;
     const args = cloneable(e.excArgs) ? e.excArgs : e.excArgs.map(String);
@@ -163,6 +167,8 @@ export function decodeError(wire: WireError, abortReason?: unknown): unknown {
       return finish(new Reject(wire.reason, wire.requeue), wire.stack);
     case 'ignore':
       return finish(new Ignore(wire.message), wire.stack);
+    case 'replace':
+      return finish(new Replace(wire.signature), wire.stack);
     case 'abort-reason':
       return abortReason ?? new Error('This operation was aborted');
     case 'abort-error': {

@@ -12,7 +12,7 @@ export interface ThreadInit {
 }
 
 /** What a handler in a thread knows of its context: everything but the functions and the signal. */
-export type ContextData = Omit<TaskContext, 'signal' | 'updateState' | 'retry'>;
+export type ContextData = Omit<TaskContext, 'signal' | 'updateState' | 'retry' | 'replace'>;
 
 export type ToThread =
   | { type: 'run'; job: number; name: string; args: unknown[]; kwargs: Record<string, unknown>; ctx: ContextData }
