@@ -5,9 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { Redis } from 'ioredis';
 import { REPO_ROOT } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { startTsWorker } from '../helpers/ts-worker.js';
 
 const url = testRedisUrl(13);
@@ -41,10 +40,7 @@ app.task('embedded.tick', (n: number) => n * 6);
     assert.match(worker.logs(), /beat: Shutting down\.\.\./);
   } finally {
     worker.kill();
-    const redis = new Redis(url);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await deleteKeys(url, prefix);
     await rm(dir, { recursive: true, force: true });
   }
 });

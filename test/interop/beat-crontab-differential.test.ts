@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { crontab } from '../../src/beat/schedules/crontab.js';
 import { TimeZone } from '../../src/beat/time-zone.js';
 import { runPython } from '../helpers/python.js';
+import { mulberry32 } from '../helpers/random.js';
 
 const CASES = 3000;
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York'];
@@ -15,17 +16,6 @@ const TRANSITIONS = [
   '2024-03-31T01:00:00Z', '2024-10-27T01:00:00Z', '2025-03-30T01:00:00Z', '2025-10-26T01:00:00Z',
   '2024-03-10T07:00:00Z', '2024-11-03T06:00:00Z', '2025-03-09T07:00:00Z', '2025-11-02T06:00:00Z',
 ].map(Date.parse);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Spec = Record<string, string | number | number[]>;
 

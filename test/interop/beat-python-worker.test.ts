@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pollUntil, REPO_ROOT, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { runCli, startTsBeat, type TsProcess } from '../helpers/ts-worker.js';
 
 const url = testRedisUrl(13);
@@ -58,13 +58,7 @@ export const app = new Celery({
   } finally {
     beat?.kill();
     await worker?.stop();
-    const redis = new Redis(url);
-    try {
-      const keys = [...(await redis.keys(`${prefix}*`)), ...(await redis.keys(`${redbeatPrefix}*`))];
-      if (keys.length) await redis.del(...keys);
-    } finally {
-      redis.disconnect();
-    }
+    await deleteKeys(url, prefix, redbeatPrefix);
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pollUntil, runPython, startPythonBeat } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { startTsBeat } from '../helpers/ts-worker.js';
 
 const url = testRedisUrl(14);
@@ -26,15 +26,7 @@ const TABLE = {
 };
 const env = { BROKER_URL: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue, REDBEAT_PREFIX: redbeatPrefix, BEAT_TABLE: JSON.stringify(TABLE), LOCK_TIMEOUT: String(LOCK_TIMEOUT_S) };
 
-after(async () => {
-  const redis = new Redis(url);
-  try {
-    const keys = [...(await redis.keys(`${prefix}*`)), ...(await redis.keys(`${redbeatPrefix}*`))];
-    if (keys.length) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
-});
+after(() => deleteKeys(url, prefix, redbeatPrefix));
 
 interface Arrival {
   at: number;

@@ -7,21 +7,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SOLAR_EVENTS, type SolarEvent, solar } from '../../src/beat/schedules/solar.js';
 import { runPython } from '../helpers/python.js';
+import { mulberry32 } from '../helpers/random.js';
 
 const RANDOM_CASES = 1500;
 const TOLERANCE_MS = 60_000;
 const DAY = 86_400_000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   event: SolarEvent;

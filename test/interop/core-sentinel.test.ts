@@ -3,10 +3,9 @@
 // test Redis; a Python producer reaches our worker, and our producer a Python worker, through it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
 import { type PythonWorker, runPython, startPythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { type Sentinel, startSentinel } from '../helpers/sentinel.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from './ts/env-config.js';
@@ -37,10 +36,7 @@ after(async () => {
   await app?.close();
   await Promise.allSettled([ours?.stop(), python?.stop()]);
   await sentinel?.stop();
-  const redis = new Redis(testRedisUrl(DB));
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await deleteKeys(testRedisUrl(DB), prefix);
 });
 
 test('a Python producer on sentinel:// reaches our worker, which stores the result through the sentinel', async () => {
