@@ -83,6 +83,8 @@ export interface TsWorkerOptions {
   extraArgs?: string[];
   /** How long to wait for "<node> ready." (default 20 s). */
   readyTimeoutMs?: number;
+  /** Output that says the worker is up, when its log goes elsewhere (default "<node> ready."). */
+  readyText?: string;
 }
 
 /** A running `ts-celery …` process (worker or beat). */
@@ -114,7 +116,7 @@ export async function startTsWorker(opts: TsWorkerOptions): Promise<TsWorker> {
   ];
   if (opts.concurrency !== undefined) args.push('-c', String(opts.concurrency));
   if (opts.extraArgs) args.push(...opts.extraArgs);
-  return startCli(args, { env: opts.env, name: `ts-celery worker ${opts.nodeName}`, ready: `${opts.nodeName} ready.`, readyTimeoutMs: opts.readyTimeoutMs });
+  return startCli(args, { env: opts.env, name: `ts-celery worker ${opts.nodeName}`, ready: opts.readyText ?? `${opts.nodeName} ready.`, readyTimeoutMs: opts.readyTimeoutMs });
 }
 
 /** `ts-celery beat <args>`; resolves once beat logs that it is starting. */

@@ -3,12 +3,13 @@
 // loading (.ts with :export, plain .mjs with a default export), and call/result/purge/demo
 // against the real Redis and a worker started through the CLI.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
+import { pollUntil } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { runCli, startTsWorker, type CliRun, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from '../interop/ts/env-config.js';
@@ -159,6 +160,32 @@ test('-A problems: missing module, no app exported, missing named export, module
   ];
   const runs = await inBatches(cases, 3, ([args]) => runCli(args, { env }));
   assertNoProblems(cases.map(([args, reason], i) => oneLineErrorProblem(args, runs[i]!, reason)));
+});
+
+test('--logfile appends the log to a file, --pidfile holds the pid and keeps a second worker out', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-files-'));
+  const logfile = join(dir, 'worker.log');
+  const pidfile = join(dir, 'worker.pid');
+  const files = await startTsWorker({
+    app: PLAIN,
+    queues: [`cli-files-${token}`],
+    nodeName: `cli-files-${token}@localhost`,
+    env,
+    extraArgs: ['--logfile', logfile, '--pidfile', pidfile, '-O', 'fair'],
+    readyText: '[tasks]',
+  });
+  try {
+    await pollUntil('ready. in the log file', () => existsSync(logfile) && readFileSync(logfile, 'utf8').includes(`cli-files-${token}@localhost ready.`));
+    assert.equal(readFileSync(pidfile, 'utf8').trim(), String(files.pid));
+    const second = await runCli(['worker', '-A', PLAIN, '-Q', `cli-files-${token}`, '--pidfile', pidfile], { env });
+    assertOneLineError(['worker', '--pidfile'], second, new RegExp(`Pidfile \\(${pidfile}\\) already exists\\. Seems we're already running\\? \\(pid: ${files.pid}\\)`));
+  } finally {
+    assert.deepEqual(await files.stop(), { code: 0, signal: null }, files.logs());
+    assert.match(readFileSync(logfile, 'utf8'), /Warm shutdown/);
+    assert.equal(existsSync(pidfile), false, 'the pidfile is removed at exit');
+    assert.doesNotMatch(files.logs(), /ready\./, 'log lines went to the file only');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a plain .mjs tasks module exporting its app as default loads and serves its tasks', async () => {

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { setUpBeat } from '../../beat/beat-setup.js';
 import { createLogger, parseLogLevel } from '../../log.js';
+import { claimPidfile, logFileWriter } from '../process-files.js';
 import { addConnectionOptions, appFromFlags, type ConnectionFlags } from '../app-from-flags.js';
 
 interface BeatFlags extends ConnectionFlags {
@@ -17,6 +18,8 @@ interface BeatFlags extends ConnectionFlags {
   redbeatKeyPrefix?: string;
   lockTimeout?: string;
   cronStartingDeadline?: string;
+  logfile?: string;
+  pidfile?: string;
 }
 
 export function registerBeatCommand(program: Command): void {
@@ -32,9 +35,12 @@ export function registerBeatCommand(program: Command): void {
     .option('--lock-timeout <seconds>', 'leader lock timeout for -S redbeat (redbeat_lock_timeout; default 5 × max interval)')
     .option('--cron-starting-deadline <seconds>', 'skip crontab runs missed by more than this (beat_cron_starting_deadline)')
     .option('-l, --loglevel <level>', 'logging level', 'INFO')
+    .option('-f, --logfile <file>', 'append log lines to FILE instead of stderr')
+    .option('--pidfile <file>', 'write the process id to FILE; refuse to start while a live process holds it')
     .option('--list', 'print the entries with their next run time and exit');
   addConnectionOptions(command).action(async (flags: BeatFlags) => {
-    const logger = createLogger({ level: parseLogLevel(flags.loglevel) });
+    if (flags.pidfile && !flags.list) claimPidfile(flags.pidfile);
+    const logger = createLogger({ level: parseLogLevel(flags.loglevel), write: flags.logfile ? logFileWriter(flags.logfile) : undefined });
     const extraEntries = flags.scheduleTable ? await readScheduleTable(flags.scheduleTable) : undefined;
     const numbers = {
       maxInterval: seconds(flags.maxInterval, '--max-interval'),

@@ -3,6 +3,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { startEmbeddedBeat } from '../../beat/beat-setup.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
+import { claimPidfile, logFileWriter } from '../process-files.js';
 import { loadApp } from '../../registry/module-loader.js';
 import { maskUrl } from '../../url-mask.js';
 import { workerBanner } from '../../worker/banner.js';
@@ -31,6 +32,8 @@ interface WorkerFlags {
   beat?: boolean;
   schedule?: string;
   scheduler?: string;
+  logfile?: string;
+  pidfile?: string;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -55,12 +58,16 @@ export function registerWorkerCommand(program: Command): void {
     .option('--without-gossip', 'accepted for Celery compatibility (ts-celery workers do not gossip)')
     .option('--time-limit <s>', 'hard time limit for every task (task_time_limit)', seconds('--time-limit'))
     .option('--soft-time-limit <s>', 'soft time limit for every task (task_soft_time_limit)', seconds('--soft-time-limit'))
+    .option('-f, --logfile <file>', 'append log lines to FILE instead of stderr')
+    .option('--pidfile <file>', 'write the process id to FILE; refuse to start while a live process holds it')
+    .option('-O <profile>', "accepted for Celery compatibility ('fair' is how this worker always schedules)")
     .option('-B, --beat', 'also run the beat scheduler in this process (one such worker per schedule, or use -S redbeat)')
     .option('-s, --schedule <file>', 'with -B: JSON state file of last run times (beat_schedule_filename)')
     .option('-S, --scheduler <name>', "with -B: 'default' or 'redbeat' (beat_scheduler)")
     .action(async (flags: WorkerFlags) => {
       applyConnectionFlags(flags);
-      const logger = createLogger({ level: flags.loglevel, format: flags.logFormat });
+      if (flags.pidfile) claimPidfile(flags.pidfile);
+      const logger = createLogger({ level: flags.loglevel, format: flags.logFormat, write: flags.logfile ? logFileWriter(flags.logfile) : undefined });
       const app = await loadApp(flags.app);
       if (flags.timeLimit !== undefined) app.conf.task_time_limit = flags.timeLimit;
       if (flags.softTimeLimit !== undefined) app.conf.task_soft_time_limit = flags.softTimeLimit;
