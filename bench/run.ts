@@ -2,6 +2,7 @@
 // memory, each against Python Celery and the raw Redis floor measured in the same run on the
 // same Redis (db 15, key prefix `bench:`). Prints ratios; not a test.
 //   BENCH_N (default 20000) tasks for our runs, BENCH_PY_N (default 5000) for Python's.
+//   BENCH_WORKER_NODE_OPTIONS: NODE_OPTIONS for our worker only (e.g. V8 heap flags).
 // Our worker runs as shipped: the compiled CLI (dist/, built by `npm ci`/`npm run build`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -156,7 +157,7 @@ async function drainOurs(n: number, withResults: boolean): Promise<{ rate: numbe
   await prefill(queue, n, !withResults);
   const { child } = await startProcess(
     process.execPath,
-    ['dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', queue, '-c', String(CONCURRENCY), '-l', 'warning', '-n', 'bench-ts@%h'],
+    [...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), 'dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', queue, '-c', String(CONCURRENCY), '-l', 'warning', '-n', 'bench-ts@%h'],
     /\[tasks\]/,
   );
   try {
@@ -235,7 +236,7 @@ async function latencyBench(): Promise<void> {
   await reset();
   const { child } = await startProcess(
     process.execPath,
-    ['dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', 'bench-rtt', '-c', '4', '-l', 'warning', '-n', 'bench-rtt@%h'],
+    [...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), 'dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', 'bench-rtt', '-c', '4', '-l', 'warning', '-n', 'bench-rtt@%h'],
     /\[tasks\]/,
   );
   const a = app();

@@ -4,8 +4,14 @@
 // upper limb crossing −0°34′, solar noon the meridian transit. astronomy-engine answers the same
 // questions (SearchRiseSet uses exactly the −34′ + radius convention) to within seconds of
 // PyEphem; only grazing events at the edge of a polar day or night can differ (celery-wire.md §13.5).
-import { Body, Observer, SearchAltitude, SearchHourAngle, SearchRiseSet } from 'astronomy-engine';
+import { createRequire } from 'node:module';
+import type * as Astronomy from 'astronomy-engine';
 import type { SchedState, Schedule } from './schedule.js';
+
+// Loaded on the first solar schedule only: every app imports this module through the package
+// index, and most never need the ephemeris (about 4 MB of a worker's memory).
+let astronomy: typeof Astronomy | undefined;
+const ephemeris = () => (astronomy ??= createRequire(import.meta.url)('astronomy-engine') as typeof Astronomy);
 
 export const SOLAR_EVENTS = [
   'dawn_astronomical',
@@ -35,7 +41,7 @@ const MAX_SEARCH_DAYS = 366;
 const DAY_MS = 86_400_000;
 
 export class Solar implements Schedule {
-  private readonly observer: Observer;
+  private readonly observer: Astronomy.Observer;
   private readonly direction: 1 | -1;
   /** The last search, since beat asks for the same `last_run_at` on every tick. */
   private cached: { from: number; next: number } | null = null;
@@ -51,7 +57,7 @@ export class Solar implements Schedule {
     }
     if (!(lat >= -90 && lat <= 90)) throw new RangeError(`Argument latitude ${lat} is invalid, must be between -90 and 90.`);
     if (!(lon >= -180 && lon <= 180)) throw new RangeError(`Argument longitude ${lon} is invalid, must be between -180 and 180.`);
-    this.observer = new Observer(lat, lon, 0);
+    this.observer = new (ephemeris().Observer)(lat, lon, 0);
     this.direction = event.startsWith('dawn') || event === 'sunrise' ? 1 : -1;
   }
 
@@ -77,6 +83,7 @@ export class Solar implements Schedule {
   private search(from: number): number | null {
     // astronomy-engine resolves to the millisecond; start 1 ms on so an event at `from` itself
     // counts as passed, as PyEphem moves on to the next one.
+    const { Body, SearchAltitude, SearchHourAngle, SearchRiseSet } = ephemeris();
     const start = new Date(from + 1);
     if (this.event === 'solar_noon') return SearchHourAngle(Body.Sun, this.observer, 0, start, +1).time.date.getTime();
     const altitude = TWILIGHT_ALTITUDE[this.event];
