@@ -180,6 +180,18 @@ export class Celery {
     return this.controlInstance;
   }
 
+  /**
+   * A group saved with `GroupResult.save()` — here or in Python — by its id; null when none is stored.
+   * @example const group = await app.restoreGroup(groupId); await group?.get({ timeout: 10 });
+   */
+  async restoreGroup<T = unknown>(groupId: string): Promise<GroupResult<T> | null> {
+    const backend = this.backend;
+    if (!backend) throw new ConfigError('restoreGroup needs a result backend (set result_backend)');
+    const saved = await backend.restoreGroup(groupId);
+    if (!saved) return null;
+    return new GroupResult<T>(groupId, (saved[1] ?? []).map(([[memberId]]) => this.AsyncResult<T>(memberId)), () => this.backend);
+  }
+
   /** A handle on a task's result by id. */
   AsyncResult<T = unknown>(id: string): AsyncResult<T> {
     return new AsyncResult<T>(id, () => this.backend, () => this.control);
@@ -254,7 +266,7 @@ export class Celery {
   async applyAsync<T = unknown>(sig: Signature, options: SendTaskOptions = {}): Promise<AsyncResult<T> | GroupResult<T>> {
     const frozen = freeze(sig);
     const [[id], children] = await applySignature(this, frozen, { options });
-    if (isGroup(frozen)) return new GroupResult<T>(id, (children ?? []).map(([[memberId]]) => this.AsyncResult<T>(memberId)));
+    if (isGroup(frozen)) return new GroupResult<T>(id, (children ?? []).map(([[memberId]]) => this.AsyncResult<T>(memberId)), () => this.backend);
     return this.AsyncResult<T>(finalId(frozen));
   }
 

@@ -3,7 +3,7 @@
 import type { ResultBackend } from './backend/result-backend.js';
 import { CeleryError } from './errors.js';
 import { fromExceptionInfo } from './protocol/exceptions.js';
-import type { TaskMeta } from './protocol/result-meta.js';
+import type { ResultTuple, TaskMeta } from './protocol/result-meta.js';
 import { EXCEPTION_STATES, PROPAGATE_STATES, READY_STATES, SUCCESS } from './protocol/states.js';
 
 export interface GetOptions {
@@ -114,7 +114,24 @@ export class GroupResult<T = unknown> {
   constructor(
     readonly id: string,
     readonly results: readonly AsyncResult<T>[],
+    private readonly backendRef: () => ResultBackend | null = () => null,
   ) {}
+
+  private get backend(): ResultBackend {
+    const backend = this.backendRef();
+    if (!backend) throw new CeleryError('no result backend is configured (set result_backend)');
+    return backend;
+  }
+
+  /** Store the group (`celery-taskset-meta-<id>`) so any process can restore it: `app.restoreGroup(id)`. */
+  async save(): Promise<void> {
+    await this.backend.saveGroup(this.id, [[this.id, null], this.results.map((r): ResultTuple => [[r.id, null], null])]);
+  }
+
+  /** Remove the saved group and every member's result. */
+  async forget(): Promise<void> {
+    await Promise.all([this.backend.deleteGroup(this.id), ...this.results.map((r) => r.forget())]);
+  }
 
   /** Every member's value, in order; rejects with the first member error (`propagate`, default). */
   get(options: GetOptions = {}): Promise<T[]> {

@@ -100,3 +100,16 @@ r = app.send_task('canvas.fan_out', args=[4, '${qPy}'], queue='${qTs}')
 print(json.dumps([r.get(timeout=20), r.state]))`);
   assert.deepEqual(out, [[0, 2, 4, 6], 'SUCCESS']);
 });
+
+test('saved groups cross over: Python restores a group TypeScript saved, and the other way round', async () => {
+  const ours = await app.applyAsync(group([add([1, 1], qPy), add([2, 2], qTs)]));
+  await ours.save();
+  assert.deepEqual(await py(`from celery.result import GroupResult\nprint(json.dumps(GroupResult.restore('${ours.id}').get(timeout=20)))`), [2, 4]);
+  const pythonGroupId = (await py(`
+r = group(add.s(3, 3).set(queue='${qTs}'), add.s(4, 4).set(queue='${qPy}')).apply_async()
+r.save()
+print(json.dumps(r.id))`)) as string;
+  const restored = await app.restoreGroup<number>(pythonGroupId);
+  assert.deepEqual(await restored?.get({ timeout: 20 }), [6, 8]);
+  assert.equal(await app.restoreGroup('no-such-group'), null);
+});
