@@ -6,7 +6,7 @@ import { decodeBody } from '../protocol/codec.js';
 import { newId } from '../protocol/ids.js';
 import type { Consumer, Delivery, QueueSpec, Transport } from '../transport/transport.js';
 import { LamportClock } from './clock.js';
-import { pidboxExchange, replyExchange, replyQueue } from './names.js';
+import { PIDBOX_EXCHANGE, PIDBOX_QUEUE, pidboxExchange, REPLY_EXCHANGE, replyExchange, replyQueue } from './names.js';
 import { type PidboxRequest, requestMessage } from './pidbox-messages.js';
 
 /** A reply as collected: `{<nodename>: <command reply>}`. */
@@ -66,7 +66,14 @@ export class ControlClient {
 
   /** The reply queue: direct exchange `reply.<ns>.pidbox`, routing key = our oid. */
   get replyQueueSpec(): QueueSpec {
-    return { name: replyQueue(this.oid, this.namespace), exchange: replyExchange(this.namespace), exchangeType: 'direct', routingKey: this.oid };
+    return {
+      name: replyQueue(this.oid, this.namespace),
+      exchange: replyExchange(this.namespace),
+      exchangeType: 'direct',
+      routingKey: this.oid,
+      exchangeDeclaration: REPLY_EXCHANGE,
+      attributes: PIDBOX_QUEUE,
+    };
   }
 
   /**
@@ -86,7 +93,7 @@ export class ControlClient {
     }
     const collecting = ticket ? this.collect(ticket, timeout, limit, options.onReply) : null;
     const expires = timeout ? this.now() / 1000 + timeout : 0;
-    await this.transport.publish(requestMessage(request, this.clock.forward(), expires), { exchange: pidboxExchange(this.namespace), routingKey: '', exchangeType: 'fanout' });
+    await this.transport.publish(requestMessage(request, this.clock.forward(), expires), { exchange: pidboxExchange(this.namespace), routingKey: '', exchangeType: 'fanout', exchangeDeclaration: PIDBOX_EXCHANGE });
     return collecting ? collecting : [];
   }
 

@@ -4,13 +4,13 @@
 import { type Logger, silentLogger } from '../log.js';
 import { decodeBody } from '../protocol/codec.js';
 import type { Message } from '../protocol/message.js';
-import type { FanoutSubscription, Transport } from '../transport/transport.js';
+import type { FanoutSubscription, QueueSpec, Transport } from '../transport/transport.js';
 import { LamportClock } from './clock.js';
 import { type CommandContext, CommandRegistry, errorRepr, type EventControl, NO_REPLY } from './command-registry.js';
 import { controlCommands } from './commands/control-commands.js';
 import { inspectCommands } from './commands/inspect-commands.js';
 import type { ControlledWorker } from './controlled-worker.js';
-import { nodeQueue, pidboxExchange } from './names.js';
+import { nodeQueue, PIDBOX_EXCHANGE, PIDBOX_QUEUE, pidboxExchange, REPLY_EXCHANGE } from './names.js';
 import { isAddressedTo } from './node-filter.js';
 import { softwareInfo } from './events/event.js';
 import { parseRequest, replyMessage } from './pidbox-messages.js';
@@ -71,13 +71,14 @@ export class Mailbox {
   /** Declare `<node>.<ns>.pidbox` on the fanout exchange and start listening. */
   async start(): Promise<void> {
     if (this.subscription) return;
-    const exchange = pidboxExchange(this.namespace);
-    await this.transport.declareQueue({ name: nodeQueue(this.hostname, this.namespace), exchange, exchangeType: 'fanout', routingKey: '' });
-    this.subscription = await this.transport.subscribeFanout(exchange, '', (message) => {
+    const queue = this.nodeQueueSpec;
+    await this.transport.declareQueue(queue);
+    const handle = (message: Message) => {
       const done = this.handleMessage(message).catch((error: unknown) => this.logger.error(`pidbox command error: ${errorRepr(error)}`));
       this.inFlight.add(done);
       void done.finally(() => this.inFlight.delete(done));
-    });
+    };
+    this.subscription = await this.transport.subscribeFanout(queue.exchange!, '', handle, { exchangeDeclaration: PIDBOX_EXCHANGE, queue });
   }
 
   /** Stop listening; requests being handled finish first; the auto-delete node queue goes away. */
@@ -87,8 +88,19 @@ export class Mailbox {
     if (!sub) return;
     await sub.close();
     await Promise.all([...this.inFlight]);
-    const exchange = pidboxExchange(this.namespace);
-    await this.transport.deleteQueue({ name: nodeQueue(this.hostname, this.namespace), exchange, exchangeType: 'fanout', routingKey: '' });
+    await this.transport.deleteQueue(this.nodeQueueSpec);
+  }
+
+  /** `<node>.<ns>.pidbox` on the fanout exchange, as kombu's `Mailbox.get_queue`. */
+  private get nodeQueueSpec(): QueueSpec {
+    return {
+      name: nodeQueue(this.hostname, this.namespace),
+      exchange: pidboxExchange(this.namespace),
+      exchangeType: 'fanout',
+      routingKey: '',
+      exchangeDeclaration: PIDBOX_EXCHANGE,
+      attributes: PIDBOX_QUEUE,
+    };
   }
 
   /**
@@ -120,7 +132,7 @@ export class Mailbox {
       const { exchange, routing_key } = request.reply_to;
       const out = replyMessage(this.hostname, reply, request.ticket, this.clock.forward());
       try {
-        await this.transport.publish(out, { exchange, routingKey: routing_key, exchangeType: 'direct' });
+        await this.transport.publish(out, { exchange, routingKey: routing_key, exchangeType: 'direct', exchangeDeclaration: REPLY_EXCHANGE });
       } catch (error) {
         // kombu drops a reply nobody waits for any more (InconsistencyError); a broker error is logged.
         this.logger.warn(`pidbox reply to ${routing_key} failed: ${(error as Error).message}`);

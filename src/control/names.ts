@@ -1,6 +1,34 @@
 // Every exchange and queue name of the pidbox and the event stream, built in one place from
 // `control_exchange` / `event_exchange` (celery-wire.md §11.1, §12.1; kombu/pidbox.py
-// `exchange_fmt`, `reply_exchange_fmt`, `get_queue`, `get_reply_queue`).
+// `exchange_fmt`, `reply_exchange_fmt`, `get_queue`, `get_reply_queue`), with the attributes
+// kombu declares them with on RabbitMQ (celery-wire.md §7).
+import type { ExchangeDeclaration, QueueAttributes } from '../transport/transport.js';
+
+/** kombu Mailbox `_get_exchange(type='fanout')`: non-durable. */
+export const PIDBOX_EXCHANGE: ExchangeDeclaration = { type: 'fanout', durable: false };
+/** kombu Mailbox `_get_reply_exchange`: non-durable direct. */
+export const REPLY_EXCHANGE: ExchangeDeclaration = { type: 'direct', durable: false };
+/** Celery's event exchange: a durable topic exchange. */
+export const EVENT_EXCHANGE: ExchangeDeclaration = { type: 'topic', durable: true };
+
+/**
+ * Pidbox node and reply queues (Celery 5.6+ defaults): exclusive, auto-delete, `control_queue_ttl`
+ * 300 s, `control_queue_expires` 10 s.
+ */
+export const PIDBOX_QUEUE: QueueAttributes = {
+  durable: false,
+  autoDelete: true,
+  exclusive: true,
+  arguments: { 'x-message-ttl': 300_000, 'x-expires': 10_000 },
+};
+
+/** An event receiver's queue: exclusive, auto-delete, `event_queue_ttl` 5 s, `event_queue_expires` 60 s. */
+export const EVENT_QUEUE: QueueAttributes = {
+  durable: false,
+  autoDelete: true,
+  exclusive: true,
+  arguments: { 'x-message-ttl': 5_000, 'x-expires': 60_000 },
+};
 
 /** `<control_exchange>.pidbox`: the fanout exchange requests are broadcast on. */
 export function pidboxExchange(namespace: string): string {

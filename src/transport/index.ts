@@ -2,10 +2,12 @@
 // transport aliases do (kombu/transport/__init__.py TRANSPORT_ALIASES).
 import { ConfigError } from '../errors.js';
 import { maskUrl } from '../url-mask.js';
+import { AmqpTransport } from './amqp/amqp-transport.js';
 import { MemoryTransport } from './memory.js';
 import { RedisTransport } from './redis/redis-transport.js';
 import type { Transport } from './transport.js';
 
+export { AmqpTransport } from './amqp/amqp-transport.js';
 export { MemoryTransport } from './memory.js';
 export { parseRedisUrl, parseRedisTransportOptions, type RedisConnectionOptions, type RedisTransportOptions } from './redis/options.js';
 export { RedisTransport } from './redis/redis-transport.js';
@@ -31,8 +33,8 @@ export function createTransport(url: string, options: Record<string, unknown> = 
     case 'amqp':
     case 'amqps':
     case 'pyamqp':
-      throw new ConfigError(`broker_url ${maskUrl(url)}: the RabbitMQ transport is not implemented yet`);
+      return new AmqpTransport(url, options);
     default:
-      throw new ConfigError(`broker_url ${maskUrl(url)}: unknown transport scheme '${scheme ?? url}' (supported: redis://, rediss://, sentinel://, redis+socket://, unix://, memory://)`);
+      throw new ConfigError(`broker_url ${maskUrl(url)}: unknown transport scheme '${scheme ?? url}' (supported: redis://, rediss://, sentinel://, redis+socket://, unix://, amqp://, amqps://, pyamqp://, memory://)`);
   }
 }

@@ -1,8 +1,28 @@
 // The broker abstraction: AMQP-shaped verbs that know nothing about tasks. Implemented by
-// RedisTransport (kombu-compatible), MemoryTransport, and later AmqpTransport.
+// RedisTransport (kombu-compatible), MemoryTransport and AmqpTransport (RabbitMQ).
 import type { DeliveryInfo, Message } from '../protocol/message.js';
 
 export type ExchangeType = 'direct' | 'topic' | 'fanout';
+
+/**
+ * How a broker with real exchanges (RabbitMQ) declares one — kombu's `Exchange(type, durable)`.
+ * It can differ from the routing type a Redis transport emulates (`celeryev` is a topic exchange
+ * on RabbitMQ, a PUB/SUB fanout on Redis). Redis and memory transports ignore it.
+ */
+export interface ExchangeDeclaration {
+  type: ExchangeType;
+  durable: boolean;
+}
+
+/** Queue attributes for brokers with real queues (RabbitMQ), as kombu's `Queue` carries them. */
+export interface QueueAttributes {
+  /** Default true (Celery's task queues). */
+  durable?: boolean;
+  autoDelete?: boolean;
+  exclusive?: boolean;
+  /** `x-message-ttl`, `x-expires`, `x-max-priority`, `x-queue-type`… */
+  arguments?: Record<string, unknown>;
+}
 
 /** A queue and the exchange binding that feeds it (kombu's `Queue(name, Exchange(...), routing_key)`). */
 export interface QueueSpec {
@@ -12,6 +32,9 @@ export interface QueueSpec {
   exchangeType?: ExchangeType;
   /** Defaults to the queue name. */
   routingKey?: string;
+  /** Default: a durable exchange of `exchangeType`. */
+  exchangeDeclaration?: ExchangeDeclaration;
+  attributes?: QueueAttributes;
 }
 
 export interface PublishTarget {
@@ -20,6 +43,18 @@ export interface PublishTarget {
   routingKey: string;
   /** The exchange's type as this publisher knows it (kombu: unknown named exchanges are direct). */
   exchangeType?: ExchangeType;
+  /** Default: a durable exchange of `exchangeType`. */
+  exchangeDeclaration?: ExchangeDeclaration;
+}
+
+export interface FanoutOptions {
+  /** How to declare the exchange (RabbitMQ). */
+  exchangeDeclaration?: ExchangeDeclaration;
+  /**
+   * The queue to receive through on brokers with real queues (a worker's pidbox queue, an event
+   * receiver's `celeryev.<id>`); Redis listens on PUB/SUB and ignores it.
+   */
+  queue?: QueueSpec;
 }
 
 /** One fetched message. Exactly one of ack/reject/restore settles it; later calls are no-ops. */
@@ -83,6 +118,7 @@ export interface Transport {
     exchange: string,
     routingKeyPattern: string,
     onMessage: (message: Message, routingKey: string) => void,
+    options?: FanoutOptions,
   ): Promise<FanoutSubscription>;
   /**
    * Delete a queue: its binding and its messages (kombu's `queue_delete`; clients remove their

@@ -29,7 +29,7 @@ describe('EventDispatcher', () => {
     assert.deepEqual(Object.keys(published[0]!.message.headers), Object.keys(fx.envelope.headers));
     assert.deepEqual(published[0]!.message.headers, { hostname: 'n@h' });
     assert.deepEqual(published[0]!.message.properties, { delivery_mode: 1 });
-    assert.deepEqual(published[0]!.target, { exchange: 'celeryev', routingKey: 'worker.heartbeat', exchangeType: 'fanout' });
+    assert.deepEqual(published[0]!.target, { exchange: 'celeryev', routingKey: 'worker.heartbeat', exchangeType: 'fanout', exchangeDeclaration: { type: 'topic', durable: true } });
   });
 
   test('task events are buffered into one task.multi list on the next tick, keys as captured', async () => {
@@ -142,7 +142,7 @@ describe('ControlClient ⇄ Mailbox (memory transport)', () => {
     assert.deepEqual(req.reply_to, { exchange: 'reply.celery.pidbox', routing_key: 'oid-1' });
     assert.deepEqual(published[0]!.message.headers, { clock: 2, expires: 1000.05 });
     assert.deepEqual(published[0]!.message.properties, { delivery_mode: 2 });
-    assert.deepEqual(published[0]!.target, { exchange: 'celery.pidbox', routingKey: '', exchangeType: 'fanout' });
+    assert.deepEqual(published[0]!.target, { exchange: 'celery.pidbox', routingKey: '', exchangeType: 'fanout', exchangeDeclaration: { type: 'fanout', durable: false } });
     const revoke = loadFixture('celery-5.7', 'pidbox-revoke').data;
     assert.deepEqual(decodeBody(published[1]!.message), { ...revoke.requests[0].decoded_body, arguments: { task_id: 't1', terminate: false, signal: 'SIGTERM' } });
   });

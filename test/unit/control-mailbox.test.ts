@@ -109,7 +109,12 @@ describe('replies match the Celery 5.7 fixtures', () => {
       const { out, body } = await replay(name, state(fx as never), requestClock);
       assert.deepEqual(body, expected.body);
       assert.deepEqual(out.message.headers, expected.envelope.headers, 'headers {ticket, clock} with the same clock arithmetic');
-      assert.deepEqual(out.target, { exchange: 'reply.celery.pidbox', routingKey: expected.envelope.properties.delivery_info.routing_key, exchangeType: 'direct' });
+      assert.deepEqual(out.target, {
+        exchange: 'reply.celery.pidbox',
+        routingKey: expected.envelope.properties.delivery_info.routing_key,
+        exchangeType: 'direct',
+        exchangeDeclaration: { type: 'direct', durable: false },
+      });
       const envelope = JSON.parse(encodeRedisEnvelope(out.message, { exchange: out.target.exchange, routingKey: out.target.routingKey, deliveryTag: 'x' }));
       assert.deepEqual(Object.keys(envelope), Object.keys(expected.envelope));
       assert.deepEqual(Object.keys(envelope.properties), Object.keys(expected.envelope.properties));

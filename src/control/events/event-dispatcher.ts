@@ -7,7 +7,7 @@ import { encodeBody } from '../../protocol/codec.js';
 import type { Message } from '../../protocol/message.js';
 import type { Transport } from '../../transport/transport.js';
 import { LamportClock } from '../clock.js';
-import { eventRoutingKey } from '../names.js';
+import { EVENT_EXCHANGE, eventRoutingKey } from '../names.js';
 import { buildEvent, type CeleryEvent, groupFrom, utcoffset } from './event.js';
 
 export interface EventDispatcherOptions {
@@ -134,7 +134,7 @@ export class EventDispatcher {
       properties: { delivery_mode: 1 },
     };
     try {
-      await this.transport.publish(message, { exchange: this.exchange, routingKey, exchangeType: 'fanout' });
+      await this.transport.publish(message, { exchange: this.exchange, routingKey, exchangeType: 'fanout', exchangeDeclaration: EVENT_EXCHANGE });
     } catch (error) {
       this.logger.warn(`could not publish event ${routingKey}: ${(error as Error).message}`);
     }

@@ -4,9 +4,9 @@
 // and the clock adjusted (celery-wire.md §11.5, fixture events-receiver-like-flower).
 import { decodeBody } from '../../protocol/codec.js';
 import { newId } from '../../protocol/ids.js';
-import type { FanoutSubscription, Transport } from '../../transport/transport.js';
+import type { FanoutSubscription, QueueSpec, Transport } from '../../transport/transport.js';
 import { LamportClock } from '../clock.js';
-import { eventQueue } from '../names.js';
+import { EVENT_EXCHANGE, EVENT_QUEUE, eventQueue } from '../names.js';
 import { adjustTimestamp, type CeleryEvent } from './event.js';
 
 /** celery/events/receiver.py CLIENT_CLOCK_SKEW: producers never sync their clocks. */
@@ -43,7 +43,9 @@ export class EventReceiver {
   async start(): Promise<void> {
     if (this.subscription) return;
     const routingKey = this.options.routingKey ?? '#';
-    await this.options.transport.declareQueue({ name: this.queue, exchange: this.exchange, exchangeType: 'fanout', routingKey });
+    const queue: QueueSpec = { name: this.queue, exchange: this.exchange, exchangeType: 'fanout', routingKey, exchangeDeclaration: EVENT_EXCHANGE, attributes: EVENT_QUEUE };
+    await this.options.transport.declareQueue(queue);
+    const fanout = { exchangeDeclaration: EVENT_EXCHANGE, queue };
     this.subscription = await this.options.transport.subscribeFanout(this.exchange, routingKey, (message) => {
       let body: unknown;
       try {
@@ -59,7 +61,7 @@ export class EventReceiver {
         }
         this.options.onEvent(this.localize(item as CeleryEvent));
       }
-    });
+    }, fanout);
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Record<stri
   const prefix = env.KEYPREFIX ?? '';
   const brokerOptions: Record<string, unknown> = {};
   const backendOptions: Record<string, unknown> = {};
-  if (prefix) brokerOptions.global_keyprefix = backendOptions.global_keyprefix = prefix;
+  // global_keyprefix is a Redis transport option; on RabbitMQ only the (Redis) backend takes it.
+  const redisBroker = !/^(amqps?|pyamqp):/.test(env.BROKER_URL ?? '');
+  if (prefix) backendOptions.global_keyprefix = prefix;
+  if (prefix && redisBroker) brokerOptions.global_keyprefix = prefix;
   if (env.MASTER_NAME) brokerOptions.master_name = backendOptions.master_name = env.MASTER_NAME;
   if (env.VISIBILITY_TIMEOUT) brokerOptions.visibility_timeout = Number(env.VISIBILITY_TIMEOUT);
   return {

@@ -1,0 +1,95 @@
+// RabbitMQ broker URLs and transport options as kombu reads them (kombu/utils/url.py,
+// kombu/transport/pyamqp.py): `amqp://user:pass@host:5672/vhost`, `pyamqp://` as an alias and
+// `amqps://` for TLS; the path is the virtual host, where '' and '/' both mean '/'.
+import { z } from 'zod';
+import { didYouMean } from '../../did-you-mean.js';
+import { ConfigError } from '../../errors.js';
+import { maskUrl } from '../../url-mask.js';
+
+/** What amqplib's `connect` takes, spelled out so the vhost rules are kombu's, not amqplib's. */
+export interface AmqpConnectionOptions {
+  protocol: 'amqp' | 'amqps';
+  hostname: string;
+  port: number;
+  username: string;
+  password: string;
+  vhost: string;
+  /** Seconds between heartbeats (0 = off). */
+  heartbeat: number;
+}
+
+export function parseAmqpUrl(url: string, heartbeat: number): AmqpConnectionOptions {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme !== 'amqp' && scheme !== 'amqps' && scheme !== 'pyamqp') {
+    throw new ConfigError(`broker URL ${maskUrl(url)}: '${scheme ?? url}' is not an AMQP URL`);
+  }
+  let parts: URL;
+  try {
+    parts = new URL(`http://${url.slice(scheme.length + 3) || 'localhost'}`);
+  } catch (cause) {
+    throw new ConfigError(`broker URL ${maskUrl(url)} is not a valid URL`, { cause });
+  }
+  for (const key of parts.searchParams.keys()) {
+    if (key !== 'heartbeat') throw new ConfigError(`broker URL ${maskUrl(url)}: unknown query parameter '${key}' (known: heartbeat)`);
+  }
+  const protocol = scheme === 'amqps' ? 'amqps' : 'amqp';
+  const path = decodeURIComponent(parts.pathname.replace(/^\//, ''));
+  const queryHeartbeat = parts.searchParams.get('heartbeat');
+  return {
+    protocol,
+    hostname: parts.hostname ? decodeURIComponent(parts.hostname).replace(/^\[(.*)\]$/, '$1') : 'localhost',
+    port: parts.port ? Number(parts.port) : protocol === 'amqps' ? 5671 : 5672,
+    // kombu's defaults when the URL names no user.
+    username: parts.username ? decodeURIComponent(parts.username) : 'guest',
+    password: parts.password ? decodeURIComponent(parts.password) : parts.username ? '' : 'guest',
+    vhost: path === '' ? '/' : path,
+    heartbeat: queryHeartbeat !== null ? Number(queryHeartbeat) : heartbeat,
+  };
+}
+
+const seconds = z.number().finite().nonnegative();
+
+// kombu's pyamqp transport options and Celery's publish retry policy; the ones that only tune
+// py-amqp internals are accepted so a Python config reads across, and have no effect here.
+const schema = z.strictObject({
+  confirm_publish: z.boolean().default(false),
+  connect_timeout: seconds.default(4),
+  heartbeat: seconds.default(60),
+  read_timeout: seconds.optional(),
+  write_timeout: seconds.optional(),
+  client_properties: z.record(z.string(), z.unknown()).optional(),
+  login_method: z.string().optional(),
+  max_retries: z.number().int().min(0).nullable().optional(),
+  interval_start: seconds.optional(),
+  interval_step: seconds.optional(),
+  interval_max: seconds.optional(),
+});
+
+export interface AmqpTransportOptions {
+  /** Wait for RabbitMQ's publisher confirm on every publish (kombu `confirm_publish`). */
+  confirmPublish: boolean;
+  connectTimeoutMs: number;
+  heartbeat: number;
+  /** Sent to RabbitMQ with the connection (`connection_name` shows in the management UI). */
+  clientProperties: Record<string, unknown>;
+}
+
+export function parseAmqpTransportOptions(raw: Record<string, unknown> = {}): AmqpTransportOptions {
+  const known = Object.keys(schema.shape);
+  for (const name of Object.keys(raw)) {
+    if (!known.includes(name)) throw new ConfigError(`broker_transport_options: unknown option '${name}' for RabbitMQ${didYouMean(name, known)}`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? '');
+    throw new ConfigError(`broker_transport_options.${name} ${issue.message}, got ${JSON.stringify(raw[name])}`);
+  }
+  const o = parsed.data;
+  return {
+    confirmPublish: o.confirm_publish,
+    connectTimeoutMs: o.connect_timeout * 1000,
+    heartbeat: o.heartbeat,
+    clientProperties: o.client_properties ?? {},
+  };
+}

@@ -1,0 +1,408 @@
+// AmqpTransport: RabbitMQ through amqplib, declaring exchanges and queues exactly as kombu does so
+// Python and TypeScript share them (celery-wire.md §7). An entity that already exists is used as
+// it is (a passive check first), so attributes another client chose never clash with ours.
+// Prefetch is RabbitMQ's channel-global basic.qos, as Celery sets it for RabbitMQ (it can grow
+// live for held ETA tasks). A lost connection is re-opened with back-off; declarations,
+// consumers and subscriptions are restored, and deliveries of the dead channel settle as no-ops
+// (RabbitMQ has already requeued them).
+import { once } from 'node:events';
+import amqplib, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import { TransportError } from '../../errors.js';
+import type { Message } from '../../protocol/message.js';
+import { maskUrl } from '../../url-mask.js';
+import type {
+  Consumer,
+  ConsumeOptions,
+  Delivery,
+  ExchangeDeclaration,
+  FanoutOptions,
+  FanoutSubscription,
+  PublishTarget,
+  QueueSpec,
+  Transport,
+  TransportEvent,
+} from '../transport.js';
+import { fromAmqp, publishOptions } from './amqp-message.js';
+import { type AmqpConnectionOptions, type AmqpTransportOptions, parseAmqpTransportOptions, parseAmqpUrl } from './amqp-options.js';
+
+const NOT_FOUND = 404;
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
+
+/** Where a consumer or subscription stands: which connection generation its channel belongs to. */
+interface Restartable {
+  restart(): Promise<void>;
+}
+
+export class AmqpTransport implements Transport {
+  private readonly options: AmqpTransportOptions;
+  private readonly connection: AmqpConnectionOptions;
+  private model: ChannelModel | null = null;
+  private opening: Promise<ChannelModel> | null = null;
+  private publisher: Promise<Channel | ConfirmChannel> | null = null;
+  /** Bumped on every new connection; deliveries of an older one settle as no-ops. */
+  generation = 0;
+  private closing = false;
+  private lost = false;
+  private readonly exchanges = new Set<string>();
+  private readonly queues = new Map<string, QueueSpec>();
+  private readonly live = new Set<Restartable>();
+  private readonly listeners = new Set<(event: TransportEvent) => void>();
+
+  constructor(
+    private readonly url: string,
+    transportOptions: Record<string, unknown> = {},
+  ) {
+    this.options = parseAmqpTransportOptions(transportOptions);
+    this.connection = parseAmqpUrl(url, this.options.heartbeat);
+  }
+
+  async connect(timeoutMs = this.options.connectTimeoutMs): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.open(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (cause) {
+      throw new TransportError(`Cannot connect to ${maskUrl(this.url)}: ${(cause as Error).message}`, { cause });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async declareQueue(spec: QueueSpec): Promise<void> {
+    if (this.queues.has(spec.name)) return;
+    await this.declare(spec);
+    this.queues.set(spec.name, spec);
+  }
+
+  async deleteQueue(spec: QueueSpec): Promise<void> {
+    this.queues.delete(spec.name);
+    await this.withScratchChannel((ch) => ch.deleteQueue(spec.name), null);
+  }
+
+  async publish(message: Message, target: PublishTarget): Promise<void> {
+    if (target.exchange) await this.ensureExchange(target.exchange, target.exchangeDeclaration ?? { type: target.exchangeType ?? 'direct', durable: true });
+    const channel = await this.publishChannel();
+    const options = publishOptions(message);
+    if (this.options.confirmPublish) {
+      await new Promise<void>((resolve, reject) =>
+        (channel as ConfirmChannel).publish(target.exchange, target.routingKey, message.body, options, (error) => (error ? reject(error) : resolve())),
+      );
+      return;
+    }
+    // false = the socket buffer is full: wait for it to drain (backpressure).
+    if (!channel.publish(target.exchange, target.routingKey, message.body, options)) await once(channel, 'drain');
+  }
+
+  consume(queues: string[], options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Consumer {
+    if (this.closing) throw new TransportError('the transport is closed');
+    const consumer = new AmqpConsumer(this, [...new Set(queues)], options.prefetch, onDelivery);
+    this.live.add(consumer);
+    void consumer.restart().catch((error: Error) => this.connectionProblem(error));
+    return consumer;
+  }
+
+  async subscribeFanout(
+    exchange: string,
+    routingKeyPattern: string,
+    onMessage: (message: Message, routingKey: string) => void,
+    options: FanoutOptions = {},
+  ): Promise<FanoutSubscription> {
+    const subscription = new AmqpSubscription(this, exchange, routingKeyPattern, onMessage, options);
+    await subscription.restart();
+    this.live.add(subscription);
+    return {
+      close: async () => {
+        this.live.delete(subscription);
+        await subscription.close();
+      },
+    };
+  }
+
+  async purge(queue: string): Promise<number> {
+    return (await this.withScratchChannel(async (ch) => (await ch.purgeQueue(queue)).messageCount, 0)) ?? 0;
+  }
+
+  /** Ready messages (RabbitMQ counts unacked ones separately, as kombu's `queue_declare` does). */
+  async queueSize(queue: string): Promise<number> {
+    return (await this.withScratchChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, 0)) ?? 0;
+  }
+
+  onEvent(listener: (event: TransportEvent) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** Close every channel (RabbitMQ requeues what was not acked), then the connection. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const item of this.live) if (item instanceof AmqpConsumer) await item.cancel();
+    this.live.clear();
+    const model = this.model;
+    this.model = null;
+    await model?.close().catch(() => undefined);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connection
+
+  /** The open connection, opening it (once, for all callers) when needed. */
+  async open(): Promise<ChannelModel> {
+    if (this.model) return this.model;
+    if (this.closing) throw new TransportError('the transport is closed');
+    this.opening ??= this.dial().finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  async newChannel(): Promise<Channel> {
+    const channel = await (await this.open()).createChannel();
+    // A channel error (e.g. consuming a deleted queue) closes only that channel; its owner reopens.
+    channel.on('error', () => undefined);
+    return channel;
+  }
+
+  private async dial(): Promise<ChannelModel> {
+    const { protocol, hostname, port, username, password, vhost, heartbeat } = this.connection;
+    const model = await amqplib.connect(
+      { protocol, hostname, port, username, password, vhost, heartbeat },
+      { timeout: this.options.connectTimeoutMs, clientProperties: this.options.clientProperties },
+    );
+    model.on('error', () => undefined); // 'close' follows and carries the story
+    model.on('close', (error?: Error) => this.onClosed(model, error));
+    this.model = model;
+    this.generation++;
+    this.publisher = null;
+    return model;
+  }
+
+  private onClosed(model: ChannelModel, error?: Error): void {
+    if (this.model !== model) return;
+    this.model = null;
+    this.publisher = null;
+    if (this.closing) return;
+    this.connectionProblem(error ?? new Error('connection closed by the broker'));
+  }
+
+  /** Emit connection-lost once and keep reconnecting with back-off until it works. */
+  private connectionProblem(error: Error): void {
+    if (this.lost || this.closing) return;
+    this.lost = true;
+    this.emit({ type: 'connection-lost', error });
+    void this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    for (let wait = RECONNECT_MIN_MS; !this.closing; wait = Math.min(wait * 2, RECONNECT_MAX_MS)) {
+      await new Promise((r) => setTimeout(r, wait));
+      try {
+        await this.open();
+        // Exclusive and non-durable entities died with the connection (or the broker): declare
+        // everything again, then resume consumers and subscriptions.
+        this.exchanges.clear();
+        for (const spec of this.queues.values()) await this.declare(spec);
+        for (const item of this.live) await item.restart();
+        this.lost = false;
+        this.emit({ type: 'reconnected' });
+        return;
+      } catch {
+        // Still down: try again later.
+      }
+    }
+  }
+
+  private publishChannel(): Promise<Channel | ConfirmChannel> {
+    this.publisher ??= this.open().then(async (model) => {
+      const channel = this.options.confirmPublish ? await model.createConfirmChannel() : await model.createChannel();
+      channel.on('error', () => undefined);
+      channel.on('close', () => {
+        this.publisher = null;
+      });
+      return channel;
+    });
+    return this.publisher;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Declarations
+
+  /** Declare (or find) the queue's exchange and the queue, and bind them. */
+  private async declare(spec: QueueSpec): Promise<void> {
+    const exchange = spec.exchange ?? spec.name;
+    if (exchange) await this.ensureExchange(exchange, spec.exchangeDeclaration ?? { type: spec.exchangeType ?? 'direct', durable: true });
+    const a = spec.attributes ?? {};
+    const exists = await this.withScratchChannel(async (ch) => (await ch.checkQueue(spec.name), true), false);
+    if (!exists) {
+      await this.withChannel((ch) =>
+        ch.assertQueue(spec.name, { durable: a.durable ?? true, autoDelete: a.autoDelete ?? false, exclusive: a.exclusive ?? false, arguments: a.arguments }),
+      );
+    }
+    if (exchange) await this.withChannel((ch) => ch.bindQueue(spec.name, exchange, spec.routingKey ?? spec.name));
+  }
+
+  async ensureExchange(name: string, declaration: ExchangeDeclaration): Promise<void> {
+    // The default exchange and amq.* always exist and cannot be declared.
+    if (!name || name.startsWith('amq.') || this.exchanges.has(name)) return;
+    const exists = await this.withScratchChannel(async (ch) => (await ch.checkExchange(name), true), false);
+    if (!exists) await this.withChannel((ch) => ch.assertExchange(name, declaration.type, { durable: declaration.durable, autoDelete: false }));
+    this.exchanges.add(name);
+  }
+
+  /** Run one operation on a short-lived channel. */
+  private async withChannel<T>(op: (ch: Channel) => Promise<T>): Promise<T> {
+    const ch = await this.newChannel();
+    try {
+      return await op(ch);
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  /** As withChannel, where "not found" (which closes the channel) is an answer: `missing`. */
+  private async withScratchChannel<T>(op: (ch: Channel) => Promise<T>, missing: T): Promise<T> {
+    try {
+      return await this.withChannel(op);
+    } catch (error) {
+      if ((error as { code?: number }).code === NOT_FOUND) return missing;
+      throw error;
+    }
+  }
+
+  emit(event: TransportEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+}
+
+/** One consumer: its own channel, a channel-global prefetch, a consumer tag per queue. */
+class AmqpConsumer implements Consumer, Restartable {
+  private channel: Channel | null = null;
+  private generation = -1;
+  private readonly tags = new Map<string, string>();
+  private active = true;
+  private tagSeq = 0;
+
+  constructor(
+    private readonly transport: AmqpTransport,
+    private readonly names: string[],
+    private prefetch: number,
+    private readonly onDelivery: (delivery: Delivery) => void,
+  ) {}
+
+  get queues(): readonly string[] {
+    return [...this.names];
+  }
+
+  async restart(): Promise<void> {
+    if (!this.active) return;
+    this.tags.clear();
+    this.channel = await this.transport.newChannel();
+    this.generation = this.transport.generation;
+    await this.channel.prefetch(this.prefetch, true);
+    for (const queue of this.names) await this.subscribe(queue);
+  }
+
+  setPrefetch(prefetch: number): void {
+    this.prefetch = prefetch;
+    void this.channel?.prefetch(prefetch, true).catch(() => undefined);
+  }
+
+  addQueue(queue: string): void {
+    if (this.names.includes(queue)) return;
+    this.names.push(queue);
+    if (this.channel) void this.subscribe(queue).catch(() => undefined);
+  }
+
+  removeQueue(queue: string): void {
+    const i = this.names.indexOf(queue);
+    if (i >= 0) this.names.splice(i, 1);
+    const tag = this.tags.get(queue);
+    this.tags.delete(queue);
+    if (tag) void this.channel?.cancel(tag).catch(() => undefined);
+  }
+
+  async cancel(): Promise<void> {
+    this.active = false;
+    const channel = this.channel;
+    for (const tag of this.tags.values()) await channel?.cancel(tag).catch(() => undefined);
+    this.tags.clear();
+  }
+
+  private async subscribe(queue: string): Promise<void> {
+    const channel = this.channel!;
+    const generation = this.generation;
+    const { consumerTag } = await channel.consume(queue, (msg) => msg && this.deliver(channel, generation, msg, queue), { noAck: false });
+    this.tags.set(queue, consumerTag);
+  }
+
+  private deliver(channel: Channel, generation: number, msg: ConsumeMessage, queue: string): void {
+    const { message, info } = fromAmqp(msg, queue);
+    let settled = false;
+    // Settling a delivery of a connection that is gone is a no-op: RabbitMQ requeued it already.
+    const settle = (op: () => void) => {
+      if (settled) return Promise.resolve();
+      settled = true;
+      if (generation === this.transport.generation) {
+        try {
+          op();
+        } catch {
+          // The channel closed under us: same as above.
+        }
+      }
+      return Promise.resolve();
+    };
+    this.onDelivery({
+      message,
+      info,
+      deliveryTag: `${generation}.${++this.tagSeq}.${msg.fields.deliveryTag}`,
+      ack: () => settle(() => channel.ack(msg)),
+      reject: ({ requeue }) => settle(() => channel.reject(msg, requeue)),
+      restore: () => settle(() => channel.nack(msg, false, true)),
+    });
+  }
+}
+
+/**
+ * A fanout/topic subscription: the given queue (a worker's pidbox queue, an event receiver's
+ * queue) or a server-named exclusive one, bound with the pattern and consumed without acks, as
+ * kombu consumes the pidbox and the event stream.
+ */
+class AmqpSubscription implements Restartable {
+  private channel: Channel | null = null;
+
+  constructor(
+    private readonly transport: AmqpTransport,
+    private readonly exchange: string,
+    private readonly pattern: string,
+    private readonly onMessage: (message: Message, routingKey: string) => void,
+    private readonly options: FanoutOptions,
+  ) {}
+
+  async restart(): Promise<void> {
+    const { exchangeDeclaration, queue } = this.options;
+    await this.transport.ensureExchange(this.exchange, exchangeDeclaration ?? { type: 'fanout', durable: true });
+    const channel = await this.transport.newChannel();
+    this.channel = channel;
+    const a = queue?.attributes ?? {};
+    const declared = queue
+      ? await channel.assertQueue(queue.name, { durable: a.durable ?? false, autoDelete: a.autoDelete ?? true, exclusive: a.exclusive ?? true, arguments: a.arguments })
+      : await channel.assertQueue('', { exclusive: true, autoDelete: true });
+    await channel.bindQueue(declared.queue, this.exchange, this.pattern);
+    await channel.consume(declared.queue, (msg) => msg && this.onMessage(fromAmqp(msg, declared.queue).message, msg.fields.routingKey), { noAck: true });
+  }
+
+  async close(): Promise<void> {
+    const channel = this.channel;
+    this.channel = null;
+    await channel?.close().catch(() => undefined);
+  }
+}
