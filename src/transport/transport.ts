@@ -68,6 +68,11 @@ export interface Delivery {
   reject(options: { requeue: boolean }): Promise<void>;
   /** Put the message back at the front of its queue, marked redelivered (kombu's restore on close). */
   restore(): Promise<void>;
+  /**
+   * True once the delivery died with its connection (RabbitMQ): the broker has requeued it and
+   * will deliver it again, so it must not run here. Redis deliveries never go stale.
+   */
+  readonly stale?: boolean;
 }
 
 export interface ConsumeOptions {

@@ -33,6 +33,16 @@ export class EtaHolder {
     this.held.set(req, setTimeout(arm, Math.min(Math.max(0, dueAt - this.now()), MAX_TIMER_MS)));
   }
 
+  /** Stop holding the requests `which` picks; returns them. */
+  release(which: (req: Request) => boolean): Request[] {
+    const released = this.requests().filter(which);
+    for (const req of released) {
+      clearTimeout(this.held.get(req));
+      this.held.delete(req);
+    }
+    return released;
+  }
+
   /** Stop holding everything; returns the requests that were held (to give back to the broker). */
   releaseAll(): Request[] {
     const requests = this.requests();

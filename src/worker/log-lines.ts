@@ -22,6 +22,7 @@ export const logLines = {
   connected: (url: string) => `Connected to ${url}`,
   connectionLost: (reason: string) => `consumer: Cannot connect to the broker: ${reason}. Trying again with back-off...`,
   reconnected: () => 'consumer: Connection to broker re-established',
+  staleDropped: (count: number) => `consumer: ${count} message(s) fetched before the connection was lost will be redelivered by the broker`,
   ready: (node: string) => `${node} ready.`,
   unimplementedSettings: (names: readonly string[]) => `Ignoring Celery settings ts-celery does not implement: ${names.join(', ')}`,
   warmShutdown: () => 'worker: Warm shutdown (MainProcess)',

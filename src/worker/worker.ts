@@ -379,10 +379,25 @@ export class Worker {
     if (this.basePrefetch > 0) this.consumer?.setPrefetch(this.basePrefetch + this.eta.size + this.rateLimiter.size);
   }
 
+  /**
+   * After a reconnect, messages fetched on the dead connection are back on the broker (RabbitMQ):
+   * forget the ones not started yet, as Celery's consumer clears its buffers (`on_close`).
+   */
+  private dropStaleRequests(): void {
+    const stale = [...this.reserved].filter((req) => req.delivery.stale);
+    for (const req of stale) this.reserved.delete(req);
+    stale.push(...this.eta.release((req) => req.delivery.stale === true));
+    if (stale.length) {
+      this.logger.warn(logLines.staleDropped(stale.length));
+      this.updatePrefetch();
+    }
+  }
+
   private reserve(req: Request): void {
     this.reserved.add(req);
     this.pool.submit(async () => {
       if (!this.reserved.delete(req)) return; // given back during shutdown
+      if (req.delivery.stale) return; // fetched on a lost connection: the broker delivers it again
       if (this.revoked.has(req.id)) return this.tracer.revoke(req, 'revoked');
       const controller = new AbortController();
       this.active.set(req, controller);
@@ -435,6 +450,7 @@ export class Worker {
         break;
       case 'reconnected':
         this.logger.info(logLines.reconnected());
+        this.dropStaleRequests();
         break;
       case 'message-dropped':
         this.logger.error(logLines.dropped(event.reason));

@@ -360,9 +360,13 @@ class AmqpConsumer implements Consumer, Restartable {
       }
       return Promise.resolve();
     };
+    const transport = this.transport;
     this.onDelivery({
       message,
       info,
+      get stale() {
+        return generation !== transport.generation;
+      },
       deliveryTag: `${generation}.${++this.tagSeq}.${msg.fields.deliveryTag}`,
       ack: () => settle(() => channel.ack(msg)),
       reject: ({ requeue }) => settle(() => channel.reject(msg, requeue)),

@@ -1,0 +1,58 @@
+// Our worker on RabbitMQ when the broker drops the connection while it holds an ETA task: the
+// held copy dies with the channel (RabbitMQ requeues it), the worker reconnects, forgets the stale
+// copy and runs the redelivered one — once. New tasks flow after the reconnect.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, test } from 'node:test';
+import amqplib from 'amqplib';
+import { Celery } from '../../src/app.js';
+import { createLogger } from '../../src/log.js';
+import { Worker } from '../../src/worker/worker.js';
+import { pollUntil } from '../helpers/python.js';
+import { uniqueToken } from '../helpers/redis.js';
+
+const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
+const token = uniqueToken();
+const queue = `wamqp-${token}`;
+const connectionName = `${token}-worker`;
+const lines: string[] = [];
+const runs: number[] = [];
+
+const app = new Celery({
+  broker_url: AMQP_URL,
+  result_backend: 'memory://',
+  task_default_queue: queue,
+  broker_transport_options: { client_properties: { connection_name: connectionName } },
+});
+const count = app.task('wamqp.count', (n: number) => {
+  runs.push(n);
+  return n;
+});
+const worker = new Worker(app, { mingle: false, heartbeat: false, nodeName: `wamqp-${token}@localhost`, logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
+await worker.start();
+
+after(async () => {
+  await worker.stop();
+  const conn = await amqplib.connect(AMQP_URL);
+  const ch = await conn.createChannel();
+  await ch.deleteQueue(queue).catch(() => undefined);
+  await ch.deleteExchange(queue).catch(() => undefined);
+  await conn.close();
+});
+
+test('connection lost while an ETA task is held: it runs once after the reconnect', async () => {
+  const held = await count.applyAsync([1], {}, { countdown: 2 });
+  await pollUntil('the ETA task held', () => worker.scheduledRequests().length === 1);
+  const run = promisify(execFile);
+  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties']);
+  const ours = stdout.split('\n').filter((line) => line.includes(connectionName)).map((line) => line.split('\t')[0]!);
+  assert.ok(ours.length > 0, stdout);
+  for (const pid of ours) await run('rabbitmqctl', ['close_connection', pid, 'test: broker went away']).catch(() => undefined);
+  await pollUntil('reconnected', () => lines.some((l) => l.includes('Connection to broker re-established')), { timeoutMs: 15_000 });
+  assert.equal(await held.get({ timeout: 10 }), 1);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(runs, [1], 'the stale held copy did not run as well');
+  assert.ok(lines.some((l) => l.includes('will be redelivered by the broker')), lines.join('\n'));
+  assert.equal(await (await count.delay(2)).get({ timeout: 10 }), 2);
+});
