@@ -13,6 +13,8 @@ const queueDeclaration = z.strictObject({
   exchange: z.string().optional(),
   exchange_type: z.enum(['direct', 'topic', 'fanout']).optional(),
   routing_key: z.string().optional(),
+  /** kombu `Queue(max_priority=)`: RabbitMQ's `x-max-priority` for this queue. */
+  max_priority: z.number().int().min(1).max(255).optional(),
 });
 
 /** What a route (task_routes entry or router function) may say about a task's destination. */
@@ -54,6 +56,8 @@ const settings = {
   task_default_routing_key: z.string().optional(),
   task_default_priority: z.number().int().min(0).max(255).nullable().default(null),
   task_queues: z.array(queueDeclaration).default([]),
+  /** RabbitMQ: `x-max-priority` of every queue Celery declares (a queue's own max_priority wins). */
+  task_queue_max_priority: z.number().int().min(1).max(255).nullable().default(null),
   task_create_missing_queues: z.boolean().default(true),
   task_routes: z.union([routeEntry, z.array(routeEntry)]).nullable().default(null),
   task_serializer: z.literal('json').default('json'),

@@ -33,6 +33,7 @@ export class Router {
         exchange: q.exchange ?? q.name,
         exchangeType: q.exchange_type ?? 'direct',
         routingKey: q.routing_key ?? q.name,
+        ...this.attributes(q.max_priority),
       });
     }
   }
@@ -50,9 +51,16 @@ export class Router {
       exchange: isDefault ? (this.config.task_default_exchange ?? name) : name,
       exchangeType: isDefault ? this.config.task_default_exchange_type : 'direct',
       routingKey: isDefault ? (this.config.task_default_routing_key ?? name) : name,
+      ...this.attributes(),
     };
     this.queues.set(name, spec);
     return spec;
+  }
+
+  /** RabbitMQ queue arguments Celery adds (`x-max-priority`); none when no priority is configured. */
+  private attributes(maxPriority?: number): Pick<QueueSpec, 'attributes'> {
+    const priority = maxPriority ?? this.config.task_queue_max_priority;
+    return priority ? { attributes: { arguments: { 'x-max-priority': priority } } } : {};
   }
 
   private lookup(name: string, args: unknown[], kwargs: Record<string, unknown>, explicit: DestinationOptions): RouteOptions | null {

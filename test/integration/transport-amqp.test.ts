@@ -201,3 +201,21 @@ test('bad URLs and options: one clear reason', () => {
   assert.throws(() => new AmqpTransport('amqp://h/?frame_max=1'), /unknown query parameter 'frame_max'/);
   assert.throws(() => new AmqpTransport(URL, { confirm_publsh: true }), /unknown option 'confirm_publsh' for RabbitMQ \(did you mean 'confirm_publish'\?\)/);
 });
+
+test('task_queue_max_priority: queues get x-max-priority and RabbitMQ serves higher priorities first', async () => {
+  const { Router } = await import('../../src/routing.js');
+  const { loadConfig } = await import('../../src/config.js');
+  const q = queue('maxprio');
+  exchanges.add(q);
+  const spec = new Router(loadConfig({ task_queue_max_priority: 10 }, {})).queue(q);
+  assert.deepEqual(spec.attributes, { arguments: { 'x-max-priority': 10 } });
+  const t = transport();
+  await t.declareQueue(spec);
+  for (const p of [1, 9, 5]) await t.publish({ ...msg(`p${p}`), properties: { delivery_mode: 2, priority: p } }, { exchange: q, routingKey: q });
+  await pollUntil('three messages', async () => (await t.queueSize(q)) === 3);
+  const { consumer, got, waitFor } = collect(t, [q], 0);
+  await waitFor(3);
+  assert.deepEqual(got.map(label), ['p9', 'p5', 'p1']);
+  await Promise.all(got.map((d) => d.ack()));
+  await consumer.cancel();
+});

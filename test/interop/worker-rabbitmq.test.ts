@@ -75,3 +75,21 @@ test('remote control over the AMQP pidbox: Python pings our worker, we ping the 
   const replies = await app.control.ping({ destination: [pyNode], timeout: 5 });
   assert.deepEqual(replies, [{ [pyNode]: { ok: 'pong' } }]);
 });
+
+test("a Python event receiver on RabbitMQ's celeryev topic exchange sees our worker's heartbeats", async () => {
+  const { json } = await python_(`
+import socket
+seen = []
+with app.connection_for_read() as conn:
+    def on_event(event):
+        if event.get('hostname') == '${tsNode}':
+            seen.append(event['type'])
+            recv.should_stop = True
+    recv = app.events.Receiver(conn, handlers={'*': on_event})
+    try:
+        recv.capture(limit=None, timeout=10)
+    except socket.timeout:
+        pass
+print(json.dumps(seen[:1]))`);
+  assert.deepEqual(json, ['worker-heartbeat']);
+});

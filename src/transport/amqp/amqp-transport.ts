@@ -40,7 +40,10 @@ export class AmqpTransport implements Transport {
   private model: ChannelModel | null = null;
   private opening: Promise<ChannelModel> | null = null;
   private publisher: Promise<Channel | ConfirmChannel> | null = null;
-  /** Bumped on every new connection; deliveries of an older one settle as no-ops. */
+  /**
+   * Bumped when a connection opens and when it is lost: deliveries of an older generation are
+   * stale (RabbitMQ requeued them with the dead channel) and settle as no-ops.
+   */
   generation = 0;
   private closing = false;
   private lost = false;
@@ -182,6 +185,7 @@ export class AmqpTransport implements Transport {
 
   private onClosed(model: ChannelModel, error?: Error): void {
     if (this.model !== model) return;
+    this.generation++;
     this.model = null;
     this.publisher = null;
     if (this.closing) return;
