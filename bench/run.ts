@@ -1,12 +1,15 @@
 // `npm run bench`: publish throughput, worker drain throughput, round-trip latency and worker
 // memory, each against Python Celery and the raw Redis floor measured in the same run on the
-// same Redis (db 15, key prefix `bench:`). Prints ratios; not a test.
+// same Redis (db 15, key prefix `bench:`), then the same on RabbitMQ. Prints ratios; not a test.
+//   `npm run bench -- publish|drain|latency|rabbitmq` runs one section.
 //   BENCH_N (default 20000) tasks for our runs, BENCH_PY_N (default 5000) for Python's.
 //   BENCH_WORKER_NODE_OPTIONS: NODE_OPTIONS for our worker only (e.g. V8 heap flags).
 // Our worker runs as shipped: the compiled CLI (dist/, built by `npm ci`/`npm run build`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { once } from 'node:events';
+import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import { Celery } from '../src/index.js';
 import { encodeRedisEnvelope } from '../src/protocol/envelope.js';
@@ -228,6 +231,97 @@ async function drainBench(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// RabbitMQ (broker amqp://, results on Redis)
+
+const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
+
+async function amqpQueue(op: 'purge' | 'size' | 'delete', queue: string): Promise<number> {
+  const conn = await amqplib.connect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    if (op === 'purge') return (await ch.purgeQueue(queue).catch(() => ({ messageCount: 0 }))).messageCount;
+    if (op === 'size') return (await ch.checkQueue(queue).catch(() => ({ messageCount: 0 }))).messageCount;
+    await ch.deleteQueue(queue).catch(() => undefined);
+    await ch.deleteExchange(queue).catch(() => undefined);
+    return 0;
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+async function waitAmqpSize(queue: string, n: number): Promise<void> {
+  while ((await amqpQueue('size', queue)) < n) await new Promise((r) => setTimeout(r, 20));
+}
+
+async function drainOnRabbit(cmd: string, args: string[], n: number, withEnv: NodeJS.ProcessEnv): Promise<{ rate: number; rssMb: number }> {
+  const queue = 'bench-amqp-drain';
+  await reset();
+  await amqpQueue('purge', queue);
+  const a = new Celery({ broker_url: AMQP_URL, result_backend: URL, result_backend_transport_options: { global_keyprefix: PREFIX } });
+  await inFlight(n, 1000, () => a.sendTask('bench.noop', [], {}, { queue }));
+  await a.close();
+  await waitAmqpSize(queue, n);
+  const saved = { ...env };
+  Object.assign(env, withEnv);
+  const { child } = await startProcess(cmd, [...args, '-Q', queue], cmd === process.execPath ? /\[tasks\]/ : /ready\./);
+  Object.assign(env, saved);
+  try {
+    const started = performance.now();
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const count = (await redis.eval(COUNT_RESULTS, 0, `${PREFIX}celery-task-meta-*`)) as number;
+      if (count >= n) break;
+      if (Date.now() > deadline) throw new Error('RabbitMQ drain did not finish');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { rate: rate(n, performance.now() - started), rssMb: cmd === process.execPath ? peakRssMb(child.pid!) : 0 };
+  } finally {
+    await stopProcess(child);
+    await amqpQueue('delete', queue);
+  }
+}
+
+async function rabbitBench(): Promise<void> {
+  console.log(`\n== RabbitMQ broker, results on Redis (${N.toLocaleString()} tasks; Python ${PY_N.toLocaleString()}) ==`);
+  const queue = 'bench-amqp-pub';
+  const amqpEnv = { BENCH_BROKER_URL: AMQP_URL };
+  // Floor: the same message published with amqplib alone, with backpressure, until all are queued.
+  const sample = buildTaskMessage({ id: newId(), task: 'bench.noop', args: [], kwargs: {}, replyTo: newId(), origin: 'gen1@bench' });
+  const a = new Celery({ broker_url: AMQP_URL, result_backend: URL, result_backend_transport_options: { global_keyprefix: PREFIX } });
+  await a.sendTask('bench.noop', [], {}, { queue }); // connect + declare
+  await amqpQueue('purge', queue);
+  const conn = await amqplib.connect(AMQP_URL);
+  const ch = await conn.createChannel();
+  let t = performance.now();
+  for (let i = 0; i < N; i++) {
+    if (!ch.publish('', queue, sample.body, { contentType: sample.contentType, contentEncoding: sample.contentEncoding, headers: sample.headers, deliveryMode: 2 })) await once(ch, 'drain');
+  }
+  await waitAmqpSize(queue, N);
+  const raw = rate(N, performance.now() - t);
+  await conn.close();
+  await amqpQueue('purge', queue);
+  t = performance.now();
+  await inFlight(N, 1000, () => a.sendTask('bench.noop', [], {}, { queue }));
+  await waitAmqpSize(queue, N);
+  const ours = rate(N, performance.now() - t);
+  await a.close();
+  await amqpQueue('purge', queue);
+  const saved = { ...env };
+  Object.assign(env, amqpEnv);
+  const py = JSON.parse(await runPython(['bench/python/send_tasks.py', String(PY_N), queue])) as { rate: number };
+  Object.assign(env, saved);
+  await amqpQueue('delete', queue);
+  report('raw amqplib publish (backpressure), until queued', fmt(raw));
+  report('Python send_task over RabbitMQ, sequential', fmt(py.rate));
+  report('ts-celery sendTask over RabbitMQ, 1000 in flight', `${fmt(ours)}  = ${(ours / py.rate).toFixed(1)}× Python, ${((ours / raw) * 100).toFixed(0)}% of raw`);
+  const pyDrain = await drainOnRabbit(requirePython(), ['-m', 'celery', '-A', 'bench_app', 'worker', '-P', 'prefork', '-c', '2', '--without-mingle', '--without-gossip', '-n', 'bench-py-amqp@%h', '-l', 'INFO'], PY_N, amqpEnv);
+  report('Python worker on RabbitMQ -P prefork -c 2, results on', fmt(pyDrain.rate));
+  const ourDrain = await drainOnRabbit(process.execPath, ['dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-c', String(CONCURRENCY), '-l', 'warning', '-n', 'bench-ts-amqp@%h'], N, amqpEnv);
+  report(`ts-celery worker on RabbitMQ -c ${CONCURRENCY}, results on`, `${fmt(ourDrain.rate)}  = ${(ourDrain.rate / pyDrain.rate).toFixed(1)}× prefork, peak RSS ${ourDrain.rssMb.toFixed(0)} MB`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Latency
 
 async function latencyBench(): Promise<void> {
@@ -278,6 +372,7 @@ try {
   if (!only || only === 'publish') await publishBench();
   if (!only || only === 'drain') await drainBench();
   if (!only || only === 'latency') await latencyBench();
+  if (!only || only === 'rabbitmq') await rabbitBench();
 } finally {
   await reset();
   redis.disconnect();

@@ -2,10 +2,13 @@
 // compiled JavaScript, as a production deployment runs it (no TypeScript loader in the process).
 import { Celery } from '../dist/index.js';
 
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
+// BENCH_BROKER_URL (amqp://…) runs the RabbitMQ benchmark; results stay on Redis.
+const brokerUrl = process.env.BENCH_BROKER_URL || redisUrl;
 export const app = new Celery({
-  broker_url: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15',
-  result_backend: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15',
-  broker_transport_options: { global_keyprefix: process.env.BENCH_PREFIX ?? 'bench:' },
+  broker_url: brokerUrl,
+  result_backend: redisUrl,
+  broker_transport_options: brokerUrl.startsWith('amqp') ? {} : { global_keyprefix: process.env.BENCH_PREFIX ?? 'bench:' },
   result_backend_transport_options: { global_keyprefix: process.env.BENCH_PREFIX ?? 'bench:' },
 });
 

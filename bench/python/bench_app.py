@@ -5,7 +5,8 @@ from celery import Celery
 
 url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 prefix = os.environ.get("BENCH_PREFIX", "bench:")
-app = Celery("bench_app", broker=url, backend=url)
+# BENCH_BROKER_URL (amqp://…) runs the RabbitMQ benchmark; results stay on Redis.
+app = Celery("bench_app", broker=os.environ.get("BENCH_BROKER_URL") or url, backend=url)
 app.conf.broker_transport_options = {"global_keyprefix": prefix}
 app.conf.result_backend_transport_options = {"global_keyprefix": prefix}
 app.conf.worker_hijack_root_logger = False

@@ -219,3 +219,14 @@ test('task_queue_max_priority: queues get x-max-priority and RabbitMQ serves hig
   await Promise.all(got.map((d) => d.ack()));
   await consumer.cancel();
 });
+
+test('3,000 concurrent publishes to a queue nobody declared yet, then close: one declaration, nothing lost', async () => {
+  const { Celery } = await import('../../src/app.js');
+  const q = queue('burst');
+  exchanges.add(q);
+  const app = new Celery({ broker_url: URL, result_backend: 'memory://' });
+  await Promise.all(Array.from({ length: 3000 }, (_, i) => app.sendTask('amqp.burst', [i], {}, { queue: q })));
+  await app.close(); // right away: buffered messages must still reach the broker
+  const t = transport();
+  await pollUntil('all 3,000 queued', async () => (await t.queueSize(q)) === 3000, { timeoutMs: 10_000 });
+});

@@ -52,7 +52,7 @@ test('connection lost while an ETA task is held: it runs once after the reconnec
   await pollUntil('reconnected', () => lines.some((l) => l.includes('Connection to broker re-established')), { timeoutMs: 15_000 });
   assert.equal(await held.get({ timeout: 10 }), 1);
   await new Promise((r) => setTimeout(r, 500));
+  // The stale copy is dropped at the reconnect or, if its ETA fires first, skipped at start.
   assert.deepEqual(runs, [1], 'the stale held copy did not run as well');
-  assert.ok(lines.some((l) => l.includes('will be redelivered by the broker')), lines.join('\n'));
   assert.equal(await (await count.delay(2)).get({ timeout: 10 }), 2);
 });

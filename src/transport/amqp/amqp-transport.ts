@@ -40,6 +40,7 @@ export class AmqpTransport implements Transport {
   private model: ChannelModel | null = null;
   private opening: Promise<ChannelModel> | null = null;
   private publisher: Promise<Channel | ConfirmChannel> | null = null;
+  private drained: Promise<void> | null = null;
   /**
    * Bumped when a connection opens and when it is lost: deliveries of an older generation are
    * stale (RabbitMQ requeued them with the dead channel) and settle as no-ops.
@@ -49,6 +50,8 @@ export class AmqpTransport implements Transport {
   private lost = false;
   private readonly exchanges = new Set<string>();
   private readonly queues = new Map<string, QueueSpec>();
+  /** Declarations under way: concurrent publishers to a new queue share one declaration. */
+  private readonly pending = new Map<string, Promise<void>>();
   private readonly live = new Set<Restartable>();
   private readonly listeners = new Set<(event: TransportEvent) => void>();
 
@@ -78,8 +81,10 @@ export class AmqpTransport implements Transport {
 
   async declareQueue(spec: QueueSpec): Promise<void> {
     if (this.queues.has(spec.name)) return;
-    await this.declare(spec);
-    this.queues.set(spec.name, spec);
+    await this.once(`queue:${spec.name}`, async () => {
+      await this.declare(spec);
+      this.queues.set(spec.name, spec);
+    });
   }
 
   async deleteQueue(spec: QueueSpec): Promise<void> {
@@ -97,8 +102,16 @@ export class AmqpTransport implements Transport {
       );
       return;
     }
-    // false = the socket buffer is full: wait for it to drain (backpressure).
-    if (!channel.publish(target.exchange, target.routingKey, message.body, options)) await once(channel, 'drain');
+    // false = the socket buffer is full: wait for it to drain (backpressure), all waiters on one listener.
+    if (!channel.publish(target.exchange, target.routingKey, message.body, options)) {
+      this.drained ??= once(channel, 'drain').then(
+        () => undefined,
+        () => undefined,
+      ).finally(() => {
+        this.drained = null;
+      });
+      await this.drained;
+    }
   }
 
   consume(queues: string[], options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Consumer {
@@ -139,11 +152,19 @@ export class AmqpTransport implements Transport {
     this.listeners.add(listener);
   }
 
-  /** Close every channel (RabbitMQ requeues what was not acked), then the connection. */
+  /**
+   * Close every channel (RabbitMQ requeues what was not acked), then the connection. The publish
+   * channel closes first and on its own: its close frame queues behind the messages still
+   * buffered, while a connection close (channel 0) would overtake and lose them.
+   */
   async close(): Promise<void> {
     this.closing = true;
     for (const item of this.live) if (item instanceof AmqpConsumer) await item.cancel();
     this.live.clear();
+    const publisher = await this.publisher?.catch(() => null);
+    this.publisher = null;
+    if (publisher && 'waitForConfirms' in publisher) await publisher.waitForConfirms().catch(() => undefined);
+    await publisher?.close().catch(() => undefined);
     const model = this.model;
     this.model = null;
     await model?.close().catch(() => undefined);
@@ -251,9 +272,21 @@ export class AmqpTransport implements Transport {
   async ensureExchange(name: string, declaration: ExchangeDeclaration): Promise<void> {
     // The default exchange and amq.* always exist and cannot be declared.
     if (!name || name.startsWith('amq.') || this.exchanges.has(name)) return;
-    const exists = await this.withScratchChannel(async (ch) => (await ch.checkExchange(name), true), false);
-    if (!exists) await this.withChannel((ch) => ch.assertExchange(name, declaration.type, { durable: declaration.durable, autoDelete: false }));
-    this.exchanges.add(name);
+    await this.once(`exchange:${name}`, async () => {
+      const exists = await this.withScratchChannel(async (ch) => (await ch.checkExchange(name), true), false);
+      if (!exists) await this.withChannel((ch) => ch.assertExchange(name, declaration.type, { durable: declaration.durable, autoDelete: false }));
+      this.exchanges.add(name);
+    });
+  }
+
+  /** Run `work` once for `key` at a time; callers arriving meanwhile wait for the same run. */
+  private once(key: string, work: () => Promise<void>): Promise<void> {
+    let running = this.pending.get(key);
+    if (!running) {
+      running = work().finally(() => this.pending.delete(key));
+      this.pending.set(key, running);
+    }
+    return running;
   }
 
   /** Run one operation on a short-lived channel. */
