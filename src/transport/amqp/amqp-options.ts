@@ -2,9 +2,9 @@
 // kombu/transport/pyamqp.py): `amqp://user:pass@host:5672/vhost`, `pyamqp://` as an alias and
 // `amqps://` for TLS; the path is the virtual host, where '' and '/' both mean '/'.
 import { z } from 'zod';
-import { didYouMean } from '../../did-you-mean.js';
 import { ConfigError } from '../../errors.js';
 import { maskUrl } from '../../url-mask.js';
+import { validateTransportOptions } from '../transport-options.js';
 
 /** What amqplib's `connect` takes, spelled out so the vhost rules are kombu's, not amqplib's. */
 export interface AmqpConnectionOptions {
@@ -75,17 +75,7 @@ export interface AmqpTransportOptions {
 }
 
 export function parseAmqpTransportOptions(raw: Record<string, unknown> = {}): AmqpTransportOptions {
-  const known = Object.keys(schema.shape);
-  for (const name of Object.keys(raw)) {
-    if (!known.includes(name)) throw new ConfigError(`broker_transport_options: unknown option '${name}' for RabbitMQ${didYouMean(name, known)}`);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const name = String(issue.path[0] ?? '');
-    throw new ConfigError(`broker_transport_options.${name} ${issue.message}, got ${JSON.stringify(raw[name])}`);
-  }
-  const o = parsed.data;
+  const o = validateTransportOptions(schema, raw, 'RabbitMQ');
   return {
     confirmPublish: o.confirm_publish,
     connectTimeoutMs: o.connect_timeout * 1000,

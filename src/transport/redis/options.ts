@@ -1,8 +1,7 @@
 // broker_transport_options for the Redis transport, under kombu's own names and defaults
 // (kombu/transport/redis.py `Channel.from_transport_options`, celery-wire.md §6.9).
 import { z } from 'zod';
-import { didYouMean } from '../../did-you-mean.js';
-import { ConfigError } from '../../errors.js';
+import { validateTransportOptions } from '../transport-options.js';
 import { DEFAULT_PRIORITY_STEPS } from './priority.js';
 
 export { parseRedisUrl, type RedisConnectionOptions } from './connection-url.js';
@@ -87,25 +86,12 @@ const schema = z.strictObject({
   interval_max: z.number().min(0).optional(),
 });
 
-const KNOWN = Object.keys(schema.shape);
-
 /**
  * Validate broker_transport_options; unknown names and bad values throw a ConfigError naming the
  * option (and, for a typo, the closest known name).
  */
 export function parseRedisTransportOptions(raw: Record<string, unknown> = {}): RedisTransportOptions {
-  for (const name of Object.keys(raw)) {
-    if (!KNOWN.includes(name)) {
-      throw new ConfigError(`broker_transport_options: unknown option '${name}'${didYouMean(name, KNOWN)}`);
-    }
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const name = String(issue.path[0] ?? '');
-    throw new ConfigError(`broker_transport_options.${name} ${issue.message}, got ${JSON.stringify(raw[name])}`);
-  }
-  const o = parsed.data;
+  const o = validateTransportOptions(schema, raw, 'Redis');
   return {
     visibilityTimeout: o.visibility_timeout,
     sep: o.sep,
