@@ -64,7 +64,10 @@ export interface Delivery {
   /** Unique per published message (kombu's `delivery_tag`); the unacked-hash field on Redis. */
   readonly deliveryTag: string;
   ack(): Promise<void>;
-  /** Without requeue the message is gone; with requeue it goes to the back of its queue (kombu). */
+  /**
+   * Without requeue the message is gone; with requeue it goes back to its queue — at the back on
+   * Redis (kombu), where RabbitMQ puts it (near the front) on AMQP.
+   */
   reject(options: { requeue: boolean }): Promise<void>;
   /** Put the message back at the front of its queue, marked redelivered (kombu's restore on close). */
   restore(): Promise<void>;
