@@ -200,6 +200,8 @@ test('the broker closing our connection: connection-lost, reconnected, and the c
 test('bad URLs and options: one clear reason', () => {
   assert.throws(() => new AmqpTransport('amqp://h/?frame_max=1'), /unknown query parameter 'frame_max'/);
   assert.throws(() => new AmqpTransport(URL, { confirm_publsh: true }), /unknown option 'confirm_publsh' for RabbitMQ \(did you mean 'confirm_publish'\?\)/);
+  // A Redis deployment's options, the broker switched to RabbitMQ: ignored, as kombu ignores them.
+  assert.doesNotThrow(() => new AmqpTransport(URL, { global_keyprefix: 'app:', visibility_timeout: 7200 }));
 });
 
 test('task_queue_max_priority: queues get x-max-priority and RabbitMQ serves higher priorities first', async () => {

@@ -61,6 +61,8 @@ test('transport options: kombu defaults, validation, and the closest name for a 
   assert.throws(() => parseRedisTransportOptions({ priority_steps: [9, 0] }), /priority_steps/);
   // Python configs carry publish-retry options in the same dict.
   assert.doesNotThrow(() => parseRedisTransportOptions({ max_retries: 3, interval_start: 0, health_check_interval: 25 }));
+  // RabbitMQ's options in a config shared with an amqp:// deployment: ignored, as kombu does.
+  assert.doesNotThrow(() => parseRedisTransportOptions({ confirm_publish: true, heartbeat: 30 }));
 });
 
 test('priority lists as in msg-priority and msg-priority-custom-steps', () => {
