@@ -29,7 +29,7 @@ const NOT_FOUND = 404;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
 
-/** Where a consumer or subscription stands: which connection generation its channel belongs to. */
+/** A consumer or subscription that can set itself up again on a new connection. */
 interface Restartable {
   restart(): Promise<void>;
 }
@@ -41,11 +41,7 @@ export class AmqpTransport implements Transport {
   private opening: Promise<ChannelModel> | null = null;
   private publisher: Promise<Channel | ConfirmChannel> | null = null;
   private drained: Promise<void> | null = null;
-  /**
-   * Bumped when a connection opens and when it is lost: deliveries of an older generation are
-   * stale (RabbitMQ requeued them with the dead channel) and settle as no-ops.
-   */
-  generation = 0;
+  private connectionGeneration = 0;
   private closing = false;
   private lost = false;
   private readonly exchanges = new Set<string>();
@@ -61,6 +57,14 @@ export class AmqpTransport implements Transport {
   ) {
     this.options = parseAmqpTransportOptions(transportOptions);
     this.connection = parseAmqpUrl(url, this.options.heartbeat);
+  }
+
+  /**
+   * Bumped when a connection opens and when it is lost: deliveries of an older generation are
+   * stale (RabbitMQ requeued them with the dead channel) and settle as no-ops.
+   */
+  get generation(): number {
+    return this.connectionGeneration;
   }
 
   async connect(timeoutMs = this.options.connectTimeoutMs): Promise<void> {
@@ -199,14 +203,14 @@ export class AmqpTransport implements Transport {
     model.on('error', () => undefined); // 'close' follows and carries the story
     model.on('close', (error?: Error) => this.onClosed(model, error));
     this.model = model;
-    this.generation++;
+    this.connectionGeneration++;
     this.publisher = null;
     return model;
   }
 
   private onClosed(model: ChannelModel, error?: Error): void {
     if (this.model !== model) return;
-    this.generation++;
+    this.connectionGeneration++;
     this.model = null;
     this.publisher = null;
     if (this.closing) return;
