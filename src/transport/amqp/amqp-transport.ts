@@ -22,6 +22,7 @@ import type {
   Transport,
   TransportEvent,
 } from '../transport.js';
+import { AckBatcher } from './ack-batcher.js';
 import { fromAmqp, publishOptions } from './amqp-message.js';
 import { type AmqpConnectionOptions, type AmqpTransportOptions, parseAmqpTransportOptions, parseAmqpUrl } from './amqp-options.js';
 
@@ -327,6 +328,7 @@ export class AmqpTransport implements Transport {
 /** One consumer: its own channel, a channel-global prefetch, a consumer tag per queue. */
 class AmqpConsumer implements Consumer, Restartable {
   private channel: Channel | null = null;
+  private acks: AckBatcher | null = null;
   private generation = -1;
   private readonly tags = new Map<string, string>();
   private active = true;
@@ -347,6 +349,7 @@ class AmqpConsumer implements Consumer, Restartable {
     if (!this.active) return;
     this.tags.clear();
     this.channel = await this.transport.newChannel();
+    this.acks = new AckBatcher(this.channel);
     this.generation = this.transport.generation;
     await this.channel.prefetch(this.prefetch, true);
     for (const queue of this.names) await this.subscribe(queue);
@@ -373,6 +376,7 @@ class AmqpConsumer implements Consumer, Restartable {
 
   async cancel(): Promise<void> {
     this.active = false;
+    this.acks?.flush();
     const channel = this.channel;
     for (const tag of this.tags.values()) await channel?.cancel(tag).catch(() => undefined);
     this.tags.clear();
@@ -381,12 +385,15 @@ class AmqpConsumer implements Consumer, Restartable {
   private async subscribe(queue: string): Promise<void> {
     const channel = this.channel!;
     const generation = this.generation;
-    const { consumerTag } = await channel.consume(queue, (msg) => msg && this.deliver(channel, generation, msg, queue), { noAck: false });
+    const acks = this.acks!;
+    const { consumerTag } = await channel.consume(queue, (msg) => msg && this.deliver(channel, acks, generation, msg, queue), { noAck: false });
     this.tags.set(queue, consumerTag);
   }
 
-  private deliver(channel: Channel, generation: number, msg: ConsumeMessage, queue: string): void {
+  private deliver(channel: Channel, acks: AckBatcher, generation: number, msg: ConsumeMessage, queue: string): void {
     const { message, info } = fromAmqp(msg, queue);
+    const tag = msg.fields.deliveryTag;
+    acks.received(tag);
     let settled = false;
     // Settling a delivery of a connection that is gone is a no-op: RabbitMQ requeued it already.
     const settle = (op: () => void) => {
@@ -409,9 +416,9 @@ class AmqpConsumer implements Consumer, Restartable {
         return generation !== transport.generation;
       },
       deliveryTag: `${generation}.${++this.tagSeq}.${msg.fields.deliveryTag}`,
-      ack: () => settle(() => channel.ack(msg)),
-      reject: ({ requeue }) => settle(() => channel.reject(msg, requeue)),
-      restore: () => settle(() => channel.nack(msg, false, true)),
+      ack: () => settle(() => acks.ack(tag)),
+      reject: ({ requeue }) => settle(() => acks.settledOtherwise(tag, () => channel.reject(msg, requeue))),
+      restore: () => settle(() => acks.settledOtherwise(tag, () => channel.nack(msg, false, true))),
     });
   }
 }
