@@ -105,6 +105,8 @@ const settings = {
   // celery-redbeat's settings (redbeat/schedulers.py RedBeatConfig).
   redbeat_redis_url: z.string().min(1).nullable().default(null),
   redbeat_key_prefix: z.string().min(1).default('redbeat:'),
+  /** redis-py options; with a `redis-sentinel://` URL: `sentinels`, `service_name`, `password`, `db`. */
+  redbeat_redis_options: z.record(z.string(), z.unknown()).default({}),
   /** null = no leader lock (redbeat allows it; then run only one beat). */
   redbeat_lock_key: z.string().min(1).nullable().optional(),
   redbeat_lock_timeout: z.number().finite().positive().nullable().default(null),

@@ -5,11 +5,11 @@ import { Redis } from 'ioredis';
 import type { Celery } from '../app.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { parseRedisUrl } from '../transport/redis/options.js';
 import { maskUrl } from '../url-mask.js';
 import { Beat, type BeatClock, systemClock } from './beat.js';
 import { type LeaderLock, RedisLeaderLock } from './leader-lock.js';
 import type { ScheduleEntry } from './schedule-entry.js';
+import { redbeatConnection } from './redbeat-connection.js';
 import { RedbeatScheduler } from './redbeat-scheduler.js';
 import { buildScheduleTable, type ScheduleTableOptions } from './schedule-table.js';
 import { type BeatScheduler, Scheduler } from './scheduler.js';
@@ -95,17 +95,14 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
   let description: string;
   if (kind === 'redbeat') {
     const url = overrides.redbeatUrl ?? conf.redbeat_redis_url ?? conf.broker_url;
-    if (!url || !/^(rediss?|redis\+socket|unix):\/\//i.test(url)) {
-      throw new ConfigError(`the redbeat scheduler needs a Redis URL: set redbeat_redis_url (or --redbeat-url); the broker is ${url ? maskUrl(url) : 'not set'}`);
-    }
-    redis = new Redis({ ...parseRedisUrl(url), connectionName: 'ts-celery-beat', maxRetriesPerRequest: null });
+    redis = new Redis({ ...redbeatConnection(url, conf.redbeat_redis_options), connectionName: 'ts-celery-beat', maxRetriesPerRequest: null });
     const keys = redbeatKeys(overrides.redbeatKeyPrefix ?? conf.redbeat_key_prefix, conf.redbeat_lock_key);
     const timeoutS = overrides.lockTimeout ?? conf.redbeat_lock_timeout ?? (maxIntervalMs / 1000) * 5;
     if (keys.lock) lock = new RedisLeaderLock(redis, keys.lock, timeoutS * 1000);
     const redisStore = new RedisStore(redis, { keys, timezone: new TimeZone(conf.timezone), lockToken: lock?.token ?? null });
     store = redisStore;
     scheduler = new RedbeatScheduler({ app, statics: entries, store: redisStore, tableOptions, now: clock.now, logger, maxIntervalMs });
-    description = `redbeat ${maskUrl(url)} prefix ${keys.prefix}${keys.lock ? `, lock ${keys.lock} (${timeoutS} s)` : ', no lock'}`;
+    description = `redbeat ${maskUrl(url ?? '')} prefix ${keys.prefix}${keys.lock ? `, lock ${keys.lock} (${timeoutS} s)` : ', no lock'}`;
   } else {
     const file = overrides.scheduleFile ?? conf.beat_schedule_filename;
     store = file ? new FileStore(file, { timezone: conf.timezone, enableUtc: conf.enable_utc }) : new MemoryStore();

@@ -1,0 +1,42 @@
+// Where celery-redbeat keeps its state (redbeat/schedulers.py get_redis): `redbeat_redis_url`
+// (default: the broker), or Redis Sentinel as RedBeat spells it — a `redis-sentinel://` URL with
+// `redbeat_redis_options = {sentinels: [[host, port], …], service_name, password, db,
+// sentinel_kwargs}`.
+import type { RedisOptions } from 'ioredis';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { parseRedisUrl } from '../transport/redis/options.js';
+import { maskUrl } from '../url-mask.js';
+
+const sentinelOptions = z.looseObject({
+  sentinels: z.array(z.tuple([z.string().min(1), z.number().int().positive()])).min(1),
+  service_name: z.string().min(1).default('master'),
+  password: z.string().optional(),
+  username: z.string().optional(),
+  db: z.number().int().nonnegative().default(0),
+  sentinel_kwargs: z.looseObject({ password: z.string().optional(), username: z.string().optional() }).optional(),
+});
+
+export function redbeatConnection(url: string | undefined | null, redisOptions: Record<string, unknown>): RedisOptions {
+  if (url && /^redis-sentinel:\/\//i.test(url)) {
+    const parsed = sentinelOptions.safeParse(redisOptions);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(`redbeat_redis_options.${issue.path.join('.') || 'sentinels'} ${issue.message.toLowerCase()} (a redis-sentinel:// redbeat_redis_url needs sentinels: [[host, port], …])`);
+    }
+    const o = parsed.data;
+    return {
+      sentinels: o.sentinels.map(([host, port]) => ({ host, port })),
+      name: o.service_name,
+      db: o.db,
+      ...(o.username ? { username: o.username } : {}),
+      ...(o.password ? { password: o.password } : {}),
+      ...(o.sentinel_kwargs?.username ? { sentinelUsername: o.sentinel_kwargs.username } : {}),
+      ...(o.sentinel_kwargs?.password ? { sentinelPassword: o.sentinel_kwargs.password } : {}),
+    };
+  }
+  if (!url || !/^(rediss?|redis\+socket|unix):\/\//i.test(url)) {
+    throw new ConfigError(`the redbeat scheduler needs a Redis URL: set redbeat_redis_url (or --redbeat-url); the broker is ${url ? maskUrl(url) : 'not set'}`);
+  }
+  return parseRedisUrl(url);
+}
