@@ -1,6 +1,6 @@
 // createBackend(url): the result_backend URL's scheme picks the ResultBackend implementation.
 import { ConfigError } from '../errors.js';
-import { maskUrl } from '../url-mask.js';
+import { maskUrl, urlScheme } from '../url-mask.js';
 import { MemoryBackend } from './memory.js';
 import { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 import type { ResultBackend } from './result-backend.js';
@@ -18,7 +18,7 @@ export type * from './result-backend.js';
  */
 export function createBackend(url: string | undefined | null, options: RedisBackendOptions = {}): ResultBackend | null {
   if (!url || url === 'disabled' || url === 'disabled://') return null;
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase() ?? /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  const scheme = urlScheme(url, { slashes: false });
   switch (scheme) {
     case 'redis':
     case 'rediss':

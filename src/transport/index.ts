@@ -1,7 +1,7 @@
 // createTransport(url): the broker URL's scheme picks the Transport implementation, as kombu's
 // transport aliases do (kombu/transport/__init__.py TRANSPORT_ALIASES).
 import { ConfigError } from '../errors.js';
-import { maskUrl } from '../url-mask.js';
+import { maskUrl, urlScheme } from '../url-mask.js';
 import { AmqpTransport } from './amqp/amqp-transport.js';
 import { MemoryTransport } from './memory.js';
 import { RedisTransport } from './redis/redis-transport.js';
@@ -20,7 +20,7 @@ export type * from './transport.js';
  * const transport = createTransport('redis://localhost:6379/0', { visibility_timeout: 7200 });
  */
 export function createTransport(url: string, options: Record<string, unknown> = {}): Transport {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const scheme = urlScheme(url);
   switch (scheme) {
     case 'redis':
     case 'rediss':

@@ -3,7 +3,7 @@
 // `amqps://` for TLS; the path is the virtual host, where '' and '/' both mean '/'.
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
-import { maskUrl } from '../../url-mask.js';
+import { maskUrl, urlScheme } from '../../url-mask.js';
 import { validateTransportOptions } from '../transport-options.js';
 
 /** What amqplib's `connect` takes, spelled out so the vhost rules are kombu's, not amqplib's. */
@@ -19,7 +19,7 @@ export interface AmqpConnectionOptions {
 }
 
 export function parseAmqpUrl(url: string, heartbeat: number): AmqpConnectionOptions {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const scheme = urlScheme(url);
   if (scheme !== 'amqp' && scheme !== 'amqps' && scheme !== 'pyamqp') {
     throw new ConfigError(`broker URL ${maskUrl(url)}: '${scheme ?? url}' is not an AMQP URL`);
   }

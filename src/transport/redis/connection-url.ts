@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { ConfigError } from '../../errors.js';
-import { maskUrl } from '../../url-mask.js';
+import { maskUrl, urlScheme } from '../../url-mask.js';
 
 /** Where and how to connect: a subset of ioredis `RedisOptions`, ready to spread into `new Redis()`. */
 export interface RedisConnectionOptions {
@@ -56,7 +56,7 @@ const KNOWN_QUERY = new Set([
  * // { host: 'cache', port: 6380, password: 'secret', db: 2 }
  */
 export function parseRedisUrl(url: string, sentinel: SentinelOptions = {}): RedisConnectionOptions {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const scheme = urlScheme(url);
   if (!scheme) throw new ConfigError(`broker URL ${maskUrl(url)} has no scheme (expected redis://host:port/db)`);
   if (scheme === 'redis+socket' || scheme === 'unix' || scheme === 'socket') return parseSocketUrl(url, scheme);
   if (scheme === 'sentinel') return parseSentinelUrl(url, sentinel);
