@@ -6,7 +6,6 @@ import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { parseRedisUrl } from '../transport/redis/options.js';
-import { maskUrl } from '../url-mask.js';
 
 const sentinelOptions = z.looseObject({
   sentinels: z.array(z.tuple([z.string().min(1), z.number().int().positive()])).min(1),
@@ -35,8 +34,12 @@ export function redbeatConnection(url: string | undefined | null, redisOptions: 
       ...(o.sentinel_kwargs?.password ? { sentinelPassword: o.sentinel_kwargs.password } : {}),
     };
   }
-  if (!url || !/^(rediss?|redis\+socket|unix):\/\//i.test(url)) {
-    throw new ConfigError(`the redbeat scheduler needs a Redis URL: set redbeat_redis_url (or --redbeat-url); the broker is ${url ? maskUrl(url) : 'not set'}`);
+  const needsRedis = 'the redbeat scheduler needs a Redis URL: set redbeat_redis_url (or --redbeat-url)';
+  if (!url) throw new ConfigError(`${needsRedis}; the broker is not set`);
+  try {
+    return parseRedisUrl(url);
+  } catch (error) {
+    // parseRedisUrl knows which schemes are Redis; add what to set to its reason.
+    throw new ConfigError(`${needsRedis}; ${(error as Error).message}`);
   }
-  return parseRedisUrl(url);
 }
