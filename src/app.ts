@@ -4,13 +4,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import type { z } from 'zod';
 import { createBackend } from './backend/index.js';
-import { applySignature, finalId, freeze } from './canvas/apply-signature.js';
+import { applyFrozen, finalId, freeze } from './canvas/apply-signature.js';
 import { ACCUMULATE_TASK, accumulateResults } from './canvas/replace.js';
 import { type GroupSignature, isGroup } from './canvas/signatures.js';
 import type { ResultBackend } from './backend/result-backend.js';
 import { type CeleryConfig, loadConfig, unimplementedSettings } from './config.js';
 import { ConfigError } from './errors.js';
 import { newId } from './protocol/ids.js';
+import type { ResultTuple } from './protocol/result-meta.js';
 import type { Signature } from './protocol/task-message.js';
 import { buildTaskMessage } from './protocol/task-message.js';
 import { definePositionalTask, defineSpecTask, type PositionalHandler } from './registry/define-task.js';
@@ -188,8 +189,12 @@ export class Celery {
     const backend = this.backend;
     if (!backend) throw new ConfigError('restoreGroup needs a result backend (set result_backend)');
     const saved = await backend.restoreGroup(groupId);
-    if (!saved) return null;
-    return new GroupResult<T>(groupId, (saved[1] ?? []).map(([[memberId]]) => this.AsyncResult<T>(memberId)), () => this.backend);
+    return saved ? this.groupResult<T>(groupId, saved[1] ?? []) : null;
+  }
+
+  /** A GroupResult over the members' result tuples. */
+  private groupResult<T>(groupId: string, members: ResultTuple[]): GroupResult<T> {
+    return new GroupResult<T>(groupId, members.map(([[memberId]]) => this.AsyncResult<T>(memberId)), () => this.backend);
   }
 
   /** A handle on a task's result by id. */
@@ -265,8 +270,8 @@ export class Celery {
   async applyAsync<T = unknown>(sig: Signature, options?: SendTaskOptions): Promise<AsyncResult<T>>;
   async applyAsync<T = unknown>(sig: Signature, options: SendTaskOptions = {}): Promise<AsyncResult<T> | GroupResult<T>> {
     const frozen = freeze(sig);
-    const [[id], children] = await applySignature(this, frozen, { options });
-    if (isGroup(frozen)) return new GroupResult<T>(id, (children ?? []).map(([[memberId]]) => this.AsyncResult<T>(memberId)), () => this.backend);
+    const [[id], children] = await applyFrozen(this, frozen, { options });
+    if (isGroup(frozen)) return this.groupResult<T>(id, children ?? []);
     return this.AsyncResult<T>(finalId(frozen));
   }
 

@@ -99,8 +99,12 @@ export function finalId(sig: Signature): string {
 }
 
 /** Publish a signature; returns the result tuple of what was sent (Celery's `as_tuple`). */
-export async function applySignature(app: Celery, sig: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
-  const frozen = freeze(sig);
+export function applySignature(app: Celery, sig: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
+  return applyFrozen(app, freeze(sig), overrides);
+}
+
+/** Publish a signature `freeze` has already given its ids (its parts are frozen with it). */
+export async function applyFrozen(app: Celery, frozen: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
   const prepend = frozen.immutable ? [] : (overrides.prepend ?? []);
   switch (frozen.subtask_type ?? null) {
     case null: {
@@ -112,7 +116,7 @@ export async function applySignature(app: Celery, sig: Signature, overrides: App
       const groupId = frozen.options.task_id as string;
       const results: ResultTuple[] = [];
       for (const [index, member] of tasksOf(frozen).entries()) {
-        results.push(await applySignature(app, member, { prepend, options: { ...overrides.options, group_id: groupId, group_index: index } }));
+        results.push(await applyFrozen(app, member, { prepend, options: { ...overrides.options, group_id: groupId, group_index: index } }));
       }
       return [[groupId, null], results];
     }
@@ -136,7 +140,7 @@ async function applyChain(app: Celery, steps: Signature[], prepend: unknown[], o
   const placed = steps.map((step, i) => (i === last && Object.keys(membership).length ? withOptions(step, membership) : step));
   const [first, ...rest] = placed;
   const firstOptions = without(options, MEMBERSHIP);
-  await applySignature(app, first!, { prepend, options: { ...firstOptions, ...(rest.length ? { chain: rest.reverse() } : {}) } });
+  await applyFrozen(app, first!, { prepend, options: { ...firstOptions, ...(rest.length ? { chain: rest.reverse() } : {}) } });
   // The last step's result, its parents being the earlier steps (AsyncResult.parent in Python).
   return steps.reduce<ResultTuple | null>((parent, step) => [[finalId(step), parent], null], null)!;
 }
@@ -153,7 +157,7 @@ async function applyChord(app: Celery, sig: ChordSignature, prepend: unknown[], 
   const members = tasksOf(header);
   if (members.length === 0) {
     // Nothing will ever complete the chord: the body runs at once with no results (Celery does the same).
-    await applySignature(app, fullBody, { prepend: [[]] });
+    await applyFrozen(app, fullBody, { prepend: [[]] });
     return [[finalId(fullBody), [[groupId, null], []]], null];
   }
   const backend = app.backend;
@@ -162,7 +166,7 @@ async function applyChord(app: Celery, sig: ChordSignature, prepend: unknown[], 
   await RedisChordStore.forBackend(backend, { ordered }).setChordSize(groupId, members.length);
   const results: ResultTuple[] = [];
   for (const [index, member] of members.entries()) {
-    results.push(await applySignature(app, member, { prepend, options: { ...headerOptions, group_id: groupId, group_index: index, chord: fullBody } }));
+    results.push(await applyFrozen(app, member, { prepend, options: { ...headerOptions, group_id: groupId, group_index: index, chord: fullBody } }));
   }
   return [[finalId(fullBody), [[groupId, null], results]], null];
 }
