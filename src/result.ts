@@ -14,6 +14,12 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
+function configuredBackend(ref: () => ResultBackend | null): ResultBackend {
+  const backend = ref();
+  if (!backend) throw new CeleryError('no result backend is configured (set result_backend)');
+  return backend;
+}
+
 /** What `revoke` needs: the app's remote control (`app.control.revoke`). */
 export interface Revoker {
   revoke(taskId: string, options: { terminate?: boolean; signal?: string }): Promise<unknown>;
@@ -27,9 +33,7 @@ export class AsyncResult<T = unknown> {
   ) {}
 
   private get backend(): ResultBackend {
-    const backend = this.backendRef();
-    if (!backend) throw new CeleryError('no result backend is configured (set result_backend)');
-    return backend;
+    return configuredBackend(this.backendRef);
   }
 
   /** The full meta document as stored (`PENDING` when nothing is stored). */
@@ -118,9 +122,7 @@ export class GroupResult<T = unknown> {
   ) {}
 
   private get backend(): ResultBackend {
-    const backend = this.backendRef();
-    if (!backend) throw new CeleryError('no result backend is configured (set result_backend)');
-    return backend;
+    return configuredBackend(this.backendRef);
   }
 
   /** Store the group (`celery-taskset-meta-<id>`) so any process can restore it: `app.restoreGroup(id)`. */
