@@ -53,6 +53,19 @@ export function attachHandleMethods<F extends object, Args extends unknown[], Kw
   return Object.assign(call, methods);
 }
 
+/**
+ * `ctx.retry` and `ctx.replace`: both end the handler by throwing, and whoever runs it (the
+ * tracer, a pool thread) acts on what was thrown.
+ */
+export const taskControlFlow: Pick<TaskContext, 'retry' | 'replace'> = {
+  retry: (options) => {
+    throw new Retry(options);
+  },
+  replace: (sig) => {
+    throw new Replace(sig);
+  },
+};
+
 /** The context of a direct, in-process call: no broker, nothing stored, never aborted. */
 export function localContext(name: string, args: unknown[], kwargs: Record<string, unknown>): TaskContext {
   const id = newId();
@@ -71,11 +84,6 @@ export function localContext(name: string, args: unknown[], kwargs: Record<strin
     request: { id, name, args, kwargs } as unknown as TaskContext['request'],
     signal: new AbortController().signal,
     updateState: async () => {},
-    retry: (options) => {
-      throw new Retry(options);
-    },
-    replace: (sig) => {
-      throw new Replace(sig);
-    },
+    ...taskControlFlow,
   };
 }

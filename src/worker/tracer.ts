@@ -13,6 +13,7 @@ import { argsRepr } from '../protocol/repr.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import { FAILURE, RETRY, REVOKED, STARTED, SUCCESS } from '../protocol/states.js';
 import type { TaskContext } from '../registry/task-definition.js';
+import { taskControlFlow } from '../registry/task-handle.js';
 import type { SignalName, SignalPayloads } from '../signals.js';
 import { publishCallbacks, publishChainStep, publishErrbacks } from './canvas-dispatch.js';
 import { onChordPartReturn } from './chord-part.js';
@@ -280,12 +281,7 @@ export class TaskTracer {
       updateState: async (state, meta) => {
         await this.recorder.store(req, state, meta ?? null);
       },
-      retry: (options) => {
-        throw new Retry(options);
-      },
-      replace: (sig) => {
-        throw new Replace(sig);
-      },
+      ...taskControlFlow,
     };
   }
 

@@ -4,10 +4,10 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Celery } from '../../app.js';
-import { Replace } from '../../canvas/replace.js';
 import { EncodeError, NotRegistered, Retry } from '../../errors.js';
 import { loadApp } from '../../registry/module-loader.js';
 import type { TaskContext, TaskDefinition } from '../../registry/task-definition.js';
+import { taskControlFlow } from '../../registry/task-handle.js';
 import { autoretryFor } from '../retry.js';
 import { decodeError, encodeError } from './thread-errors.js';
 import type { FromThread, ThreadInit, ToThread } from './thread-messages.js';
@@ -60,12 +60,7 @@ async function run(app: Celery, message: Extract<ToThread, { type: 'run' }>): Pr
     ...message.ctx,
     signal: controller.signal,
     updateState: (state, meta) => updateState(job, state, meta),
-    retry: (options) => {
-      throw new Retry(options);
-    },
-    replace: (sig) => {
-      throw new Replace(sig);
-    },
+    ...taskControlFlow,
   };
   const definition = app.tasks.get(message.name);
   let reply: FromThread;
