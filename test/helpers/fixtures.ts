@@ -1,22 +1,20 @@
-// The golden fixtures captured from real Python Celery: the 5.2 set in ../shared and the set
-// re-captured from the pinned version (test/fixtures/celery-5.7, scripts/capture-fixtures.sh).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// The golden fixtures captured from real Python Celery by tools/wire-capture
+// (scripts/capture-fixtures.sh): one folder per Celery version under test/fixtures/.
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const here = import.meta.dirname;
-const SHARED_5_2 = resolve(here, '../../../shared/fixtures/celery-5.2');
-const PINNED_5_7 = resolve(here, '../fixtures/celery-5.7');
+const FIXTURES = resolve(import.meta.dirname, '../fixtures');
 
-/** The 5.2 set must exist; the pinned-version set is included whenever it is present. */
-export const FIXTURE_FOLDERS = [SHARED_5_2, ...(existsSync(PINNED_5_7) ? [PINNED_5_7] : [])];
+/** Every captured version, oldest first: `celery-5.2`, `celery-5.7`, … */
+export const FIXTURE_VERSIONS = readdirSync(FIXTURES, { withFileTypes: true })
+  .filter((e) => e.isDirectory() && /^celery-\d+\.\d+$/.test(e.name))
+  .map((e) => e.name as FixtureFolder)
+  .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
 
-export type FixtureFolder = 'celery-5.2' | 'celery-5.7';
-
-/** The folders actually present, for tests that run once per Celery version. */
-export const FIXTURE_VERSIONS = FIXTURE_FOLDERS.map((dir) => dir.split('/').at(-1) as FixtureFolder);
+export type FixtureFolder = `celery-${number}.${number}`;
 
 export interface Fixture {
-  /** `celery-5.2` or `celery-5.7`. */
+  /** `celery-5.2`, `celery-5.7`, … */
   folder: FixtureFolder;
   name: string;
   // biome-ignore lint: fixtures are free-form captured JSON
@@ -24,12 +22,12 @@ export interface Fixture {
 }
 
 export function loadFixtures(prefix = ''): Fixture[] {
-  if (!existsSync(SHARED_5_2)) throw new Error(`fixture folder missing: ${SHARED_5_2}`);
   const found: Fixture[] = [];
-  for (const dir of FIXTURE_FOLDERS) {
+  for (const folder of FIXTURE_VERSIONS) {
+    const dir = resolve(FIXTURES, folder);
     for (const file of readdirSync(dir).sort()) {
       if (!file.endsWith('.json') || !file.startsWith(prefix)) continue;
-      found.push({ folder: dir.split('/').at(-1) as FixtureFolder, name: file.replace(/\.json$/, ''), data: JSON.parse(readFileSync(resolve(dir, file), 'utf8')) });
+      found.push({ folder, name: file.replace(/\.json$/, ''), data: JSON.parse(readFileSync(resolve(dir, file), 'utf8')) });
     }
   }
   return found;

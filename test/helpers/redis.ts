@@ -1,6 +1,6 @@
 // Isolation for tests that talk to the real Redis: every test file gets a unique key prefix
 // (kombu's global_keyprefix) and unique names, so files run in parallel on one server.
-// Dbs 5–9 belong to shared/tools/wire-capture (it flushes them); tests use 10–15.
+// Dbs 5–9 belong to tools/wire-capture (it flushes them); tests use 10–15.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 
