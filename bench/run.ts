@@ -15,7 +15,7 @@ import { Celery } from '../src/index.js';
 import { encodeRedisEnvelope } from '../src/protocol/envelope.js';
 import { newId } from '../src/protocol/ids.js';
 import { buildTaskMessage } from '../src/protocol/task-message.js';
-import { PYTHON, REPO_ROOT, requirePython } from '../test/helpers/python.js';
+import { REPO_ROOT, requirePython } from '../test/helpers/python.js';
 
 const URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
 const PREFIX = process.env.BENCH_PREFIX ?? 'bench:';
@@ -354,7 +354,7 @@ async function latencyBench(): Promise<void> {
 
 function runPython(args: string[]): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(PYTHON, args, { cwd: REPO_ROOT, env: { ...env, PYTHONPATH: resolve(REPO_ROOT, 'bench/python') } });
+    const child = spawn(requirePython(), args, { cwd: REPO_ROOT, env: { ...env, PYTHONPATH: resolve(REPO_ROOT, 'bench/python') } });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));

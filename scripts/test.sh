@@ -18,7 +18,10 @@ if [ "$tier" != unit ]; then
   bash scripts/ensure-services.sh
 fi
 if [ "$tier" = all ] || [ "$tier" = interop ]; then
+  # The pinned newest runs the whole interop tier; the oldest supported runs its smoke subset
+  # (test/interop/compat-oldest.test.ts). `npm run test:matrix` covers every version.
   bash scripts/setup-python.sh
+  bash scripts/setup-python.sh "$(bash scripts/celery-versions.sh oldest)"
 fi
 mapfile -t files < <(find "${dirs[@]}" -name '*.test.ts' 2>/dev/null | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files under ${dirs[*]}" >&2; exit 1; fi

@@ -1,24 +1,57 @@
 // The Python side of the interop tier: real Celery workers and producer snippets run from the
 // project venv (.venv, pinned in test/interop/requirements.txt). Tests own the processes they
 // start: stop()/kill() by PID in a `finally`, and a process-exit safety net kills leftovers.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(here, '..', '..');
-/** The interpreter with the pinned Celery. */
-export const PYTHON = resolve(REPO_ROOT, '.venv', 'bin', 'python');
 /** Python modules the interop tests import (`-A interop_app`). */
 export const PYTHON_DIR = resolve(REPO_ROOT, 'test', 'interop', 'python');
 
-/** Throws a clear error when the venv is missing (instead of a confusing ENOENT later). */
+/**
+ * The venv whose Celery the interop tests run against: `.venv` (the pinned newest) unless
+ * INTEROP_VENV names another (`.venv-celery/5.2`, as scripts/test-matrix.sh and the oldest-version
+ * smoke run set it). Read at call time, so a test file may set it before its first spawn.
+ */
+export function interopVenv(): string {
+  return resolve(REPO_ROOT, process.env.INTEROP_VENV ?? '.venv');
+}
+
+/** The interpreter with the Celery under test; a clear error when the venv is missing. */
 export function requirePython(): string {
-  if (!existsSync(PYTHON)) {
-    throw new Error(`interop tests need the project venv: ${PYTHON} is missing; run scripts/setup-python.sh`);
+  const python = resolve(interopVenv(), 'bin', 'python');
+  if (!existsSync(python)) {
+    throw new Error(`interop tests need the project venv: ${python} is missing; run scripts/setup-python.sh`);
   }
-  return PYTHON;
+  return python;
+}
+
+const versions = new Map<string, { celery: string; kombu: string }>();
+/** `celery.__version__` and `kombu.__version__` of the venv under test (asked once per venv). */
+export function celeryVersions(): { celery: string; kombu: string } {
+  const python = requirePython();
+  let found = versions.get(python);
+  if (!found) {
+    const out = execFileSync(python, ['-c', 'import celery, kombu; print(celery.__version__, kombu.__version__)'], { encoding: 'utf8' });
+    const [celery = '', kombu = ''] = out.trim().split(' ');
+    found = { celery, kombu };
+    versions.set(python, found);
+  }
+  return found;
+}
+
+/**
+ * node:test's `skip` option for a test that needs Celery ≥ `min` (`'5.5'`): false on such a
+ * version, else the reason, which the runner prints beside the skipped test.
+ */
+export function skipBelowCelery(min: string, why: string): string | false {
+  const [major = 0, minor = 0] = celeryVersions().celery.split('.').map(Number);
+  const [wantMajor = 0, wantMinor = 0] = min.split('.').map(Number);
+  const below = major < wantMajor || (major === wantMajor && minor < wantMinor);
+  return below ? `Celery ${celeryVersions().celery} < ${min}: ${why}` : false;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crontab } from '../../src/beat/schedules/crontab.js';
 import { TimeZone } from '../../src/beat/time-zone.js';
-import { runPython } from '../helpers/python.js';
+import { runPython, skipBelowCelery } from '../helpers/python.js';
 import { mulberry32 } from '../helpers/random.js';
 
-const CASES = 3000;
+/** Random cases per run (BEAT_DIFF_CASES to take a smaller sample). */
+const CASES = Number(process.env.BEAT_DIFF_CASES ?? 3000);
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York'];
 // DST changes in 2024–2026 for both zones (UTC instants), so many cases straddle one.
 const TRANSITIONS = [
@@ -96,7 +97,13 @@ for c in cases:
 print(json.dumps(out))
 `;
 
-test('crontab next run matches Python Celery on random specs and instants', async () => {
+// Our crontab follows Celery 5.7's arithmetic exactly. Measured with this test against 5.3–5.6 (four
+// seeds each): 7–10 % of these random cases come out differently there — around DST changes
+// (< 5.5), with beat_cron_starting_deadline, a last_run_at in UTC for a zoned app, wrapping
+// ranges with steps — edge cases those releases computed in their own way.
+const skip = skipBelowCelery('5.7', 'crontab arithmetic differs from 5.7 in edge cases (DST, starting deadline, UTC last_run_at, wrapping ranges), which we follow');
+
+test('crontab next run matches Python Celery on random specs and instants', { skip }, async () => {
   const seed = Number(process.env.BEAT_DIFF_SEED ?? Date.now() % 2 ** 31);
   console.log(`# beat-crontab-differential seed=${seed} (re-run: BEAT_DIFF_SEED=${seed})`);
   const cases = generate(seed);

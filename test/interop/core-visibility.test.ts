@@ -9,6 +9,7 @@ import { createTransport } from '../../src/transport/index.js';
 import type { Delivery, Transport } from '../../src/transport/transport.js';
 import { pollUntil, startPythonWorker, type PythonWorker } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { resultKeyprefix } from './ts/env-config.js';
 
 const VISIBILITY_TIMEOUT_S = 2;
 const url = testRedisUrl(15);
@@ -34,7 +35,7 @@ before(() => {
     broker_url: url,
     result_backend: url,
     broker_transport_options: transportOptions,
-    result_backend_transport_options: { global_keyprefix: prefix },
+    result_backend_transport_options: { global_keyprefix: resultKeyprefix(prefix) },
     task_default_queue: queue,
   });
   redis = new Redis(url);

@@ -13,6 +13,7 @@ import { Celery } from '../../src/index.js';
 import { pollUntil, startPythonWorker, type PythonWorker } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
+import { resultKeyprefix } from './ts/env-config.js';
 
 const VISIBILITY_TIMEOUT_S = 2;
 const url = testRedisUrl(15);
@@ -33,7 +34,7 @@ before(() => {
     broker_url: url,
     result_backend: url,
     broker_transport_options: { global_keyprefix: prefix, visibility_timeout: VISIBILITY_TIMEOUT_S },
-    result_backend_transport_options: { global_keyprefix: prefix },
+    result_backend_transport_options: { global_keyprefix: resultKeyprefix(prefix) },
   });
 });
 

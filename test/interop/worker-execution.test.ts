@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { pollUntil, runPython, startPythonWorker } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { startTsWorker } from '../helpers/ts-worker.js';
+import { resultKeyprefix } from './ts/env-config.js';
 
 const url = testRedisUrl(14);
 const token = uniqueToken();
@@ -78,7 +79,7 @@ test('a retry our worker published is continued by a Python worker, and the reve
   const ours = await startTsWorker({ app: 'test/interop/ts/execution-tasks.ts', queues: [queue], nodeName: `wx-c-${token}@localhost`, env });
   const { json: sent } = await python(`print(json.dumps(app.send_task('exec.handoff').id))`);
   const id = sent as string;
-  await pollUntil('RETRY stored by our worker', async () => (await redis.get(`${prefix}celery-task-meta-${id}`))?.includes('"RETRY"') || undefined, { timeoutMs: 10_000 });
+  await pollUntil('RETRY stored by our worker', async () => (await redis.get(`${resultKeyprefix(prefix)}celery-task-meta-${id}`))?.includes('"RETRY"') || undefined, { timeoutMs: 10_000 });
   assert.equal((await ours.stop()).code, 0);
   const py = await startPythonWorker({ app: 'exec_tasks', queues: [queue], nodeName: `wx-py-${token}@localhost`, env });
   try {
@@ -92,7 +93,7 @@ test('a retry our worker published is continued by a Python worker, and the reve
   const { json: sent2 } = await python(`print(json.dumps(app.send_task('exec.handoff').id))`);
   const id2 = sent2 as string;
   try {
-    await pollUntil('RETRY stored by Python', async () => (await redis.get(`${prefix}celery-task-meta-${id2}`))?.includes('"RETRY"') || undefined, { timeoutMs: 10_000 });
+    await pollUntil('RETRY stored by Python', async () => (await redis.get(`${resultKeyprefix(prefix)}celery-task-meta-${id2}`))?.includes('"RETRY"') || undefined, { timeoutMs: 10_000 });
   } finally {
     await py2.stop();
   }

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
-import { PYTHON, PYTHON_DIR, pollUntil } from '../helpers/python.js';
+import { PYTHON_DIR, pollUntil, requirePython } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from './ts/env-config.js';
@@ -45,7 +45,7 @@ async function api<T>(path: string): Promise<T | undefined> {
 before(async () => {
   port = await freePort();
   worker = await startTsWorker({ app: 'test/interop/ts/control-tasks.ts', queues: [queue], nodeName: node, env, concurrency: 2, extraArgs: ['-E'] });
-  flower = spawn(PYTHON, ['-m', 'celery', '-A', 'interop_app', 'flower', `--port=${port}`, '--address=127.0.0.1'], {
+  flower = spawn(requirePython(), ['-m', 'celery', '-A', 'interop_app', 'flower', `--port=${port}`, '--address=127.0.0.1'], {
     cwd: PYTHON_DIR,
     env: { ...process.env, ...env, PYTHONPATH: PYTHON_DIR, FLOWER_UNAUTHENTICATED_API: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
