@@ -1,11 +1,12 @@
 // What a worker publishes after a task finishes (celery-wire.md §10.3–10.5): link callbacks and
 // the next chain step on success, errbacks on failure — each a child of the finished task.
-import type { Celery, SendTaskOptions } from '../app.js';
+import type { Celery } from '../app.js';
 import { applySignature } from '../canvas/apply-signature.js';
 import type { Logger } from '../log.js';
 import { newId } from '../protocol/ids.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import type { Signature, TaskRequest } from '../protocol/task-message.js';
+import type { SendTaskOptions } from '../send-task-options.js';
 
 function childOptions(task: TaskRequest): SendTaskOptions {
   return { parent_id: task.id, root_id: task.rootId ?? task.id };

@@ -8,8 +8,7 @@ import { WorkerHeartbeat } from '../control/events/worker-heartbeat.js';
 import { Mailbox } from '../control/mailbox.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
-import { controlledWorker } from './control-adapter.js';
-import type { Worker } from './worker.js';
+import { controlledWorker, type WorkerUnderControl } from './control-adapter.js';
 
 export interface RemoteControlOptions {
   /** Send task events from the start (`-E`, `worker_send_task_events`); `enable_events` can later. */
@@ -29,7 +28,7 @@ export class WorkerRemoteControl {
   private readonly clock: LamportClock;
 
   constructor(
-    private readonly worker: Worker,
+    private readonly worker: WorkerUnderControl,
     private readonly options: RemoteControlOptions,
   ) {
     const { app } = worker;

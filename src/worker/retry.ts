@@ -1,10 +1,11 @@
 // Retries as Celery does them (celery/app/task.py Task.retry, celery/app/autoretry.py,
 // celery/utils/time.py get_exponential_backoff_interval; celery-wire.md §10.2): the same task id
 // re-published with `retries + 1` and an absolute eta, back to the queue it came from.
-import type { Celery, SendTaskOptions } from '../app.js';
+import type { Celery } from '../app.js';
 import { MaxRetriesExceededError, type RetryOptions } from '../errors.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import type { ErrorMatcher, TaskOptions } from '../registry/task-definition.js';
+import type { SendTaskOptions } from '../send-task-options.js';
 import type { Request } from './request.js';
 
 export const DEFAULT_MAX_RETRIES = 3;

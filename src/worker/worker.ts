@@ -12,6 +12,7 @@ import { FAILURE } from '../protocol/states.js';
 import { parseTaskMessage, type TaskRequest } from '../protocol/task-message.js';
 import type { Consumer, Delivery, TransportEvent } from '../transport/transport.js';
 import { EtaHolder } from './eta-holder.js';
+import type { WorkerUnderControl } from './control-adapter.js';
 import { logLines } from './log-lines.js';
 import { expandNodeName } from './node-name.js';
 import { AsyncPool } from './pools/async-pool.js';
@@ -57,7 +58,7 @@ export interface WorkerStats {
   startedAt: number;
 }
 
-export class Worker {
+export class Worker implements WorkerUnderControl {
   readonly hostname: string;
   readonly queues: string[];
   /** Ids flagged by `revoke` (remote control): such a request is discarded, never run. */
