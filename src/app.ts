@@ -185,7 +185,8 @@ export class Celery {
     }
     const id = options.task_id ?? newId();
     const now = this.now();
-    // celery-wire.md §5 rule 4: inside a running task, the new task is its child.
+    // Inside a running task, the new task is its child (celery/app/base.py `Celery.send_task`:
+    // root_id and parent_id default from `current_worker_task`).
     const parent = this.currentTask.getStore();
     const route = this.router.route(name, args, kwargs, options);
     const message = buildTaskMessage({

@@ -1,7 +1,9 @@
-// Sending a signature (a serialized task call, celery-wire.md §2.3, §10.5–10.6): a plain task
+// Sending a signature (a serialized task call; celery/canvas.py `Signature.apply_async`,
+// `group.apply_async`, `_chain.run`, `_chord.run`): a plain task
 // becomes one message; groups, chains and chords are unrolled as Celery's canvas does — ids are
 // assigned up front (`freeze`), a chain step `group | task` becomes a chord, and a chord's header
-// tasks carry the body, after its size is recorded in the result backend (§8.6).
+// tasks carry the body, after its size is recorded in the result backend (celery/backends/redis.py
+// `RedisBackend.set_chord_size`).
 import { RedisChordStore } from '../backend/redis/chord.js';
 import { RedisBackend } from '../backend/redis/redis-backend.js';
 import type { ResultBackend } from '../backend/result-backend.js';
@@ -143,7 +145,8 @@ export async function applyFrozen(app: SignatureProducer, frozen: Signature, ove
 }
 
 /**
- * The producer sends only the first step; the rest ride in embed.chain, next step last (§10.5).
+ * `_chain.run`: the producer sends only the first step; the rest ride in embed.chain, next step
+ * last (`_chain.prepare_steps` reverses them).
  * Group/chord membership of the whole chain belongs to its last step, where the result is.
  */
 async function applyChain(app: SignatureProducer, steps: Signature[], prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {

@@ -1,5 +1,6 @@
 // The worker's presence in the fleet: its pidbox (inspect/control), its event dispatcher with
-// worker-online/heartbeat/offline, and the task events it sends with -E (celery-wire.md §11, §12).
+// worker-online/heartbeat/offline, and the task events it sends with -E (celery/worker/pidbox.py
+// `Pidbox`, celery/worker/heartbeat.py `Heart`, celery/events/dispatcher.py `EventDispatcher`).
 import { LamportClock } from '../control/clock.js';
 import { ControlClient } from '../control/control-client.js';
 import { EventDispatcher } from '../control/events/event-dispatcher.js';

@@ -1,5 +1,6 @@
 // The worker: composes the app's transport, result backend and task registry into Celery's
-// consume → decode → (ETA hold) → execute → record → ack pipeline (celery-wire.md §10.1).
+// consume → decode → (ETA hold) → execute → record → ack pipeline (celery/worker/strategy.py
+// `default`, celery/worker/request.py `Request`, celery/app/trace.py `build_tracer`).
 import { availableParallelism } from 'node:os';
 import type { Celery } from '../app.js';
 import { RevokedSet } from '../control/revoked-set.js';
