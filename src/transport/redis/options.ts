@@ -1,5 +1,5 @@
 // broker_transport_options for the Redis transport, under kombu's own names and defaults
-// (kombu/transport/redis.py `Channel.from_transport_options`, celery-wire.md §6.9).
+// (kombu/transport/redis.py `Channel.from_transport_options`).
 import { z } from 'zod';
 import { validateTransportOptions } from '../transport-options.js';
 import { DEFAULT_PRIORITY_STEPS } from './priority.js';
