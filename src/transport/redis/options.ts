@@ -6,7 +6,7 @@ import { DEFAULT_PRIORITY_STEPS } from './priority.js';
 
 export { parseRedisUrl, type RedisConnectionOptions } from './connection-url.js';
 
-/** The validated options, camelCased once here (design.md convention 2). */
+/** The validated options, camelCased once here (snake_case ⇄ camelCase in one place per boundary). */
 export interface RedisTransportOptions {
   /** Seconds a fetched, unacked message may stay unacked before any consumer restores it. */
   visibilityTimeout: number;
