@@ -145,8 +145,8 @@ export async function applyFrozen(app: SignatureProducer, frozen: Signature, ove
 }
 
 /**
- * `_chain.run`: the producer sends only the first step; the rest ride in embed.chain, next step
- * last (`_chain.prepare_steps` reverses them).
+ * celery/canvas.py `_chain.run`: the producer sends only the first step; the rest ride in
+ * embed.chain, next step last (`_chain.prepare_steps` reverses them).
  * Group/chord membership of the whole chain belongs to its last step, where the result is.
  */
 async function applyChain(app: SignatureProducer, steps: Signature[], prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {

@@ -15,7 +15,10 @@ import type { RedisBackend } from './redis-backend.js';
 export interface ChordEntry {
   taskId: string;
   state: string;
-  /** The JSON result: the return value, or the exception dict (`Backend.prepare_exception`). */
+  /**
+   * The JSON result: the return value, or the exception dict (celery/backends/base.py
+   * `Backend.prepare_exception`).
+   */
   result: unknown;
 }
 
