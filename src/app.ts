@@ -20,44 +20,11 @@ import { attachHandleMethods, localContext, type TaskHandleMethods } from './reg
 import { TaskRegistry } from './registry/task-registry.js';
 import { AsyncResult, GroupResult } from './result.js';
 import { Router } from './routing.js';
+import type { SendTaskOptions } from './send-task-options.js';
 import { Signals } from './signals.js';
 import { ControlClient } from './control/control-client.js';
 import { createTransport } from './transport/index.js';
 import type { Transport } from './transport/transport.js';
-
-/** Options of one call, with the names of Python's `apply_async` / `send_task`. */
-export interface SendTaskOptions {
-  task_id?: string;
-  /** Seconds from now; becomes an absolute `eta` header. */
-  countdown?: number;
-  eta?: Date | string;
-  /** Seconds from now, or an absolute time. */
-  expires?: number | Date | string;
-  queue?: string;
-  exchange?: string;
-  routing_key?: string;
-  priority?: number;
-  /** Custom headers, merged at the top level of the message headers as Celery does. */
-  headers?: Record<string, unknown>;
-  shadow?: string;
-  ignore_result?: boolean;
-  compression?: 'gzip' | 'zlib' | 'brotli';
-  link?: Signature | Signature[];
-  link_error?: Signature | Signature[];
-  time_limit?: number;
-  soft_time_limit?: number;
-  retries?: number;
-  group_id?: string;
-  group_index?: number;
-  root_id?: string;
-  parent_id?: string;
-  argsrepr?: string;
-  kwargsrepr?: string;
-  chain?: Signature[];
-  chord?: Signature;
-  /** How many `Task.replace` levels deep this call is (a message header). */
-  replaced_task_nesting?: number;
-}
 
 /** Collaborators that tests and the embedded demo inject instead of URLs. */
 export interface AppDependencies {
@@ -218,7 +185,8 @@ export class Celery {
     }
     const id = options.task_id ?? newId();
     const now = this.now();
-    // celery-wire.md §5 rule 4: inside a running task, the new task is its child.
+    // Inside a running task, the new task is its child (celery/app/base.py `Celery.send_task`:
+    // root_id and parent_id default from `current_worker_task`).
     const parent = this.currentTask.getStore();
     const route = this.router.route(name, args, kwargs, options);
     const message = buildTaskMessage({

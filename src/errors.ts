@@ -1,6 +1,6 @@
 // The error hierarchy of ts-celery. Where Celery has an exception of the same meaning the
 // class carries Celery's name, because `name` travels to Python as `exc_type`
-// (celery-wire.md §8.3) and `pythonModule` as `exc_module`.
+// (celery/backends/base.py `Backend.prepare_exception`) and `pythonModule` as `exc_module`.
 
 /** Base class of every error ts-celery throws. */
 export class CeleryError extends Error {

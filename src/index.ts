@@ -1,5 +1,6 @@
 // The public API of ts-celery (everything else is internal).
-export { Celery, EMBEDDED_BROKER_URL, type AppDependencies, type SendTaskOptions } from './app.js';
+export { Celery, EMBEDDED_BROKER_URL, type AppDependencies } from './app.js';
+export type { SendTaskOptions } from './send-task-options.js';
 export { createBackend } from './backend/index.js';
 export { Beat, crontab, every, solar, type SolarEvent, buildScheduleTable, Scheduler, FileStore, RedisStore, MemoryStore, RedisLeaderLock, type CrontabSpec } from './beat/index.js';
 export type { ResultBackend, WaitOptions } from './backend/result-backend.js';

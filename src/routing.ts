@@ -1,5 +1,6 @@
-// Where a task message goes: task_routes lookup, queue expansion and the "direct exchanges
-// collapse to the default exchange" rule of celery/app/amqp.py send_task_message (celery-wire.md §5).
+// Where a task message goes: task_routes lookup and queue expansion (celery/app/routes.py
+// `Router.route`, `Router.expand_destination`) and the "direct exchanges collapse to the default
+// exchange" rule of celery/app/amqp.py `AMQP._create_task_sender` (its `send_task_message`).
 import type { CeleryConfig, RouteOptions, RouterFunction } from './config.js';
 import { ConfigError } from './errors.js';
 import type { ExchangeType, PublishTarget, QueueSpec } from './transport/transport.js';

@@ -1,4 +1,5 @@
-// The stored text of task metas and saved groups (celery-wire.md §8.2, §8.5): JSON written with
+// The stored text of task metas and saved groups (celery/backends/base.py
+// `BaseKeyValueStoreBackend._store_result`, `_save_group`, `_restore_group`): JSON written with
 // kombu-compatible encoding, read back from whoever wrote it (Python or us), errors naming the key.
 import { DecodeError, EncodeError } from '../errors.js';
 import { jsonDecode, jsonEncode } from '../protocol/codecs/json.js';

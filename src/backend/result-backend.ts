@@ -1,5 +1,6 @@
-// The result store abstraction (celery-wire.md §8): RedisBackend (Python-compatible keys) and
-// MemoryBackend. A backend stores and reads task meta documents; it does not know how tasks run.
+// The result store abstraction (celery/backends/base.py `Backend`): RedisBackend
+// (Python-compatible keys) and MemoryBackend. A backend stores and reads task meta documents;
+// it does not know how tasks run.
 import type { ResultTuple, TaskMeta } from '../protocol/result-meta.js';
 
 export interface WaitOptions {

@@ -1,6 +1,7 @@
 // The beat leader lock, compatible with celery-redbeat's `redbeat::lock` (a redis-py Lock: a
 // token string set with NX + PX, extended to the full timeout every tick, released only by its
-// owner). Two beats on one Redis therefore never tick at the same time (celery-wire.md §13.8).
+// owner). Two beats on one Redis therefore never tick at the same time (redbeat/schedulers.py
+// `acquire_distributed_beat_lock`, `RedBeatScheduler.tick`).
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 

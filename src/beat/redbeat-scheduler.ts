@@ -2,7 +2,7 @@
 // beat and a Python RedBeat share one schedule: Redis is the source of truth. Each tick reads
 // the keys due now (plus a peek at the next), loads their definitions — our static entries and
 // any dynamic entry a Python service saved — and sends every due one, each advance fenced by the
-// leader-lock token (celery-wire.md §13.8).
+// leader-lock token (redbeat/schedulers.py `acquire_distributed_beat_lock`).
 import type { Logger } from '../log.js';
 import { type EntryState, type ScheduleEntry, type TaskSender, entryIsDue, nextState } from './schedule-entry.js';
 import type { ScheduleTableOptions } from './schedule-table.js';

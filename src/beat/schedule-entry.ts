@@ -1,6 +1,6 @@
 // One `beat_schedule` entry (Celery's `ScheduleEntry`, celery/beat.py) and its run state, plus
-// the mapping of its `options` onto an ordinary `apply_async` call (celery-wire.md §13.1).
-import type { SendTaskOptions } from '../app.js';
+// the mapping of its `options` onto an ordinary `apply_async` call (`Scheduler.apply_async`).
+import type { SendTaskOptions } from '../send-task-options.js';
 import type { Schedule } from './schedules/schedule.js';
 
 /** The `options` beat passes to `apply_async` (relative `expires` becomes absolute there). */

@@ -1,6 +1,7 @@
 // Validates `beat_schedule` (and a `--schedule-table` JSON file) into schedule entries. Entries
-// are Celery's `{task, schedule, args, kwargs, options, relative}` (celery-wire.md §13.1);
-// `schedule` is seconds, a Schedule object, celery-redbeat's JSON form (§13.8), `{crontab: {…}}`
+// are Celery's `{task, schedule, args, kwargs, options, relative}` (celery/beat.py `ScheduleEntry`,
+// `Scheduler.update_from_dict`); `schedule` is seconds, a Schedule object, celery-redbeat's JSON
+// form (redbeat/decoder.py `RedBeatJSONDecoder`), `{crontab: {…}}`
 // or `{solar: {event, lat, lon}}`.
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';

@@ -1,6 +1,7 @@
-// Celery's beat `Scheduler.tick` (celery/beat.py, celery-wire.md §13.6): a min-heap of due times,
-// one task per tick, the entry advanced (last_run_at = now, total_run_count + 1) and persisted
-// BEFORE the message is published, waits capped by `beat_max_loop_interval`.
+// Celery's beat `Scheduler.tick` (celery/beat.py `Scheduler.tick`, `populate_heap`, and
+// `apply_async`, which calls `reserve` first): a min-heap of due times, one task per tick, the
+// entry advanced (last_run_at = now, total_run_count + 1) and persisted BEFORE the message is
+// published, waits capped by `beat_max_loop_interval`.
 import type { Logger } from '../log.js';
 import { type EntryState, type ScheduleEntry, type TaskSender, entryIsDue, nextState, sendOptions } from './schedule-entry.js';
 import type { ScheduleStore } from './stores/schedule-store.js';

@@ -1,6 +1,6 @@
 // Wall-clock time in an IANA zone, the way Python's zoneinfo sees it (PEP 495 `fold`), built on
 // Intl.DateTimeFormat only. Celery computes crontab slots on local wall times, then converts the
-// result to UTC (celery/utils/time.py `remaining`, celery-wire.md §13.4).
+// result to UTC (celery/utils/time.py `remaining`, celery/schedules.py `crontab.remaining_delta`).
 
 /** A local wall time encoded as if it were a UTC epoch in ms (Date.UTC of the wall fields). */
 export type WallMs = number;

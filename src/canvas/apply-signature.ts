@@ -1,15 +1,30 @@
-// Sending a signature (a serialized task call, celery-wire.md §2.3, §10.5–10.6): a plain task
+// Sending a signature (a serialized task call; celery/canvas.py `Signature.apply_async`,
+// `group.apply_async`, `_chain.run`, `_chord.run`): a plain task
 // becomes one message; groups, chains and chords are unrolled as Celery's canvas does — ids are
 // assigned up front (`freeze`), a chain step `group | task` becomes a chord, and a chord's header
-// tasks carry the body, after its size is recorded in the result backend (§8.6).
-import type { Celery, SendTaskOptions } from '../app.js';
+// tasks carry the body, after its size is recorded in the result backend (celery/backends/redis.py
+// `RedisBackend.set_chord_size`).
 import { RedisChordStore } from '../backend/redis/chord.js';
 import { RedisBackend } from '../backend/redis/redis-backend.js';
+import type { ResultBackend } from '../backend/result-backend.js';
+import type { CeleryConfig } from '../config.js';
 import { CeleryError } from '../errors.js';
 import { newId } from '../protocol/ids.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import type { Signature } from '../protocol/task-message.js';
+import type { SendTaskOptions } from '../send-task-options.js';
 import { type ChordSignature, chord, type GroupSignature, tasksOf } from './signatures.js';
+
+/**
+ * What sending a signature needs of the app: its producer, its result backend (a chord records
+ * its size there) and the backend's options. The app (`Celery`) is one; the canvas does not
+ * import it back.
+ */
+export interface SignatureProducer {
+  sendTask(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendTaskOptions): Promise<{ id: string }>;
+  readonly backend: ResultBackend | null;
+  readonly conf: Pick<CeleryConfig, 'result_backend_transport_options'>;
+}
 
 /** Signature options that map onto send options one to one (same Celery names). */
 const PASSED_OPTIONS = [
@@ -99,12 +114,12 @@ export function finalId(sig: Signature): string {
 }
 
 /** Publish a signature; returns the result tuple of what was sent (Celery's `as_tuple`). */
-export function applySignature(app: Celery, sig: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
+export function applySignature(app: SignatureProducer, sig: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
   return applyFrozen(app, freeze(sig), overrides);
 }
 
 /** Publish a signature `freeze` has already given its ids (its parts are frozen with it). */
-export async function applyFrozen(app: Celery, frozen: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
+export async function applyFrozen(app: SignatureProducer, frozen: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
   const prepend = frozen.immutable ? [] : (overrides.prepend ?? []);
   switch (frozen.subtask_type ?? null) {
     case null: {
@@ -130,10 +145,11 @@ export async function applyFrozen(app: Celery, frozen: Signature, overrides: App
 }
 
 /**
- * The producer sends only the first step; the rest ride in embed.chain, next step last (§10.5).
+ * celery/canvas.py `_chain.run`: the producer sends only the first step; the rest ride in
+ * embed.chain, next step last (`_chain.prepare_steps` reverses them).
  * Group/chord membership of the whole chain belongs to its last step, where the result is.
  */
-async function applyChain(app: Celery, steps: Signature[], prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
+async function applyChain(app: SignatureProducer, steps: Signature[], prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
   if (steps.length === 0) return [[newId(), null], null];
   const membership = Object.fromEntries(MEMBERSHIP.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
   const last = steps.length - 1;
@@ -146,7 +162,7 @@ async function applyChain(app: Celery, steps: Signature[], prepend: unknown[], o
 }
 
 /** `_chord.run` (canvas.py): record the header size, then send the header tasks carrying the body. */
-async function applyChord(app: Celery, sig: ChordSignature, prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
+async function applyChord(app: SignatureProducer, sig: ChordSignature, prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
   const { header, body } = sig.kwargs;
   const groupId = header.options.task_id as string;
   const callerOptions = { ...without(sig.options, ['task_id']), ...without(options, ['task_id']) };

@@ -1,6 +1,7 @@
 // Canvas builders: group, chain and chord as the signature dicts Python's celery.canvas produces
-// (`dict(sig)`, celery-wire.md §10.6), so they can be applied here, embedded in messages, or
-// handed to a Python worker unchanged. Pure data; `app.applyAsync` sends them.
+// (`dict(sig)`; celery/canvas.py `Signature`, `group`, `_chain`, `_chord`), so they can be applied
+// here, embedded in messages, or handed to a Python worker unchanged. Pure data; `app.applyAsync`
+// sends them.
 import type { Signature } from '../protocol/task-types.js';
 
 export interface GroupSignature extends Signature {

@@ -1,7 +1,7 @@
 // The client side of remote control, as Python's `app.control` / kombu `Mailbox._broadcast`
-// publish and collect (kombu/pidbox.py `_publish`, `_collect`; celery/app/control.py; celery-wire.md
-// §12.1–§12.3): a request on the pidbox fanout exchange with a ticket and `reply_to` naming our
-// oid, replies gathered from `<oid>.reply.<ns>.pidbox` until the limit or the timeout.
+// publish and collect (kombu/pidbox.py `Mailbox._publish`, `_collect`; celery/app/control.py
+// `Control.broadcast`): a request on the pidbox fanout exchange with a ticket and `reply_to`
+// naming our oid, replies gathered from `<oid>.reply.<ns>.pidbox` until the limit or the timeout.
 import { decodeBody } from '../protocol/codec.js';
 import { newId } from '../protocol/ids.js';
 import type { Consumer, Delivery, QueueSpec, Transport } from '../transport/transport.js';

@@ -1,6 +1,7 @@
 // What remote control needs from a worker: the small surface the pidbox commands act on
 // (celery/worker/control.py reads the same things from worker state, the consumer and the pool).
-// The worker implements it; control never imports the worker (design.md arrows).
+// The worker implements it; control never imports the worker (imports point down only, checked by
+// test/unit/architecture.test.ts).
 import type { RevokedSet } from './revoked-set.js';
 import type { QueueInfo, RequestInfo, ScheduledRequest, WorkerStatsInfo } from './worker-info.js';
 

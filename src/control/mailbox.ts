@@ -1,6 +1,6 @@
 // A worker's pidbox node: listens on the `<control_exchange>.pidbox` fanout exchange, runs the
 // requests addressed to it and publishes replies exactly as a Python worker does (kombu/pidbox.py
-// `Node.handle_message`, `dispatch`, `reply`; celery-wire.md §12).
+// `Node.handle_message`, `dispatch`, `reply`; celery/worker/pidbox.py `Pidbox`).
 import { type Logger, silentLogger } from '../log.js';
 import { decodeBody } from '../protocol/codec.js';
 import type { Message } from '../protocol/message.js';

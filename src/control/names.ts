@@ -1,7 +1,8 @@
 // Every exchange and queue name of the pidbox and the event stream, built in one place from
-// `control_exchange` / `event_exchange` (celery-wire.md §11.1, §12.1; kombu/pidbox.py
-// `exchange_fmt`, `reply_exchange_fmt`, `get_queue`, `get_reply_queue`), with the attributes
-// kombu declares them with on RabbitMQ (celery-wire.md §7).
+// `control_exchange` / `event_exchange` (kombu/pidbox.py `Mailbox.exchange_fmt`,
+// `reply_exchange_fmt`, `get_queue`, `get_reply_queue`; celery/events/event.py `event_exchange`),
+// with the attributes they are declared with on RabbitMQ (kombu/pidbox.py `Mailbox._get_exchange`,
+// celery/app/control.py `Control.__init__`, celery/events/receiver.py `EventReceiver.__init__`).
 import type { ExchangeDeclaration, QueueAttributes } from '../transport/transport.js';
 
 /** kombu Mailbox `_get_exchange(type='fanout')`: non-durable. */

@@ -1,6 +1,6 @@
 // Which nodes act on a pidbox request: kombu/pidbox.py `Node.handle_message` — `destination`
 // first, else `pattern` + `matcher` (kombu/matcher.py: `glob` = fnmatch, `pcre` = re.match),
-// else everyone (celery-wire.md §12.2).
+// else everyone.
 
 export interface Addressing {
   destination?: unknown;

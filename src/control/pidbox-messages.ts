@@ -1,5 +1,5 @@
 // The two pidbox message kinds as kombu builds them (kombu/pidbox.py `_publish`,
-// `_publish_reply`; celery-wire.md §12.2–§12.3, fixtures pidbox-*): a request broadcast on the
+// `_publish_reply`; fixtures pidbox-*): a request broadcast on the
 // fanout exchange and a reply published to the client's reply exchange.
 import { encodeBody } from '../protocol/codec.js';
 import type { Message } from '../protocol/message.js';

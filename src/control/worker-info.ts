@@ -1,8 +1,8 @@
 // The JSON shapes inspect replies carry, with Celery's key order, and builders so a worker fills
-// them without knowing the order (celery-wire.md §12.4–§12.5; celery/worker/request.py `info`,
-// kombu/entity.py `Queue.as_dict`, celery/worker/worker.py `stats`).
+// them without knowing the order (celery/worker/request.py `Request.info`, kombu/entity.py
+// `Queue.as_dict`, celery/worker/worker.py `WorkController.stats`).
 
-/** §12.5: one request as `active`, `reserved`, `scheduled` and `query_task` report it. */
+/** One request as `active`, `reserved`, `scheduled` and `query_task` report it (`Request.info`). */
 export interface RequestInfo {
   id: string;
   name: string;

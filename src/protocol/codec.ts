@@ -1,5 +1,6 @@
 // Body serialization with kombu's content-type rules: JSON in, JSON out; anything outside
-// `accept_content` is refused, and pickle is refused without ever being decoded (§4.1).
+// `accept_content` is refused, and pickle is refused without ever being decoded (as
+// kombu/serialization.py `SerializerRegistry.loads` raises ContentDisallowed before decoding).
 import { ContentDisallowed, DecodeError } from '../errors.js';
 import { jsonDecode, jsonEncode } from './codecs/json.js';
 import { compress, compressionHeader, decompress } from './compression.js';

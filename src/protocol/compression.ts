@@ -1,4 +1,4 @@
-// Message body compression (celery-wire.md §4.2, kombu/compression.py). kombu's `gzip` is a zlib
+// Message body compression (kombu/compression.py `compress` / `decompress`). kombu's `gzip` is a zlib
 // stream (RFC 1950, `78 9c`), not a gzip file: it must be inflated, never gunzipped.
 import { brotliCompressSync, brotliDecompressSync, deflateSync, inflateSync } from 'node:zlib';
 import { ContentDisallowed, DecodeError } from '../errors.js';

@@ -1,5 +1,7 @@
-// kombu's Redis message envelope (celery-wire.md §6.1): one JSON object per list entry with a
-// base64 body, headers, and properties carrying delivery_info, priority and the delivery tag.
+// kombu's Redis message envelope (kombu/transport/virtual/base.py `Channel.prepare_message`,
+// `Channel._inplace_augment_message`; LPUSHed by kombu/transport/redis.py `Channel._put`): one
+// JSON object per list entry with a base64 body, headers, and properties carrying
+// delivery_info, priority and the delivery tag.
 import { ProtocolError } from '../errors.js';
 import type { Message, MessageProperties } from './message.js';
 
@@ -82,7 +84,10 @@ export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
   };
 }
 
-/** The envelope as kombu restores it: `headers.redelivered` and `delivery_info.redelivered` set (§6.6). */
+/**
+ * The envelope as kombu restores it: `headers.redelivered` and `delivery_info.redelivered` set
+ * (kombu/transport/redis.py `Channel._do_restore_message`).
+ */
 export function markRedelivered(raw: string): string {
   const envelope = parseEnvelopeObject(raw);
   const headers = isObject(envelope.headers) ? envelope.headers : {};

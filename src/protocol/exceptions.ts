@@ -1,5 +1,5 @@
 // Exceptions as Celery stores them: `{exc_type, exc_message, exc_module}` plus a traceback text
-// (celery-wire.md §8.3; celery/backends/base.py prepare_exception / exception_to_python).
+// (celery/backends/base.py `Backend.prepare_exception` / `Backend.exception_to_python`).
 import { CeleryError, TaskError } from '../errors.js';
 import { pythonRepr } from './repr.js';
 

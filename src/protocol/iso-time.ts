@@ -1,6 +1,7 @@
-// ISO-8601 times as Python writes and reads them (celery-wire.md §4.3): we emit exactly what
-// `datetime.isoformat()` emits for an aware UTC time, and read what Celery ≥5.3's
-// `maybe_iso8601` (dateutil `isoparse`) reads, naive values taken as UTC (`maybe_make_aware`).
+// ISO-8601 times as Python writes and reads them: we emit exactly what `datetime.isoformat()`
+// emits for an aware UTC time (celery/app/amqp.py `AMQP.as_task_v2` writes `eta.isoformat()`), and
+// read what Celery ≥5.3's `maybe_iso8601` (dateutil `isoparse`) reads, naive values taken as UTC
+// (`maybe_make_aware`; both in celery/utils/time.py).
 import { ProtocolError } from '../errors.js';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');

@@ -1,5 +1,6 @@
 // A broker message as kombu models it, independent of the broker: serialized (and maybe
-// compressed) body bytes, content type/encoding, headers and properties (celery-wire.md §2.1, §6.1).
+// compressed) body bytes, content type/encoding, headers and properties (kombu/message.py `Message`;
+// kombu/transport/virtual/base.py `Channel.prepare_message`).
 
 /** Message properties (AMQP basic properties; the Redis envelope's `properties` object). */
 export interface MessageProperties {

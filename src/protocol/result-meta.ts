@@ -1,5 +1,6 @@
 // The task meta document a result backend stores under `celery-task-meta-<id>`
-// (celery-wire.md §8.2, §8.4). Pure types and builders.
+// (celery/backends/base.py `Backend._get_result_meta`; result tuples as celery/result.py
+// `AsyncResult.as_tuple` / `result_from_tuple`). Pure types and builders.
 import { formatDateDone } from './iso-time.js';
 
 /** `[[id, parent | null], null]` for a task; `[[groupId, parent], [members…]]` for a group. */

@@ -1,4 +1,5 @@
-// Task states and their precedence, as celery/states.py defines them (celery-wire.md §9).
+// Task states and their precedence, as celery/states.py defines them (`PRECEDENCE`, `precedence`,
+// `READY_STATES`, `PROPAGATE_STATES`).
 
 export const PENDING = 'PENDING';
 export const RECEIVED = 'RECEIVED';

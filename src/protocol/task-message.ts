@@ -1,5 +1,5 @@
 // Celery task messages: protocol 2 written exactly as Python's `as_task_v2` writes it, and
-// protocol 1, hybrid and 2 read into one TaskRequest (celery-wire.md §2, §3; celery/app/amqp.py,
+// protocol 1, hybrid and 2 read into one TaskRequest (celery/app/amqp.py `AMQP.as_task_v2`,
 // celery/worker/strategy.py `hybrid_to_proto2` / `proto1_to_proto2`).
 import { z } from 'zod';
 import { CeleryError, ProtocolError } from '../errors.js';

@@ -1,5 +1,6 @@
-// The shapes of a Celery task message (celery-wire.md §2.2, §2.3) as producers write them and
-// workers read them: signatures, the body embed, protocol-2 headers, NewTask and TaskRequest.
+// The shapes of a Celery task message (celery/app/amqp.py `AMQP.as_task_v2`) as producers write
+// them and workers read them: signatures, the body embed, protocol-2 headers, NewTask and
+// TaskRequest.
 
 /** A serialized task call (`celery.canvas.Signature` as a dict). */
 export interface Signature {
@@ -21,7 +22,7 @@ export interface TaskEmbed {
   chord: Signature | null;
 }
 
-/** Protocol-2 headers (§2.2); custom headers sit beside them. */
+/** Protocol-2 headers (`as_task_v2`'s `headers` dict); custom headers sit beside them. */
 export interface TaskHeaders {
   lang: string;
   task: string;

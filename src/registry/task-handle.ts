@@ -1,11 +1,11 @@
 // The typed handle `app.task(...)` returns: callable directly (runs the handler in-process, the
 // "sync fallback" when no broker is around), and able to send itself (`delay`, `applyAsync`, `s`).
-import type { SendTaskOptions } from '../app.js';
 import { Replace } from '../canvas/replace.js';
 import { Retry } from '../errors.js';
 import { newId } from '../protocol/ids.js';
 import type { Signature } from '../protocol/task-message.js';
 import type { AsyncResult } from '../result.js';
+import type { SendTaskOptions } from '../send-task-options.js';
 import type { TaskContext, TaskDefinition } from './task-definition.js';
 
 /** How a handle sends its task; provided by the app. */

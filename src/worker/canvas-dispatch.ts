@@ -1,11 +1,13 @@
-// What a worker publishes after a task finishes (celery-wire.md §10.3–10.5): link callbacks and
-// the next chain step on success, errbacks on failure — each a child of the finished task.
-import type { Celery, SendTaskOptions } from '../app.js';
+// What a worker publishes after a task finishes: link callbacks and the next chain step on success
+// (celery/app/trace.py `build_tracer`, its `_dispatch_callbacks_and_chain`), errbacks on failure
+// (celery/backends/base.py `Backend._call_task_errbacks`) — each a child of the finished task.
+import type { Celery } from '../app.js';
 import { applySignature } from '../canvas/apply-signature.js';
 import type { Logger } from '../log.js';
 import { newId } from '../protocol/ids.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import type { Signature, TaskRequest } from '../protocol/task-message.js';
+import type { SendTaskOptions } from '../send-task-options.js';
 
 function childOptions(task: TaskRequest): SendTaskOptions {
   return { parent_id: task.id, root_id: task.rootId ?? task.id };
@@ -41,7 +43,7 @@ export async function publishChainStep(app: Celery, task: TaskRequest, value: un
   return child ?? null;
 }
 
-/** Errbacks are published with the failed task's id as their only argument (§10.4). */
+/** Errbacks are published with the failed task's id as their only argument (`_call_task_errbacks`). */
 export async function publishErrbacks(app: Celery, task: TaskRequest, logger: Logger): Promise<void> {
   const errbacks = task.embed.errbacks ?? [];
   if (errbacks.length === 0) return;

@@ -1,7 +1,7 @@
-// A chord header task reports its outcome (celery-wire.md §8.6; celery/backends/redis.py
-// on_chord_part_return): every ready state counts; the task that completes the chord sends the
-// body with the header results prepended — or, when a header task failed, fails the body with
-// ChordError("Dependency <id> raised <repr>").
+// A chord header task reports its outcome (celery/backends/redis.py
+// `RedisBackend.on_chord_part_return`): every ready state counts; the task that completes the
+// chord sends the body with the header results prepended — or, when a header task failed, fails
+// the body with ChordError("Dependency <id> raised <repr>").
 import type { Celery } from '../app.js';
 import { RedisChordStore } from '../backend/redis/chord.js';
 import { RedisBackend } from '../backend/redis/redis-backend.js';

@@ -1,6 +1,8 @@
 // The worker as remote control sees it (control/controlled-worker.ts): inspect reads its
 // requests, queues and counters; control commands revoke, terminate, resize, re-route and stop it.
+import type { Celery } from '../app.js';
 import type { ControlledWorker, ConsumerSpec, RegisteredTask, ScheduledRequest } from '../control/controlled-worker.js';
+import type { RevokedSet } from '../control/revoked-set.js';
 import { brokerInfo, poolInfo, queueInfo, requestInfo, type RequestInfo } from '../control/worker-info.js';
 import { toExceptionInfo } from '../protocol/exceptions.js';
 import { formatPythonIso } from '../protocol/iso-time.js';
@@ -8,12 +10,35 @@ import { buildTaskMeta } from '../protocol/result-meta.js';
 import { REVOKED } from '../protocol/states.js';
 import { TaskRevokedError } from '../errors.js';
 import type { Request } from './request.js';
-import type { Worker } from './worker.js';
+
+/**
+ * What remote control reads and drives of a worker (here and in remote-control.ts). The worker
+ * (worker.ts, the composer) implements it and hands itself down; nothing here imports it back.
+ */
+export interface WorkerUnderControl {
+  readonly app: Celery;
+  readonly hostname: string;
+  readonly queues: readonly string[];
+  readonly revoked: RevokedSet;
+  readonly stats: { readonly processed: Record<string, number> };
+  readonly timeLimitOverrides: Map<string, { soft: number | null; hard: number | null }>;
+  readonly concurrency: number;
+  readonly prefetchCount: number;
+  activeRequests(): Request[];
+  reservedRequests(): Request[];
+  scheduledRequests(): Request[];
+  terminate(ids: readonly string[]): string[];
+  setRateLimit(taskName: string, rate: string | null): void;
+  addQueue(name: string): Promise<void>;
+  removeQueue(name: string): void;
+  resizePool(concurrency: number): void;
+  stop(): Promise<void>;
+}
 
 /** States a `revoke` may overwrite with REVOKED (Celery ≥5.6.2 `_revoke_store_result`). */
 const REVOCABLE = new Set(['PENDING', 'RECEIVED', 'RETRY', 'REJECTED']);
 
-export function controlledWorker(worker: Worker, startedAt: number, now: () => number): ControlledWorker {
+export function controlledWorker(worker: WorkerUnderControl, startedAt: number, now: () => number): ControlledWorker {
   const app = worker.app;
   const info = (req: Request): RequestInfo =>
     requestInfo({

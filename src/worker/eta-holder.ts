@@ -1,5 +1,6 @@
-// ETA/countdown messages wait here, unacknowledged, until they are due (celery-wire.md §10.1
-// step 5). The worker raises its prefetch window by one per held message, as Celery does, so
+// ETA/countdown messages wait here, unacknowledged, until they are due. The worker raises its
+// prefetch window by one per held message, as Celery does (celery/worker/strategy.py `default`:
+// `qos.increment_eventually()`; celery/worker/consumer/consumer.py `Consumer.apply_eta_task`), so
 // held messages never starve the worker of runnable ones.
 import type { Request } from './request.js';
 

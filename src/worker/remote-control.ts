@@ -1,5 +1,6 @@
 // The worker's presence in the fleet: its pidbox (inspect/control), its event dispatcher with
-// worker-online/heartbeat/offline, and the task events it sends with -E (celery-wire.md §11, §12).
+// worker-online/heartbeat/offline, and the task events it sends with -E (celery/worker/pidbox.py
+// `Pidbox`, celery/worker/heartbeat.py `Heart`, celery/events/dispatcher.py `EventDispatcher`).
 import { LamportClock } from '../control/clock.js';
 import { ControlClient } from '../control/control-client.js';
 import { EventDispatcher } from '../control/events/event-dispatcher.js';
@@ -8,8 +9,7 @@ import { WorkerHeartbeat } from '../control/events/worker-heartbeat.js';
 import { Mailbox } from '../control/mailbox.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
-import { controlledWorker } from './control-adapter.js';
-import type { Worker } from './worker.js';
+import { controlledWorker, type WorkerUnderControl } from './control-adapter.js';
 
 export interface RemoteControlOptions {
   /** Send task events from the start (`-E`, `worker_send_task_events`); `enable_events` can later. */
@@ -29,7 +29,7 @@ export class WorkerRemoteControl {
   private readonly clock: LamportClock;
 
   constructor(
-    private readonly worker: Worker,
+    private readonly worker: WorkerUnderControl,
     private readonly options: RemoteControlOptions,
   ) {
     const { app } = worker;

@@ -1,5 +1,6 @@
-// Writes a request's states to the result backend in Celery's meta format (celery-wire.md §8.2),
-// with `result_extended` fields when enabled. A value JSON cannot carry becomes an EncodeError.
+// Writes a request's states to the result backend in Celery's meta format, with `result_extended`
+// fields when enabled (celery/backends/base.py `Backend._get_result_meta`). A value JSON cannot
+// carry becomes an EncodeError.
 import type { ResultBackend } from '../backend/result-backend.js';
 import type { CeleryConfig } from '../config.js';
 import { EncodeError } from '../errors.js';

@@ -1,10 +1,11 @@
 // Retries as Celery does them (celery/app/task.py Task.retry, celery/app/autoretry.py,
-// celery/utils/time.py get_exponential_backoff_interval; celery-wire.md §10.2): the same task id
+// celery/utils/time.py get_exponential_backoff_interval): the same task id
 // re-published with `retries + 1` and an absolute eta, back to the queue it came from.
-import type { Celery, SendTaskOptions } from '../app.js';
+import type { Celery } from '../app.js';
 import { MaxRetriesExceededError, type RetryOptions } from '../errors.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import type { ErrorMatcher, TaskOptions } from '../registry/task-definition.js';
+import type { SendTaskOptions } from '../send-task-options.js';
 import type { Request } from './request.js';
 
 export const DEFAULT_MAX_RETRIES = 3;
@@ -68,7 +69,9 @@ export async function republish(app: Celery, req: Request, eta: Date): Promise<R
     retries: task.retries + 1,
     eta,
     expires: task.expires ?? undefined,
-    // A top-level task's retry is published from inside itself: its parent is itself (§10.2).
+    // A top-level task's retry is published from inside itself: its parent is itself (Task.retry
+    // sends while the task runs, and celery/app/base.py `Celery.send_task` takes the running task
+    // as parent).
     parent_id: task.parentId ?? task.id,
     root_id: task.rootId ?? task.id,
     group_id: task.group ?? undefined,

@@ -221,7 +221,8 @@ export class TaskTracer {
     this.emit('task-failed', { uuid: task.id, exception: exceptionRepr(info), traceback });
     if (!this.ignoresResult(req)) {
       await this.recorder.store(req, FAILURE, info, traceback);
-      // celery-wire.md §10.5: waiters on later chain steps must see the failure too.
+      // Waiters on later chain steps must see the failure too (celery/backends/base.py
+      // `Backend.mark_as_failure` stores it under every remaining chain step's id).
       for (const step of task.embed.chain ?? []) {
         const stepId = step.options?.task_id;
         if (typeof stepId === 'string') await this.recorder.storeFor(stepId, FAILURE, info, traceback);
@@ -254,7 +255,10 @@ export class TaskTracer {
     return req.definition.options.acks_on_failure_or_timeout ?? this.conf.task_acks_on_failure_or_timeout;
   }
 
-  /** Callbacks (`link`) and the next chain step, published before SUCCESS is stored (§10.1 step 8). */
+  /**
+   * Callbacks (`link`) and the next chain step, published before SUCCESS is stored so `children`
+   * is complete (celery/app/trace.py `build_tracer`).
+   */
   private async publishFollowUps(req: Request, value: unknown): Promise<ResultTuple[]> {
     const { app, logger } = this.deps;
     const children = await publishCallbacks(app, req.task, value, logger);

@@ -1,5 +1,6 @@
 // The worker: composes the app's transport, result backend and task registry into Celery's
-// consume → decode → (ETA hold) → execute → record → ack pipeline (celery-wire.md §10.1).
+// consume → decode → (ETA hold) → execute → record → ack pipeline (celery/worker/strategy.py
+// `default`, celery/worker/request.py `Request`, celery/app/trace.py `build_tracer`).
 import { availableParallelism } from 'node:os';
 import type { Celery } from '../app.js';
 import { RevokedSet } from '../control/revoked-set.js';
@@ -12,6 +13,7 @@ import { FAILURE } from '../protocol/states.js';
 import { parseTaskMessage, type TaskRequest } from '../protocol/task-message.js';
 import type { Consumer, Delivery, TransportEvent } from '../transport/transport.js';
 import { EtaHolder } from './eta-holder.js';
+import type { WorkerUnderControl } from './control-adapter.js';
 import { logLines } from './log-lines.js';
 import { expandNodeName } from './node-name.js';
 import { AsyncPool } from './pools/async-pool.js';
@@ -57,7 +59,7 @@ export interface WorkerStats {
   startedAt: number;
 }
 
-export class Worker {
+export class Worker implements WorkerUnderControl {
   readonly hostname: string;
   readonly queues: string[];
   /** Ids flagged by `revoke` (remote control): such a request is discarded, never run. */

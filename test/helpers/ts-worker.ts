@@ -111,7 +111,8 @@ export async function startTsWorker(opts: TsWorkerOptions): Promise<TsWorker> {
     '-Q', opts.queues.join(','),
     '-n', opts.nodeName,
     '-l', 'info',
-    // As for the Python workers in tests: mingle costs a second per start (design.md).
+    // As for the Python workers in tests: mingle costs a second per start
+    // (celery/worker/consumer/mingle.py `Mingle.send_hello` waits 1 s for replies).
     '--without-mingle',
   ];
   if (opts.concurrency !== undefined) args.push('-c', String(opts.concurrency));

@@ -1,7 +1,8 @@
 // Two beats on one real Redis with celery-redbeat's layout and a 2 s leader lock: only the
 // leader sends, a killed leader is replaced within the lock timeout, no slot is sent twice and
-// the new leader makes at most one catch-up run (celery-wire.md §13.6, §13.8). Entries that
-// other redbeat clients saved run too; disabled, vanished and undecodable ones don't.
+// the new leader makes at most one catch-up run (celery/beat.py `Scheduler.tick`;
+// redbeat/schedulers.py `RedBeatScheduler.tick`). Entries that other redbeat clients saved run
+// too; disabled, vanished and undecodable ones don't.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';

@@ -1,6 +1,6 @@
 // Redis-specific wire facts of RedisTransport, read back with a plain Redis client: kombu's
 // unacked bookkeeping, binding members, global_keyprefix, the visibility sweep, undecodable
-// entries, connection drops and the db number (celery-wire.md §6).
+// entries, connection drops and the db number (kombu/transport/redis.py `Channel`, `QoS`).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';

@@ -1,5 +1,5 @@
-// Interop of kombu's Redis ack emulation (celery-wire.md §6.6): Python and TypeScript restore
-// each other's unacked messages once the visibility timeout (2 s on both sides) has passed.
+// Interop of kombu's Redis ack emulation (kombu/transport/redis.py `QoS`): Python and TypeScript
+// restore each other's unacked messages once the visibility timeout (2 s on both sides) has passed.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';

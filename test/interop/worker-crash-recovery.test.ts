@@ -1,5 +1,5 @@
 // Interop, crash recovery of OUR worker (started through our CLI) on kombu's Redis ack
-// emulation, visibility_timeout 2 s on every side (celery-wire.md §6.6):
+// emulation, visibility_timeout 2 s on every side (kombu/transport/redis.py `QoS.restore_visible`):
 //  - SIGTERM mid-run: running acks_late tasks finish (SUCCESS stored), reserved ones go back
 //    to the front of the queue, exit code 0;
 //  - kill -9 while holding acks_late tasks: after the visibility timeout a fresh worker —

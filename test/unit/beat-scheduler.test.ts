@@ -1,12 +1,14 @@
-// The beat tick loop on a fake clock (celery-wire.md §13.6): first run one interval after start,
-// one task per tick, state advanced before publishing, one catch-up run after downtime, options
-// applied to the message, stores, schedule-table validation, solar entries, the beat set-up.
+// The beat tick loop on a fake clock (celery/beat.py `Scheduler.tick`): first run one interval
+// after start, one task per tick, state advanced before publishing, one catch-up run after
+// downtime, options applied to the message, stores, schedule-table validation, solar entries, the
+// beat set-up.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Celery, type SendTaskOptions } from '../../src/app.js';
+import { Celery } from '../../src/app.js';
+import type { SendTaskOptions } from '../../src/send-task-options.js';
 import { Beat, type BeatClock } from '../../src/beat/beat.js';
 import { schedulerKind, setUpBeat } from '../../src/beat/beat-setup.js';
 import type { EntryState, ScheduleEntry } from '../../src/beat/schedule-entry.js';

@@ -1,6 +1,7 @@
-// Canvas from TypeScript (celery-wire.md §10.5–10.6): the builders give Python's signature dicts,
-// ids are assigned before sending, chains carry the remaining steps next-step-last, a group step
-// followed by a task becomes a chord, and group membership lands on a chain's last step.
+// Canvas from TypeScript (celery/canvas.py `_chain.run`, `_chain.prepare_steps`, `group`,
+// `_chord`): the builders give Python's signature dicts, ids are assigned before sending, chains
+// carry the remaining steps next-step-last, a group step followed by a task becomes a chord, and
+// group membership lands on a chain's last step.
 // (Chords themselves need the Redis backend: test/interop/worker-canvas.test.ts runs them.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

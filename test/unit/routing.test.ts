@@ -1,4 +1,5 @@
-// celery-wire.md §5 and the msg-custom-queue-routing fixture: where Celery sends each call.
+// celery/app/routes.py `Router.route`, celery/app/amqp.py `AMQP._create_task_sender` and the
+// msg-custom-queue-routing fixture: where Celery sends each call.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config.js';

@@ -1,6 +1,7 @@
-// Chord counters on Redis, as celery/backends/redis.py keeps them (celery-wire.md §8.6): the
-// producer stores the header size in `.s`; each finished header task adds itself to the join set
-// `.j`; whoever brings the count to `.s` + `.t` completes the chord. Knows no tasks, only values.
+// Chord counters on Redis, as celery/backends/redis.py keeps them (`RedisBackend.set_chord_size`,
+// `RedisBackend.on_chord_part_return`): the producer stores the header size in `.s`; each finished
+// header task adds itself to the join set `.j`; whoever brings the count to `.s` + `.t` completes
+// the chord. Knows no tasks, only values.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DecodeError, TransportError } from '../../errors.js';
@@ -14,7 +15,10 @@ import type { RedisBackend } from './redis-backend.js';
 export interface ChordEntry {
   taskId: string;
   state: string;
-  /** The JSON result: the return value, or the exception dict (celery-wire.md §8.3). */
+  /**
+   * The JSON result: the return value, or the exception dict (celery/backends/base.py
+   * `Backend.prepare_exception`).
+   */
   result: unknown;
 }
 

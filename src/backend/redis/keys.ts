@@ -1,4 +1,4 @@
-// Result backend key names, defined once (celery-wire.md §8.1, §8.6; celery/backends/base.py
+// Result backend key names, defined once (celery/backends/base.py
 // BaseKeyValueStoreBackend `_add_global_keyprefix`, `get_key_for_task`/`_group`/`_chord`).
 // Every key doubles as the PUB/SUB channel its writes are announced on.
 import { ProtocolError } from '../../errors.js';

@@ -1,6 +1,7 @@
 // The Redis result backend, keys and values as Python's celery/backends/redis.py writes them:
 // SET with result_expires + PUBLISH on a channel named like the key, a stored SUCCESS never
-// overwritten, and waits that subscribe before they read (celery-wire.md §8).
+// overwritten, and waits that subscribe before they read (`RedisBackend._set`,
+// `ResultConsumer.consume_from`; celery/backends/base.py `BaseKeyValueStoreBackend._store_result`).
 import { Redis } from 'ioredis';
 import { ConfigError, TransportError } from '../../errors.js';
 import type { ResultTuple, TaskMeta } from '../../protocol/result-meta.js';

@@ -1,6 +1,6 @@
 // Expands one crontab field the way Celery's `crontab_parser` and `crontab._expand_cronspec` do
 // (celery/schedules.py, Celery 5.7): comma parts, `*`, `n`, `a-b` (wrapping), `*/s`, `a-b/s`,
-// month then weekday names for every field (5.5+ quirk: `day_of_week='mar'` is 3). §13.3.
+// month then weekday names for every field (5.5+ quirk: `day_of_week='mar'` is 3).
 
 /** What a crontab field accepts: an int, an iterable of ints, or a spec string. */
 export type CronSpec = number | string | Iterable<number>;

@@ -1,6 +1,7 @@
-// Celery's `crontab` schedule (celery/schedules.py, ≥5.5.2): the next slot is found on local wall
-// time in the app timezone and the difference taken in UTC, so DST changes cost nothing.
-// Nonexistent wall times resolve forward, ambiguous ones to the first occurrence. §13.3–13.4.
+// Celery's `crontab` schedule (celery/schedules.py `crontab.remaining_delta`, ≥5.5.2): the next
+// slot is found on local wall time in the app timezone and the difference taken in UTC
+// (celery/utils/time.py `remaining`), so DST changes cost nothing. Nonexistent wall times resolve
+// forward, ambiguous ones to the first occurrence (Python's zoneinfo with `fold=0`).
 import { TimeZone, type WallMs, daysInMonth, wallFields, wallOf } from '../time-zone.js';
 import { type CronSpec, CrontabParseError, expandCronspec } from './crontab-parser.js';
 import type { SchedState, Schedule } from './schedule.js';

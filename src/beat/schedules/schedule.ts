@@ -14,7 +14,7 @@ export interface Schedule {
   isDue(lastRunAt: number, now: number): SchedState;
   /** The instant of the next run after `lastRunAt` (for `--list` and redbeat scores). */
   nextRunAt(lastRunAt: number): number;
-  /** celery-redbeat's JSON form (celery-wire.md §13.8). */
+  /** celery-redbeat's JSON form (redbeat/decoder.py `RedBeatJSONEncoder.default`). */
   toJSON(): Record<string, unknown>;
   /** Celery's repr, e.g. `<crontab: 0 4 * * * (m/h/dM/MY/d)>`, `<freq: 30.00 seconds>`. */
   toString(): string;

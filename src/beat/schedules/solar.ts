@@ -3,7 +3,8 @@
 // (`pressure = 0`): twilights are the Sun's centre crossing −6/−12/−18°, sunrise and sunset its
 // upper limb crossing −0°34′, solar noon the meridian transit. astronomy-engine answers the same
 // questions (SearchRiseSet uses exactly the −34′ + radius convention) to within seconds of
-// PyEphem; only grazing events at the edge of a polar day or night can differ (celery-wire.md §13.5).
+// PyEphem; only grazing events at the edge of a polar day or night can differ (celery/schedules.py
+// `solar.remaining_estimate`).
 import { createRequire } from 'node:module';
 import type * as Astronomy from 'astronomy-engine';
 import type { SchedState, Schedule } from './schedule.js';

@@ -1,6 +1,7 @@
 // `-s FILE`: a JSON state file (last_run_at / total_run_count per entry). Celery's own shelve
-// store is pickled Python (celery-wire.md §13.7), so we keep its keys but not its format; like
-// Celery, a changed `timezone` / `enable_utc` resets the state.
+// store is pickled Python (celery/beat.py `PersistentScheduler`), so we keep its keys but not its
+// format; like Celery (`PersistentScheduler.setup_schedule`), a changed `timezone` / `enable_utc`
+// resets the state.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { EntryState, ScheduleEntry } from '../schedule-entry.js';
 import type { AdvanceOutcome, ScheduleStore } from './schedule-store.js';

@@ -1,5 +1,6 @@
-// celery-redbeat's JSON forms (redbeat/decoder.py, celery-wire.md §13.8): the entry definition,
-// `meta` {last_run_at, total_run_count} and its `{"__type__": "datetime", …}` timestamps.
+// celery-redbeat's JSON forms (redbeat/decoder.py `RedBeatJSONEncoder`, `RedBeatJSONDecoder`;
+// redbeat/schedulers.py `RedBeatSchedulerEntry.save`): the entry definition, `meta`
+// {last_run_at, total_run_count} and its `{"__type__": "datetime", …}` timestamps.
 import type { EntryState, ScheduleEntry } from '../schedule-entry.js';
 import { buildScheduleTable, type ScheduleTableOptions } from '../schedule-table.js';
 import { TimeZone, wallFields } from '../time-zone.js';

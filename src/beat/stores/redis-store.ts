@@ -1,7 +1,8 @@
-// Beat state on Redis in celery-redbeat's layout (celery-wire.md §13.8): `<prefix><name>` hashes
-// with `definition` / `meta`, the `<prefix>:schedule` zset (score = next due, epoch seconds),
-// `<prefix>:statics`. Every advance is one Lua script fenced by the leader-lock token, so a beat
-// that lost the lock can never record (and so never publish) a slot.
+// Beat state on Redis in celery-redbeat's layout (redbeat/schedulers.py `RedBeatConfig`,
+// `RedBeatSchedulerEntry.save`): `<prefix><name>` hashes with `definition` / `meta`, the
+// `<prefix>:schedule` zset (score = next due, epoch seconds), `<prefix>:statics`. Every advance
+// is one Lua script fenced by the leader-lock token, so a beat that lost the lock can never record
+// (and so never publish) a slot.
 import type { Redis } from 'ioredis';
 import type { EntryState, ScheduleEntry } from '../schedule-entry.js';
 import type { TimeZone } from '../time-zone.js';

@@ -1,5 +1,6 @@
 // Where beat keeps each entry's run state between ticks and restarts. The Redis store fences
-// every advance with the leader lock, so only the leader's sends count (celery-wire.md §13.6–13.8).
+// every advance with the leader lock, so only the leader's sends count (the lock that
+// redbeat/schedulers.py `acquire_distributed_beat_lock` takes and `RedBeatScheduler.tick` extends).
 import type { EntryState, ScheduleEntry } from '../schedule-entry.js';
 
 /** `ok`: persisted, publish now; `fenced`: we are not the leader; `conflict`: state moved on. */

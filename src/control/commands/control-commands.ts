@@ -1,7 +1,7 @@
 // Commands that change a worker (`celery control …`): celery/worker/control.py `revoke`,
 // `terminate`, `rate_limit`, `time_limit`, `shutdown`, `enable_events`, `disable_events`,
 // `heartbeat`, `add_consumer`, `cancel_consumer`, `pool_grow`, `pool_shrink`, `autoscale`;
-// replies as in the pidbox-control-* fixtures (celery-wire.md §12.4).
+// replies as in the pidbox-control-* fixtures.
 import { pythonRepr } from '../../protocol/repr.js';
 import { type CommandContext, type CommandDefinition, NO_REPLY, PythonException } from '../command-registry.js';
 import { maybeList } from './inspect-commands.js';

@@ -1,6 +1,6 @@
 // Read-only commands (`celery inspect …`): celery/worker/control.py `ping`, `stats`, `active`,
 // `reserved`, `scheduled`, `registered`, `revoked`, `active_queues`, `query_task`, `conf`,
-// `report`, `clock`, `hello`; reply shapes as in the pidbox-inspect-* fixtures (celery-wire.md §12.4).
+// `report`, `clock`, `hello`; reply shapes as in the pidbox-inspect-* fixtures.
 import { arch, release, type as osType } from 'node:os';
 import type { CommandContext, CommandDefinition } from '../command-registry.js';
 import type { RequestInfo } from '../worker-info.js';

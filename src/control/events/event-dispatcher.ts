@@ -1,7 +1,7 @@
 // Publishes Celery events on the `celeryev` exchange (fanout over PUB/SUB on Redis, routing key =
 // type with - → .), buffering task events and sending them as one JSON list under `task.multi`
 // on the next tick or at 24 events, as a Python worker on its event loop does
-// (celery/events/dispatcher.py `EventDispatcher`; celery-wire.md §11.1, fixtures event-*).
+// (celery/events/dispatcher.py `EventDispatcher.send`, `flush`; fixtures event-*).
 import { type Logger, silentLogger } from '../../log.js';
 import { encodeBody } from '../../protocol/codec.js';
 import type { Message } from '../../protocol/message.js';

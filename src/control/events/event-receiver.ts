@@ -1,7 +1,8 @@
 // Consumes the event stream as `celery events` and Flower do (celery/events/receiver.py
 // `EventReceiver`): a `celeryev.<uuid>` binding with key `#`, PSUBSCRIBE `/<db>.celeryev/*` on
 // Redis, `task.multi` lists unpacked, `local_received` added, timestamps moved to our UTC offset
-// and the clock adjusted (celery-wire.md §11.5, fixture events-receiver-like-flower).
+// and the clock adjusted (`EventReceiver._receive`, `event_from_message`; fixture
+// events-receiver-like-flower).
 import { decodeBody } from '../../protocol/codec.js';
 import { newId } from '../../protocol/ids.js';
 import type { FanoutSubscription, QueueSpec, Transport } from '../../transport/transport.js';

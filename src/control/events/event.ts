@@ -1,6 +1,6 @@
-// One Celery event as the dispatcher builds it (celery/events/dispatcher.py `_prepare_event`,
-// celery/events/event.py `Event`): hostname, utcoffset, pid, clock, the fields, then timestamp
-// and type — the key order of the event-* fixtures (celery-wire.md §11.2–§11.3).
+// One Celery event as the dispatcher builds it (celery/events/dispatcher.py `EventDispatcher.send`
+// / `publish`, celery/events/event.py `Event`): hostname, utcoffset, pid, clock, the fields, then
+// timestamp and type — the key order of the event-* fixtures.
 import { loadavg, type as osType } from 'node:os';
 
 export type CeleryEvent = Record<string, unknown> & { type: string };

@@ -1,5 +1,5 @@
 // worker-online at start, worker-heartbeat every `freq` seconds, worker-offline at stop
-// (celery/worker/heartbeat.py `Heart`; celery-wire.md §11.3, fixtures event-worker-*).
+// (celery/worker/heartbeat.py `Heart`; fixtures event-worker-*).
 import type { EventDispatcher } from './event-dispatcher.js';
 import { loadAverage, type SoftwareInfo } from './event.js';
 

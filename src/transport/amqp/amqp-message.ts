@@ -1,6 +1,6 @@
-// Messages on RabbitMQ (celery-wire.md §7): no envelope and no base64 — the body bytes are the
-// payload, Celery's headers are the AMQP headers table (None → void), and the properties are
-// AMQP basic properties.
+// Messages on RabbitMQ (kombu/transport/pyamqp.py `Channel.prepare_message`): no envelope and no
+// base64 — the body bytes are the payload, Celery's headers are the AMQP headers table (None →
+// void), and the properties are AMQP basic properties.
 import type { ConsumeMessage, Options } from 'amqplib';
 import type { DeliveryInfo, Message, MessageProperties } from '../../protocol/message.js';
 

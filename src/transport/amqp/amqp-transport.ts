@@ -1,5 +1,6 @@
 // AmqpTransport: RabbitMQ through amqplib, declaring exchanges and queues exactly as kombu does so
-// Python and TypeScript share them (celery-wire.md §7). An entity that already exists is used as
+// Python and TypeScript share them (kombu/entity.py `Exchange.declare`, `Queue.declare`; Celery's
+// queues from celery/app/amqp.py `Queues.new_missing`). An entity that already exists is used as
 // it is (a passive check first), so attributes another client chose never clash with ours.
 // Prefetch is RabbitMQ's channel-global basic.qos, as Celery sets it for RabbitMQ (it can grow
 // live for held ETA tasks). A lost connection is re-opened with back-off; declarations,

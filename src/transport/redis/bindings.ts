@@ -1,5 +1,6 @@
 // Exchange → queue bindings as kombu stores them in `_kombu.binding.<exchange>` and how it
-// routes through them (celery-wire.md §6.4; kombu/transport/virtual/exchange.py).
+// routes through them (kombu/transport/redis.py `Channel._queue_bind`, `Channel.get_table`;
+// kombu/transport/virtual/exchange.py `DirectExchange`, `TopicExchange`, `FanoutExchange`).
 import type { ExchangeType } from '../transport.js';
 
 /** One row of a binding table: `<routing key> SEP <pattern> SEP <queue>`. */

@@ -1,7 +1,7 @@
 // Redis broker/backend URLs as kombu and redis-py read them: redis://, rediss:// (TLS),
 // redis+socket:// and unix:// (socket paths), and sentinel:// (Redis Sentinel, several URLs
 // joined by ';'). Mirrors kombu/utils/url.py and kombu/transport/redis.py `Channel._connparams`
-// / `SentinelChannel._sentinel_managed_pool` (celery-wire.md §6.9).
+// / `SentinelChannel._sentinel_managed_pool`.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { ConfigError } from '../../errors.js';

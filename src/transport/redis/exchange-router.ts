@@ -1,6 +1,7 @@
 // Resolves (exchange, routing key) to queues the way kombu's virtual channel `_lookup` does:
 // the default exchange names the queue; a named exchange is looked up in its binding table with
-// the type this process knows for it, direct when unknown (celery-wire.md §6.4).
+// the type this process knows for it, direct when unknown (kombu/transport/virtual/base.py
+// `Channel._lookup`, `Channel.typeof`).
 import type { Redis } from 'ioredis';
 import type { ExchangeType } from '../transport.js';
 import { BindingMatcher, parseBindingMember } from './bindings.js';

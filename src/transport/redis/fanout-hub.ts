@@ -1,5 +1,5 @@
 // Fanout subscriptions over one PSUBSCRIBE connection: kombu's LISTEN side of the Redis
-// transport (celery-wire.md §6.7; kombu/transport/redis.py `_subscribe`, `_receive_one`).
+// transport (kombu/transport/redis.py `Channel._subscribe`, `_receive_one`).
 import type { Redis } from 'ioredis';
 import { decodeRedisEnvelope } from '../../protocol/envelope.js';
 import type { Message } from '../../protocol/message.js';

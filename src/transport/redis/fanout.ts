@@ -1,5 +1,5 @@
 // Fanout exchanges over Redis PUB/SUB: channel names, subscription patterns and reading the
-// exchange/routing key back from a channel (celery-wire.md §6.7; kombu/transport/redis.py
+// exchange/routing key back from a channel (kombu/transport/redis.py
 // `_get_publish_topic`, `_receive_one`).
 
 /**

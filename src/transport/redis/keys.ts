@@ -1,6 +1,6 @@
 // Every Redis key and PUB/SUB channel the transport touches, built in one place with kombu's
-// `global_keyprefix` applied (celery-wire.md §6.2–§6.8; kombu/transport/redis.py
-// `GlobalKeyPrefixMixin`, `keyprefix_queue`, `keyprefix_fanout`).
+// `global_keyprefix` applied (kombu/transport/redis.py `GlobalKeyPrefixMixin`,
+// `Channel.keyprefix_queue`, `Channel.keyprefix_fanout`).
 import { fanoutChannel } from './fanout.js';
 import { priorityListName, priorityStep, stepMajorOrder } from './priority.js';
 

@@ -1,12 +1,12 @@
 // broker_transport_options for the Redis transport, under kombu's own names and defaults
-// (kombu/transport/redis.py `Channel.from_transport_options`, celery-wire.md §6.9).
+// (kombu/transport/redis.py `Channel.from_transport_options`).
 import { z } from 'zod';
 import { validateTransportOptions } from '../transport-options.js';
 import { DEFAULT_PRIORITY_STEPS } from './priority.js';
 
 export { parseRedisUrl, type RedisConnectionOptions } from './connection-url.js';
 
-/** The validated options, camelCased once here (design.md convention 2). */
+/** The validated options, camelCased once here (snake_case ⇄ camelCase in one place per boundary). */
 export interface RedisTransportOptions {
   /** Seconds a fetched, unacked message may stay unacked before any consumer restores it. */
   visibilityTimeout: number;

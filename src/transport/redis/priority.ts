@@ -1,5 +1,5 @@
 // Priorities on Redis: one list per priority step, lower step served first
-// (celery-wire.md §6.3; kombu/transport/redis.py `priority`, `_q_for_pri`, `_brpop_start`).
+// (kombu/transport/redis.py `Channel.priority`, `_q_for_pri`, `_brpop_start`).
 
 export const DEFAULT_PRIORITY_STEPS: readonly number[] = [0, 3, 6, 9];
 

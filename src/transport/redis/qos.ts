@@ -1,6 +1,7 @@
 // Client-side QoS of the Redis transport: the prefetch window and the unacked bookkeeping
-// (celery-wire.md §6.5–§6.6; kombu/transport/redis.py `QoS`). Acks and restores issued in the
-// same tick are batched into one script call each, so thousands per second cost few round trips.
+// (kombu/transport/redis.py `QoS`; kombu/transport/virtual/base.py `QoS.can_consume`). Acks and
+// restores issued in the same tick are batched into one script call each, so thousands per second
+// cost few round trips.
 import { ProtocolError } from '../../errors.js';
 import type { RedisScripts, RestoreItem } from './scripts.js';
 

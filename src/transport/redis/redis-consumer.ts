@@ -1,6 +1,7 @@
 // The fetch loop of one consumer: batches of up to the free prefetch popped and registered by
-// one script call, BRPOP on a dedicated connection when the queues are empty (celery-wire.md
-// §6.3, §6.5; kombu/transport/redis.py `_brpop_start` / `_brpop_read`, `QoS.can_consume`).
+// one script call, BRPOP on a dedicated connection when the queues are empty
+// (kombu/transport/redis.py `Channel._brpop_start` / `_brpop_read`; kombu/transport/virtual/base.py
+// `QoS.can_consume`).
 import type { Redis } from 'ioredis';
 import type { Consumer, Delivery } from '../transport.js';
 import { backoffMs, type ConnectionHealth } from './health.js';

@@ -1,5 +1,6 @@
 // One message fetched from Redis and registered in kombu's unacked hash, until it is settled
-// by exactly one of ack / reject / restore (celery-wire.md §6.6).
+// by exactly one of ack / reject / restore (kombu/transport/redis.py `QoS.append`, `QoS.ack`,
+// `QoS.reject`, `QoS.restore_by_tag`).
 import type { DeliveryInfo, Message } from '../../protocol/message.js';
 import type { Delivery } from '../transport.js';
 

@@ -1,5 +1,6 @@
 // RedisTransport: kombu's Redis transport re-implemented on ioredis, key for key, so TypeScript
-// and Python consumers share queues, bindings and unacked bookkeeping (celery-wire.md §6).
+// and Python consumers share queues, bindings and unacked bookkeeping (kombu/transport/redis.py
+// `Channel`, `QoS`).
 // Composition only: the parts live in the sibling files.
 import { Redis, type RedisOptions } from 'ioredis';
 import { TransportError } from '../../errors.js';

@@ -1,6 +1,6 @@
 // The Lua scripts of the Redis transport, each defined once and loaded with ioredis
-// defineCommand (EVALSHA, EVAL on NOSCRIPT). They do kombu's bookkeeping (celery-wire.md §6.6,
-// kombu/transport/redis.py `QoS.append`, `restore_by_tag`) in one round trip per batch.
+// defineCommand (EVALSHA, EVAL on NOSCRIPT). They do kombu's bookkeeping
+// (kombu/transport/redis.py `QoS.append`, `restore_by_tag`) in one round trip per batch.
 import type { Redis } from 'ioredis';
 
 /**

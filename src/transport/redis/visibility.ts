@@ -1,5 +1,5 @@
 // The visibility sweep: messages unacked for longer than visibility_timeout go back to the front
-// of their queue, under the `unacked_mutex` lock (celery-wire.md §6.6; kombu/transport/redis.py
+// of their queue, under the `unacked_mutex` lock (kombu/transport/redis.py
 // `QoS.restore_visible`, `Mutex`). Python workers run the same sweep on the same keys.
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys.js';
