@@ -88,7 +88,8 @@ const settings = {
   worker_max_tasks_per_child: z.number().int().positive().nullable().default(null),
   worker_max_memory_per_child: z.number().int().positive().nullable().default(null),
 
-  timezone: z.string().default('UTC'),
+  /** null = UTC with enable_utc (Celery's default), else the local zone (see beat's appTimeZoneName). */
+  timezone: z.string().min(1).nullable().default(null),
   enable_utc: z.boolean().default(true),
 
   event_exchange: z.string().default('celeryev'),

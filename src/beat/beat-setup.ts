@@ -11,7 +11,7 @@ import { type LeaderLock, RedisLeaderLock } from './leader-lock.js';
 import type { ScheduleEntry } from './schedule-entry.js';
 import { redbeatConnection } from './redbeat-connection.js';
 import { RedbeatScheduler } from './redbeat-scheduler.js';
-import { buildScheduleTable, type ScheduleTableOptions } from './schedule-table.js';
+import { appTimeZoneName, buildScheduleTable, type ScheduleTableOptions } from './schedule-table.js';
 import { type BeatScheduler, Scheduler } from './scheduler.js';
 import { FileStore } from './stores/file-store.js';
 import { RedisStore, redbeatKeys } from './stores/redis-store.js';
@@ -78,8 +78,9 @@ export interface BeatSetup {
 export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup {
   const conf = app.conf;
   const clock = overrides.clock ?? systemClock;
+  const timezone = appTimeZoneName({ timezone: conf.timezone, enableUtc: conf.enable_utc });
   const tableOptions: ScheduleTableOptions = {
-    timezone: conf.timezone,
+    timezone,
     cronStartingDeadline: overrides.cronStartingDeadline ?? conf.beat_cron_starting_deadline,
   };
   const entries = buildScheduleTable({ ...conf.beat_schedule, ...overrides.extraEntries }, tableOptions);
@@ -99,13 +100,13 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
     const keys = redbeatKeys(overrides.redbeatKeyPrefix ?? conf.redbeat_key_prefix, conf.redbeat_lock_key);
     const timeoutS = overrides.lockTimeout ?? conf.redbeat_lock_timeout ?? (maxIntervalMs / 1000) * 5;
     if (keys.lock) lock = new RedisLeaderLock(redis, keys.lock, timeoutS * 1000);
-    const redisStore = new RedisStore(redis, { keys, timezone: new TimeZone(conf.timezone), lockToken: lock?.token ?? null });
+    const redisStore = new RedisStore(redis, { keys, timezone: new TimeZone(timezone), lockToken: lock?.token ?? null });
     store = redisStore;
     scheduler = new RedbeatScheduler({ app, statics: entries, store: redisStore, tableOptions, now: clock.now, logger, maxIntervalMs });
     description = `redbeat ${maskUrl(url ?? '')} prefix ${keys.prefix}${keys.lock ? `, lock ${keys.lock} (${timeoutS} s)` : ', no lock'}`;
   } else {
     const file = overrides.scheduleFile ?? conf.beat_schedule_filename;
-    store = file ? new FileStore(file, { timezone: conf.timezone, enableUtc: conf.enable_utc }) : new MemoryStore();
+    store = file ? new FileStore(file, { timezone, enableUtc: conf.enable_utc }) : new MemoryStore();
     description = file ? `state file ${file}` : 'state in memory';
     scheduler = new Scheduler({ app, entries, store, now: clock.now, logger, maxIntervalMs, syncEveryTasks: conf.beat_sync_every });
   }
