@@ -24,6 +24,8 @@ export interface BeatOptions {
   logger: Logger;
   /** Without a lock this beat always ticks (one beat per schedule, Celery's default). */
   lock?: LeaderLock;
+  /** Why there is no lock, logged at start (e.g. no Redis configured). */
+  noLockReason?: string;
   /** How often a standby retries the lock (default: a third of the lock timeout). */
   lockRetryMs?: number;
   /** Wait after an unexpected tick error (broker down…) before trying again (default 1 s). */
@@ -32,6 +34,8 @@ export interface BeatOptions {
 
 export class Beat {
   private leader = false;
+  /** Logged that we stand by (and not yet that we took over). */
+  private standingBy = false;
 
   constructor(private readonly options: BeatOptions) {}
 
@@ -46,6 +50,7 @@ export class Beat {
     logger.info('beat: Starting...');
     try {
       if (!lock) {
+        if (this.options.noLockReason) logger.info(`beat: no leader lock held: ${this.options.noLockReason}; every beat started for this schedule sends it`);
         await scheduler.start();
         this.leader = true;
       }
@@ -60,6 +65,7 @@ export class Beat {
         } catch (error) {
           if (error instanceof NotLeaderError) {
             this.leader = false;
+            this.standingBy = true;
             logger.warn(`beat: ${error.message}; standing by`);
             continue;
           }
@@ -81,17 +87,28 @@ export class Beat {
   /** Renew the lock we hold, or try to take it; a new leader reloads the shared state first. */
   private async holdLock(lock: LeaderLock): Promise<boolean> {
     const { logger, scheduler } = this.options;
+    const me = lock.owner ?? 'this beat';
     try {
       if (this.leader) {
         if (await lock.renew()) return true;
         this.leader = false;
-        logger.warn('beat: lost the leader lock; standing by');
+        this.standingBy = true;
+        logger.warn(`beat: ${me} lost the leader lock ${lock.key}; standing by`);
         return false;
       }
-      if (!(await lock.acquire())) return false;
-      logger.info(`beat: Acquired lock ${lock.key}`);
+      if (!(await lock.acquire())) {
+        if (!this.standingBy) {
+          this.standingBy = true;
+          const holder = lock.holder ? await lock.holder() : null;
+          logger.info(`beat: ${me} is standing by: ${holder ?? 'another beat'} leads (lock ${lock.key}); taking over if its lock expires (${lock.timeoutMs / 1000} s)`);
+        }
+        return false;
+      }
       await scheduler.start();
       this.leader = true;
+      if (this.standingBy) logger.warn(`beat: ${me} took over as leader: the lock ${lock.key} was free (the previous leader stopped or died)`);
+      else logger.info(`beat: ${me} leads: acquired lock ${lock.key} (${lock.timeoutMs / 1000} s)`);
+      this.standingBy = false;
       return true;
     } catch (error) {
       logger.error(`beat: leader lock: ${(error as Error).message}`);

@@ -13,6 +13,8 @@ redis.call('del', KEYS[1]) return 1`;
 export interface LeaderLock {
   readonly key: string;
   readonly token: string;
+  /** Who this beat is in log lines (host:pid), when the lock carries it. */
+  readonly owner?: string;
   readonly timeoutMs: number;
   /** SET NX PX: true when we hold the lock now. */
   acquire(): Promise<boolean>;
@@ -20,17 +22,32 @@ export interface LeaderLock {
   renew(): Promise<boolean>;
   /** Delete the lock if it is still ours. */
   release(): Promise<void>;
+  /** Who holds the lock now (its owner, else its token); null when nobody does. */
+  holder?(): Promise<string | null>;
+}
+
+export interface RedisLeaderLockOptions {
+  /**
+   * Written into the token (`owner/random`) so a standby can say who leads. RedBeat's lock
+   * keeps a bare random token, as redis-py's Lock writes it.
+   */
+  owner?: string;
 }
 
 export class RedisLeaderLock implements LeaderLock {
-  readonly token = randomBytes(16).toString('hex');
+  readonly token: string;
+  readonly owner?: string;
 
   constructor(
     private readonly redis: Redis,
     readonly key: string,
     readonly timeoutMs: number,
+    options: RedisLeaderLockOptions = {},
   ) {
     if (!(timeoutMs > 0)) throw new RangeError(`lock timeout must be positive, got ${timeoutMs}`);
+    const random = randomBytes(16).toString('hex');
+    this.owner = options.owner;
+    this.token = options.owner ? `${options.owner}/${random}` : random;
   }
 
   async acquire(): Promise<boolean> {
@@ -46,5 +63,10 @@ export class RedisLeaderLock implements LeaderLock {
 
   async release(): Promise<void> {
     await this.redis.eval(RELEASE, 1, this.key, this.token);
+  }
+
+  async holder(): Promise<string | null> {
+    const value = await this.redis.get(this.key);
+    return value === null ? null : value.replace(/\/[0-9a-f]{32}$/, '');
   }
 }
