@@ -1,6 +1,7 @@
 // The beat leader lock, compatible with celery-redbeat's `redbeat::lock` (a redis-py Lock: a
 // token string set with NX + PX, extended to the full timeout every tick, released only by its
-// owner). Two beats on one Redis therefore never tick at the same time (celery-wire.md §13.8).
+// owner). Two beats on one Redis therefore never tick at the same time (celery-wire.md §13.8);
+// `-S redbeat` and the default scheduler (whenever a Redis is configured) both hold one.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
@@ -22,7 +23,7 @@ export interface LeaderLock {
   renew(): Promise<boolean>;
   /** Delete the lock if it is still ours. */
   release(): Promise<void>;
-  /** Who holds the lock now (its owner, else its token); null when nobody does. */
+  /** Who holds the lock now, when the lock says; null otherwise. */
   holder?(): Promise<string | null>;
 }
 
@@ -65,8 +66,9 @@ export class RedisLeaderLock implements LeaderLock {
     await this.redis.eval(RELEASE, 1, this.key, this.token);
   }
 
+  /** The owner named in the lock's token; null when nobody holds it or the token names nobody (redbeat's). */
   async holder(): Promise<string | null> {
     const value = await this.redis.get(this.key);
-    return value === null ? null : value.replace(/\/[0-9a-f]{32}$/, '');
+    return value === null ? null : (/^(.+)\/[0-9a-f]{32}$/.exec(value)?.[1] ?? null);
   }
 }
