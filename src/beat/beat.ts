@@ -32,6 +32,18 @@ export interface BeatOptions {
   errorBackoffMs?: number;
 }
 
+const RELEASE_WAIT_MS = 2000;
+
+/** `promise`, or `fallback` as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, fallback: T): Promise<T> {
+  if (signal.aborted) return Promise.resolve(fallback);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => resolve(fallback);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export class Beat {
   private leader = false;
   /** Logged that we stand by (and not yet that we took over). */
@@ -55,7 +67,8 @@ export class Beat {
         this.leader = true;
       }
       while (!signal.aborted) {
-        if (lock && !(await this.holdLock(lock))) {
+        // A lock call waits while Redis is unreachable; a shutdown must not wait with it.
+        if (lock && !(await untilAborted(this.holdLock(lock), signal, false))) {
           await clock.sleep(this.options.lockRetryMs ?? lock.timeoutMs / 3, signal);
           continue;
         }
@@ -78,7 +91,8 @@ export class Beat {
       }
     } finally {
       await scheduler.sync().catch((error: Error) => logger.error(`beat: sync failed: ${error.message}`));
-      if (lock && this.leader) await lock.release().catch(() => {});
+      // Unreleased (Redis gone), the lock simply expires.
+      if (lock && this.leader) await untilAborted(lock.release().catch(() => {}), AbortSignal.timeout(RELEASE_WAIT_MS), undefined);
       this.leader = false;
       logger.info('beat: Shutting down...');
     }
