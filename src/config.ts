@@ -88,7 +88,8 @@ const settings = {
   worker_max_tasks_per_child: z.number().int().positive().nullable().default(null),
   worker_max_memory_per_child: z.number().int().positive().nullable().default(null),
 
-  timezone: z.string().default('UTC'),
+  /** null = UTC with enable_utc (Celery's default), else the local zone (see beat's appTimeZoneName). */
+  timezone: z.string().min(1).nullable().default(null),
   enable_utc: z.boolean().default(true),
 
   event_exchange: z.string().default('celeryev'),
@@ -102,6 +103,12 @@ const settings = {
   beat_schedule_filename: z.string().min(1).nullable().default(null),
   beat_sync_every: z.number().int().nonnegative().default(0),
   beat_cron_starting_deadline: z.number().finite().positive().nullable().default(null),
+  // ts-celery's own: wherever a Redis is configured (broker or result backend) the default
+  // scheduler holds a leader lock there, so several beats (or `worker -B`s) send each slot once.
+  /** false = no lock: every beat sends (Celery's default scheduler; then run only one). */
+  beat_leader_lock: z.boolean().default(true),
+  /** Seconds a dead leader's lock outlives it (a standby takes over after at most this). */
+  beat_lock_timeout: z.number().finite().positive().default(30),
   // celery-redbeat's settings (redbeat/schedulers.py RedBeatConfig).
   redbeat_redis_url: z.string().min(1).nullable().default(null),
   redbeat_key_prefix: z.string().min(1).default('redbeat:'),
@@ -118,6 +125,9 @@ const configSchema = z.strictObject(settings);
 export type CeleryConfigInput = z.input<typeof configSchema>;
 /** Settings after validation, with Celery's defaults filled in. */
 export type CeleryConfig = z.output<typeof configSchema>;
+
+/** Settings of ts-celery's own (no Celery or celery-redbeat setting does their job). */
+export const TS_CELERY_SETTINGS: readonly string[] = ['beat_leader_lock', 'beat_lock_timeout'];
 
 /** Every setting name we know, for "did you mean" hints. */
 export const KNOWN_SETTINGS: readonly string[] = Object.keys(settings);
@@ -140,7 +150,7 @@ export function loadConfig(input: Record<string, unknown> = {}, env: NodeJS.Proc
   const ignored = new Set(unimplementedSettings(input));
   for (const key of Object.keys(input)) {
     if (!KNOWN_SETTINGS.includes(key) && !ignored.has(key)) {
-      throw new ConfigError(`unknown setting '${key}'${didYouMean(key, [...CELERY_SETTING_NAMES])}`);
+      throw new ConfigError(`unknown setting '${key}'${didYouMean(key, [...CELERY_SETTING_NAMES, ...TS_CELERY_SETTINGS])}`);
     }
   }
   const implemented = Object.fromEntries(Object.entries(input).filter(([key]) => !ignored.has(key)));

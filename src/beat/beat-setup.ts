@@ -1,20 +1,24 @@
 // Assembles a beat from the app's settings (Celery's and celery-redbeat's names) and the command
 // line's overrides: the schedule table, the store (memory, JSON file, or Redis in redbeat's
 // layout) and the leader lock. The CLI parses flags; everything else is decided here.
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Celery } from '../app.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { maskUrl } from '../url-mask.js';
+import { parseRedisUrl, type RedisConnectionOptions } from '../transport/redis/options.js';
+import { maskUrl, urlScheme } from '../url-mask.js';
 import { Beat, type BeatClock, systemClock } from './beat.js';
 import { type LeaderLock, RedisLeaderLock } from './leader-lock.js';
 import type { ScheduleEntry } from './schedule-entry.js';
 import { redbeatConnection } from './redbeat-connection.js';
 import { RedbeatScheduler } from './redbeat-scheduler.js';
-import { buildScheduleTable, type ScheduleTableOptions } from './schedule-table.js';
+import { appTimeZoneName, buildScheduleTable, type ScheduleTableOptions } from './schedule-table.js';
 import { type BeatScheduler, Scheduler } from './scheduler.js';
 import { FileStore } from './stores/file-store.js';
-import { RedisStore, redbeatKeys } from './stores/redis-store.js';
+import { MirroredStore } from './stores/mirrored-store.js';
+import { type RedbeatKeys, RedisStore, redbeatKeys } from './stores/redis-store.js';
 import { MemoryStore, type ScheduleStore } from './stores/schedule-store.js';
 import { TimeZone } from './time-zone.js';
 
@@ -54,8 +58,14 @@ export interface BeatSetupOverrides {
   redbeatUrl?: string;
   /** `redbeat_key_prefix`. */
   redbeatKeyPrefix?: string;
-  /** `redbeat_lock_timeout` seconds. */
+  /** The leader lock's timeout in seconds (`redbeat_lock_timeout`, or `beat_lock_timeout` for the default scheduler). */
   lockTimeout?: number;
+  /** false (`--no-lock`): the default scheduler holds no leader lock, whatever `beat_leader_lock` says. */
+  leaderLock?: boolean;
+  /** Who this beat is in the lock and the log (default host:pid). */
+  owner?: string;
+  /** `--list`: read the shared state without registering anything. */
+  readOnly?: boolean;
   /** `beat_cron_starting_deadline` seconds. */
   cronStartingDeadline?: number;
   logger: Logger;
@@ -78,8 +88,9 @@ export interface BeatSetup {
 export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup {
   const conf = app.conf;
   const clock = overrides.clock ?? systemClock;
+  const timezone = appTimeZoneName({ timezone: conf.timezone, enableUtc: conf.enable_utc });
   const tableOptions: ScheduleTableOptions = {
-    timezone: conf.timezone,
+    timezone,
     cronStartingDeadline: overrides.cronStartingDeadline ?? conf.beat_cron_starting_deadline,
   };
   const entries = buildScheduleTable({ ...conf.beat_schedule, ...overrides.extraEntries }, tableOptions);
@@ -93,23 +104,40 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
   let lock: RedisLeaderLock | undefined;
   let redis: Redis | undefined;
   let description: string;
+  let noLockReason: string | undefined;
   if (kind === 'redbeat') {
     const url = overrides.redbeatUrl ?? conf.redbeat_redis_url ?? conf.broker_url;
     redis = new Redis({ ...redbeatConnection(url, conf.redbeat_redis_options), connectionName: 'ts-celery-beat', maxRetriesPerRequest: null });
     const keys = redbeatKeys(overrides.redbeatKeyPrefix ?? conf.redbeat_key_prefix, conf.redbeat_lock_key);
     const timeoutS = overrides.lockTimeout ?? conf.redbeat_lock_timeout ?? (maxIntervalMs / 1000) * 5;
     if (keys.lock) lock = new RedisLeaderLock(redis, keys.lock, timeoutS * 1000);
-    const redisStore = new RedisStore(redis, { keys, timezone: new TimeZone(conf.timezone), lockToken: lock?.token ?? null });
+    const redisStore = new RedisStore(redis, { keys, timezone: new TimeZone(timezone), lockToken: lock?.token ?? null });
     store = redisStore;
     scheduler = new RedbeatScheduler({ app, statics: entries, store: redisStore, tableOptions, now: clock.now, logger, maxIntervalMs });
     description = `redbeat ${maskUrl(url ?? '')} prefix ${keys.prefix}${keys.lock ? `, lock ${keys.lock} (${timeoutS} s)` : ', no lock'}`;
   } else {
     const file = overrides.scheduleFile ?? conf.beat_schedule_filename;
-    store = file ? new FileStore(file, { timezone: conf.timezone, enableUtc: conf.enable_utc }) : new MemoryStore();
-    description = file ? `state file ${file}` : 'state in memory';
+    const fileStore = file ? new FileStore(file, { timezone, enableUtc: conf.enable_utc }) : null;
+    const shared = overrides.leaderLock === false || !conf.beat_leader_lock ? null : sharedRedis(conf);
+    if (shared) {
+      redis = new Redis({ ...shared.connection, connectionName: 'ts-celery-beat', maxRetriesPerRequest: null });
+      const timeoutS = overrides.lockTimeout ?? conf.beat_lock_timeout;
+      const keys = sharedStateKeys(shared.keyPrefix, entries);
+      lock = new RedisLeaderLock(redis, keys.lock!, timeoutS * 1000, { owner: overrides.owner ?? `${hostname()}:${process.pid}` });
+      const redisStore = new RedisStore(redis, { keys, timezone: new TimeZone(timezone), lockToken: lock.token, prune: false, readOnly: overrides.readOnly });
+      store = fileStore && !overrides.readOnly ? new MirroredStore(redisStore, fileStore) : redisStore;
+      description = `state shared on ${shared.what} ${maskUrl(shared.url)} under ${keys.prefix}${fileStore ? ` (copied to ${file})` : ''}, leader lock ${keys.lock} (${timeoutS} s)`;
+    } else {
+      store = fileStore ?? new MemoryStore();
+      description = file ? `state file ${file}` : 'state in memory';
+      noLockReason =
+        overrides.leaderLock === false || !conf.beat_leader_lock
+          ? 'the leader lock is off (beat_leader_lock = false / --no-lock)'
+          : `no Redis configured (broker ${maskUrl(app.brokerUrl)}, ${conf.result_backend ? `result backend ${maskUrl(conf.result_backend)}` : 'no result backend'})`;
+    }
     scheduler = new Scheduler({ app, entries, store, now: clock.now, logger, maxIntervalMs, syncEveryTasks: conf.beat_sync_every });
   }
-  const beat = new Beat({ scheduler, clock, logger, lock });
+  const beat = new Beat({ scheduler, clock, logger, lock, noLockReason });
   return {
     kind,
     entries,
@@ -126,6 +154,44 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
       }
     },
   };
+}
+
+const REDIS_SCHEMES = new Set(['redis', 'rediss', 'redis+socket', 'unix', 'sentinel']);
+
+/**
+ * The Redis the default scheduler keeps its lock and state on: the broker's, else the result
+ * backend's (with that side's `global_keyprefix` and Sentinel options); null when neither is one.
+ */
+function sharedRedis(conf: Celery['conf']): { what: string; url: string; connection: RedisConnectionOptions; keyPrefix: string } | null {
+  const sides = [
+    { what: 'the broker', url: conf.broker_url, options: conf.broker_transport_options, optionsName: 'broker_transport_options' },
+    { what: 'the result backend', url: conf.result_backend, options: conf.result_backend_transport_options, optionsName: 'result_backend_transport_options' },
+  ];
+  for (const { what, url, options, optionsName } of sides) {
+    if (!url || !REDIS_SCHEMES.has(urlScheme(url, { slashes: false }) ?? '')) continue;
+    const { master_name: masterName, sentinel_kwargs: sentinelKwargs, global_keyprefix: keyPrefix } = options;
+    const connection = parseRedisUrl(url, {
+      masterName: typeof masterName === 'string' ? masterName : undefined,
+      sentinelKwargs: sentinelKwargs && typeof sentinelKwargs === 'object' ? (sentinelKwargs as Record<string, unknown>) : undefined,
+      optionsName,
+    });
+    return { what, url, connection, keyPrefix: typeof keyPrefix === 'string' ? keyPrefix : '' };
+  }
+  return null;
+}
+
+/**
+ * The default scheduler's keys, in celery-redbeat's layout under `<global_keyprefix>ts-celery-beat:`:
+ * run states by entry name (shared by every beat that has the entry, each advance compared
+ * against the stored run count, so a slot is sent once even by two leaders), and one lock per
+ * schedule table (its names, tasks and schedules), so beats of the same table elect one
+ * leader and an app with another table on the same Redis is never held back by it.
+ */
+function sharedStateKeys(keyPrefix: string, entries: readonly ScheduleEntry[]): RedbeatKeys {
+  const table = entries.map((e) => `${e.name}\t${e.task}\t${e.schedule}`).join('\n');
+  const fingerprint = createHash('sha1').update(table).digest('hex').slice(0, 12);
+  const prefix = `${keyPrefix}ts-celery-beat:`;
+  return { ...redbeatKeys(prefix, null), lock: `${prefix}:lock:${fingerprint}` };
 }
 
 /** `celery worker -B`: a beat running beside a worker in one process, stopped with it. */

@@ -24,14 +24,30 @@ export interface BeatOptions {
   logger: Logger;
   /** Without a lock this beat always ticks (one beat per schedule, Celery's default). */
   lock?: LeaderLock;
+  /** Why there is no lock, logged at start (e.g. no Redis configured). */
+  noLockReason?: string;
   /** How often a standby retries the lock (default: a third of the lock timeout). */
   lockRetryMs?: number;
   /** Wait after an unexpected tick error (broker down…) before trying again (default 1 s). */
   errorBackoffMs?: number;
 }
 
+const RELEASE_WAIT_MS = 2000;
+
+/** `promise`, or `fallback` as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, fallback: T): Promise<T> {
+  if (signal.aborted) return Promise.resolve(fallback);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => resolve(fallback);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export class Beat {
   private leader = false;
+  /** Logged that we stand by (and not yet that we took over). */
+  private standingBy = false;
 
   constructor(private readonly options: BeatOptions) {}
 
@@ -46,11 +62,13 @@ export class Beat {
     logger.info('beat: Starting...');
     try {
       if (!lock) {
+        if (this.options.noLockReason) logger.info(`beat: no leader lock held: ${this.options.noLockReason}; every beat started for this schedule sends it`);
         await scheduler.start();
         this.leader = true;
       }
       while (!signal.aborted) {
-        if (lock && !(await this.holdLock(lock))) {
+        // A lock call waits while Redis is unreachable; a shutdown must not wait with it.
+        if (lock && !(await untilAborted(this.holdLock(lock), signal, false))) {
           await clock.sleep(this.options.lockRetryMs ?? lock.timeoutMs / 3, signal);
           continue;
         }
@@ -60,6 +78,7 @@ export class Beat {
         } catch (error) {
           if (error instanceof NotLeaderError) {
             this.leader = false;
+            this.standingBy = true;
             logger.warn(`beat: ${error.message}; standing by`);
             continue;
           }
@@ -72,7 +91,8 @@ export class Beat {
       }
     } finally {
       await scheduler.sync().catch((error: Error) => logger.error(`beat: sync failed: ${error.message}`));
-      if (lock && this.leader) await lock.release().catch(() => {});
+      // Unreleased (Redis gone), the lock simply expires.
+      if (lock && this.leader) await untilAborted(lock.release().catch(() => {}), AbortSignal.timeout(RELEASE_WAIT_MS), undefined);
       this.leader = false;
       logger.info('beat: Shutting down...');
     }
@@ -81,17 +101,28 @@ export class Beat {
   /** Renew the lock we hold, or try to take it; a new leader reloads the shared state first. */
   private async holdLock(lock: LeaderLock): Promise<boolean> {
     const { logger, scheduler } = this.options;
+    const me = lock.owner ?? 'this beat';
     try {
       if (this.leader) {
         if (await lock.renew()) return true;
         this.leader = false;
-        logger.warn('beat: lost the leader lock; standing by');
+        this.standingBy = true;
+        logger.warn(`beat: ${me} lost the leader lock ${lock.key}; standing by`);
         return false;
       }
-      if (!(await lock.acquire())) return false;
-      logger.info(`beat: Acquired lock ${lock.key}`);
+      if (!(await lock.acquire())) {
+        if (!this.standingBy) {
+          this.standingBy = true;
+          const holder = lock.holder ? await lock.holder() : null;
+          logger.info(`beat: ${me} is standing by: ${holder ?? 'another beat'} leads (lock ${lock.key}); taking over if its lock expires (${lock.timeoutMs / 1000} s)`);
+        }
+        return false;
+      }
       await scheduler.start();
       this.leader = true;
+      if (this.standingBy) logger.warn(`beat: ${me} took over as leader: the lock ${lock.key} was free (the previous leader stopped or died)`);
+      else logger.info(`beat: ${me} leads: acquired lock ${lock.key} (${lock.timeoutMs / 1000} s)`);
+      this.standingBy = false;
       return true;
     } catch (error) {
       logger.error(`beat: leader lock: ${(error as Error).message}`);

@@ -67,14 +67,29 @@ const entrySchema = z.strictObject({
 });
 
 export interface ScheduleTableOptions {
-  timezone?: string;
+  /** The app `timezone` setting; unset = UTC with `enable_utc` (the default), else the local zone. */
+  timezone?: string | null;
+  /** The app `enable_utc` setting (default true). */
+  enableUtc?: boolean;
   /** `beat_cron_starting_deadline` seconds. */
   cronStartingDeadline?: number | null;
 }
 
-/** `beat_schedule` → entries, sorted by name; errors name the entry and field. */
+/**
+ * Celery's `app.timezone` (celery/app/base.py): the `timezone` setting, else UTC when
+ * `enable_utc` is on, else the machine's local zone.
+ */
+export function appTimeZoneName(options: Pick<ScheduleTableOptions, 'timezone' | 'enableUtc'>): string {
+  if (options.timezone) return options.timezone;
+  return options.enableUtc === false ? Intl.DateTimeFormat().resolvedOptions().timeZone : 'UTC';
+}
+
+/**
+ * `beat_schedule` → entries, sorted by name; errors name the entry and field. Every schedule runs
+ * in the app's zone unless it was given one of its own (see `Schedule.forApp`).
+ */
 export function buildScheduleTable(table: Record<string, unknown>, options: ScheduleTableOptions = {}): ScheduleEntry[] {
-  const tz = new TimeZone(options.timezone ?? 'UTC');
+  const tz = new TimeZone(appTimeZoneName(options));
   return Object.keys(table)
     .sort()
     .map((name) => {
@@ -99,7 +114,10 @@ export function buildScheduleTable(table: Record<string, unknown>, options: Sche
 function toSchedule(name: string, s: z.infer<typeof entrySchema>['schedule'], relative: boolean, tz: TimeZone, deadline: number | null): Schedule {
   try {
     if (typeof s === 'number') return new Interval(s, { relative, timezone: tz });
-    if ('isDue' in s && typeof s.isDue === 'function') return s as Schedule;
+    if ('isDue' in s && typeof s.isDue === 'function') {
+      const given = s as Schedule;
+      return given.forApp ? given.forApp({ timezone: tz, startingDeadline: deadline }) : given;
+    }
     if ('every' in s) return new Interval(s.every, { relative: s.relative ?? relative, timezone: tz });
     if ('solar' in s) return new Solar(s.solar.event, s.solar.lat, s.solar.lon);
     if ('event' in s) return new Solar(s.event, s.lat, s.lon);

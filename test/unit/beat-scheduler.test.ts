@@ -274,3 +274,57 @@ test('a conflicting advance (another beat sent the slot) sends nothing and moves
   assert.equal(await scheduler.tick(), 0);
   assert.equal(await scheduler.tick(), 2_000 - 10, 'next slot, no busy loop');
 });
+
+test('a leader lock stuck on an unreachable Redis does not hold up shutdown', async () => {
+  const rec = recorder();
+  const never = new Promise<boolean>(() => {});
+  const lock = { key: 'k', token: 't', timeoutMs: 3000, acquire: () => never, renew: () => never, release: async () => {} };
+  const scheduler = new Scheduler({ app: { sendTask: async () => ({ id: 'x' }) }, entries: [], store: new MemoryStore(), now: () => T0, logger: rec.logger });
+  const beat = new Beat({ scheduler, clock: fakeClock().clock, logger: rec.logger, lock });
+  const controller = new AbortController();
+  const running = beat.run(controller.signal);
+  await new Promise((r) => setImmediate(r));
+  controller.abort();
+  await running;
+  assert.deepEqual(rec.lines, ['beat: Starting...', 'beat: Shutting down...']);
+});
+
+test('leader and standby say who leads; a standby that takes over says so', async () => {
+  let holder: string | null = 'vm:1';
+  let free = false;
+  const rec = recorder();
+  const lock = {
+    key: 'k',
+    token: 'vm:2/x',
+    owner: 'vm:2',
+    timeoutMs: 3000,
+    acquire: async () => free,
+    renew: async () => true,
+    release: async () => {},
+    holder: async () => holder,
+  };
+  const fc = fakeClock();
+  const scheduler = new Scheduler({ app: { sendTask: async () => ({ id: 'x' }) }, entries: [], store: new MemoryStore(), now: fc.clock.now, logger: rec.logger });
+  const beat = new Beat({ scheduler, clock: { ...fc.clock, sleep: async (ms, signal) => ((free = true), (holder = null), fc.clock.sleep(ms, signal)) }, logger: rec.logger, lock });
+  await fc.runUntil(beat, T0 + 10_000);
+  assert.deepEqual(rec.lines.slice(0, 3), [
+    'beat: Starting...',
+    'beat: vm:2 is standing by: vm:1 leads (lock k); taking over if its lock expires (3 s)',
+    'beat: vm:2 took over as leader: the lock k was free (the previous leader stopped or died)',
+  ]);
+});
+
+test('without Redis the beat says that no lock is held', async () => {
+  const rec = recorder();
+  const setup = setUpBeat(new Celery({ beat_schedule: {} }), { logger: rec.logger, clock: fakeClock().clock });
+  const controller = new AbortController();
+  controller.abort();
+  await setup.beat.run(controller.signal);
+  await setup.close();
+  assert.match(rec.lines.join('\n'), /no leader lock held: no Redis configured \(broker memory:\/\/, no result backend\)/);
+  const off = recorder();
+  const optedOut = setUpBeat(new Celery({ broker_url: 'redis://127.0.0.1:6379/15', beat_leader_lock: false }), { logger: off.logger, clock: fakeClock().clock });
+  await optedOut.beat.run(controller.signal);
+  await optedOut.close();
+  assert.match(off.lines.join('\n'), /no leader lock held: the leader lock is off \(beat_leader_lock = false \/ --no-lock\)/);
+});

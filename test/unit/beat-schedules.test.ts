@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { crontab } from '../../src/beat/schedules/crontab.js';
 import { expandCronspec } from '../../src/beat/schedules/crontab-parser.js';
 import { every } from '../../src/beat/schedules/interval.js';
+import { appTimeZoneName, buildScheduleTable } from '../../src/beat/schedule-table.js';
 import { TimeZone } from '../../src/beat/time-zone.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 
@@ -79,4 +80,29 @@ test('DST: nonexistent slot resolves forward, ambiguous slot to its first occurr
   // 2024-10-27 02:30 happens twice → the first one (CEST, 00:30 UTC).
   assert.equal(new Date(at0230.nextRunAt(Date.parse('2024-10-26T02:30:00+02:00'))).toISOString(), '2024-10-27T00:30:00.000Z');
   assert.equal(crontab({}, berlin).toString(), '<crontab: * * * * * (m/h/dM/MY/d)>');
+});
+
+test('a schedule without its own zone or deadline follows the app; one with them keeps them', () => {
+  const table = buildScheduleTable(
+    {
+      follows: { task: 't', schedule: crontab({ hour: 3, minute: 0 }) },
+      own: { task: 't', schedule: crontab({ hour: 3, minute: 0 }, { timezone: 'UTC', startingDeadline: null }) },
+      relative: { task: 't', schedule: every(3600, { relative: true }) },
+    },
+    { timezone: 'Asia/Kolkata', cronStartingDeadline: 60 },
+  );
+  const at = (name: string) => table.find((e) => e.name === name)!.schedule;
+  const last = Date.parse('2026-01-05T12:00:00Z');
+  assert.equal(new Date(at('follows').nextRunAt(last)).toISOString(), '2026-01-05T21:30:00.000Z'); // 03:00 IST
+  assert.equal(new Date(at('own').nextRunAt(last)).toISOString(), '2026-01-06T03:00:00.000Z');
+  assert.equal(new Date(at('relative').nextRunAt(Date.parse('2026-01-05T12:10:00Z'))).toISOString(), '2026-01-05T12:30:00.000Z'); // :00 IST
+  // The app's beat_cron_starting_deadline: a slot missed by more than 60 s is not caught up.
+  assert.equal(at('follows').isDue(last, Date.parse('2026-01-05T21:35:00Z')).isDue, false);
+  assert.equal(at('own').isDue(last, Date.parse('2026-01-06T03:05:00Z')).isDue, true);
+});
+
+test("Celery's app.timezone: the setting, else UTC with enable_utc, else the local zone", () => {
+  assert.equal(appTimeZoneName({ timezone: 'Asia/Kolkata', enableUtc: false }), 'Asia/Kolkata');
+  assert.equal(appTimeZoneName({ timezone: null }), 'UTC');
+  assert.equal(appTimeZoneName({ timezone: null, enableUtc: false }), Intl.DateTimeFormat().resolvedOptions().timeZone);
 });

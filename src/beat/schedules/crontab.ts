@@ -2,9 +2,9 @@
 // slot is found on local wall time in the app timezone and the difference taken in UTC
 // (celery/utils/time.py `remaining`), so DST changes cost nothing. Nonexistent wall times resolve
 // forward, ambiguous ones to the first occurrence (Python's zoneinfo with `fold=0`).
-import { TimeZone, type WallMs, daysInMonth, wallFields, wallOf } from '../time-zone.js';
+import { type TimeZone, type WallMs, daysInMonth, toTimeZone, wallFields, wallOf } from '../time-zone.js';
 import { type CronSpec, CrontabParseError, expandCronspec } from './crontab-parser.js';
-import type { SchedState, Schedule } from './schedule.js';
+import type { AppScheduleDefaults, SchedState, Schedule } from './schedule.js';
 
 export interface CrontabSpec {
   minute?: CronSpec;
@@ -15,9 +15,12 @@ export interface CrontabSpec {
 }
 
 export interface CrontabOptions {
-  /** The app `timezone` setting (default UTC). */
+  /**
+   * A zone of its own. Left out, the schedule follows the app that runs it (its `timezone`),
+   * as a Python `crontab()` made without `app=` does; UTC outside an app.
+   */
   timezone?: string | TimeZone;
-  /** `beat_cron_starting_deadline` in seconds (Celery ≥5.3), null = always catch up once. */
+  /** `beat_cron_starting_deadline` in seconds (Celery ≥5.3), null = always catch up once; left out, the app's. */
   startingDeadline?: number | null;
 }
 
@@ -33,6 +36,7 @@ export class Crontab implements Schedule {
   readonly tz: TimeZone;
   private readonly orig: Required<CrontabSpec>;
   private readonly startingDeadline: number | null;
+  private readonly options: CrontabOptions;
 
   constructor(spec: CrontabSpec = {}, options: CrontabOptions = {}) {
     const orig = {
@@ -59,8 +63,18 @@ export class Crontab implements Schedule {
         `Invalid crontab: day_of_month ${pyLiteral(orig.day_of_month)} never occurs in month_of_year ${pyLiteral(orig.month_of_year)}.`,
       );
     }
-    this.tz = options.timezone instanceof TimeZone ? options.timezone : new TimeZone(options.timezone ?? 'UTC');
+    this.tz = toTimeZone(options.timezone);
     this.startingDeadline = options.startingDeadline ?? null;
+    this.options = options;
+  }
+
+  /** This crontab in the app's zone and deadline, unless it was given its own. */
+  forApp(defaults: AppScheduleDefaults): Crontab {
+    const own = this.options;
+    return new Crontab(this.orig, {
+      timezone: own.timezone ?? defaults.timezone,
+      startingDeadline: own.startingDeadline !== undefined ? own.startingDeadline : defaults.startingDeadline,
+    });
   }
 
   /** The spec as given (strings, ints or arrays), as celery-redbeat stores it. */
@@ -178,8 +192,9 @@ export class Crontab implements Schedule {
 }
 
 /**
- * Celery's `crontab(...)` factory.
- * @example crontab({ minute: 0, hour: '9-17', day_of_week: 'mon-fri' }, { timezone: 'Europe/Berlin' })
+ * Celery's `crontab(...)` factory. In `beat_schedule` it runs in the app's `timezone` unless
+ * given one of its own.
+ * @example crontab({ minute: 0, hour: '9-17', day_of_week: 'mon-fri' })
  */
 export function crontab(spec: CrontabSpec = {}, options: CrontabOptions = {}): Crontab {
   return new Crontab(spec, options);

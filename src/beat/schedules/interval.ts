@@ -1,8 +1,8 @@
 // Celery's interval `schedule(run_every, relative)` (celery/schedules.py + utils/time.py
 // `remaining`, 5.7): elapsed-time arithmetic in UTC; with `relative` the deadline is rounded down
 // to the interval's resolution (days → midnight, hours → :00, minutes → :00 s) in the app zone.
-import { TimeZone, type WallMs } from '../time-zone.js';
-import type { SchedState, Schedule } from './schedule.js';
+import { type TimeZone, type WallMs, toTimeZone } from '../time-zone.js';
+import type { AppScheduleDefaults, SchedState, Schedule } from './schedule.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -10,6 +10,7 @@ const DAY = 86_400_000;
 
 export interface IntervalOptions {
   relative?: boolean;
+  /** The zone `relative` rounds in; left out, the app's (UTC outside an app). */
   timezone?: string | TimeZone;
 }
 
@@ -17,12 +18,20 @@ export class Interval implements Schedule {
   readonly everyMs: number;
   readonly relative: boolean;
   readonly tz: TimeZone;
+  private readonly ownZone: boolean;
 
   constructor(seconds: number, options: IntervalOptions = {}) {
     if (!Number.isFinite(seconds)) throw new RangeError(`interval must be a finite number of seconds, got ${seconds}`);
     this.everyMs = seconds * 1000;
     this.relative = options.relative ?? false;
-    this.tz = options.timezone instanceof TimeZone ? options.timezone : new TimeZone(options.timezone ?? 'UTC');
+    this.tz = toTimeZone(options.timezone);
+    this.ownZone = options.timezone !== undefined;
+  }
+
+  /** This interval rounding in the app's zone (only `relative` uses it), unless given its own. */
+  forApp(defaults: AppScheduleDefaults): Interval {
+    if (this.ownZone) return this;
+    return new Interval(this.everyMs / 1000, { relative: this.relative, timezone: defaults.timezone });
   }
 
   /** Celery's `schedule.seconds`: never negative. */

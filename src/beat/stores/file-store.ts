@@ -52,6 +52,12 @@ export class FileStore implements ScheduleStore {
     return 'ok';
   }
 
+  /** Take these states as they are (the copy of a state kept elsewhere, see MirroredStore). */
+  replace(states: ReadonlyMap<string, EntryState>): void {
+    for (const [name, state] of states) this.states.set(name, state);
+    this.dirty = true;
+  }
+
   async sync(): Promise<void> {
     if (!this.dirty) return;
     const content: FileContent = {

@@ -46,6 +46,13 @@ export interface RedisStoreOptions {
   timezone: TimeZone;
   /** The lock whose token fences every write; null without a lock. */
   lockToken: string | null;
+  /**
+   * Delete, at load, static entries this table lacks (redbeat's own behaviour; default true).
+   * The default scheduler's shared state keeps them: another app may share the Redis.
+   */
+  prune?: boolean;
+  /** Read the states without registering anything (`beat --list`). */
+  readOnly?: boolean;
 }
 
 export class RedisStore implements ScheduleStore {
@@ -54,21 +61,30 @@ export class RedisStore implements ScheduleStore {
     private readonly options: RedisStoreOptions,
   ) {}
 
-  async load(entries: readonly ScheduleEntry[], now: number): Promise<Map<string, EntryState>> {
+  /** `initial`: states for entries Redis holds none for (else `last_run_at = now`). */
+  async load(entries: readonly ScheduleEntry[], now: number, initial?: ReadonlyMap<string, EntryState>): Promise<Map<string, EntryState>> {
     const { keys, timezone } = this.options;
     const fresh = encodeMeta({ lastRunAt: now, totalRunCount: 0 }, timezone);
-    const names = new Set(entries.map((e) => e.name));
-    const stale = (await this.redis.smembers(keys.statics)).filter((n) => !names.has(n));
-    const tx = this.redis.multi();
-    for (const name of stale) tx.del(keys.prefix + name).zrem(keys.schedule, keys.prefix + name).srem(keys.statics, name);
-    for (const e of entries) {
-      // HSETNX keeps the run state of an entry that survived a restart (redbeat does the same).
-      tx.hset(keys.prefix + e.name, 'definition', encodeDefinition(e)).hsetnx(keys.prefix + e.name, 'meta', fresh).sadd(keys.statics, e.name);
+    const { readOnly = false, prune = true } = this.options;
+    if (!readOnly) {
+      const names = new Set(entries.map((e) => e.name));
+      const stale = prune ? (await this.redis.smembers(keys.statics)).filter((n) => !names.has(n)) : [];
+      const tx = this.redis.multi();
+      for (const name of stale) tx.del(keys.prefix + name).zrem(keys.schedule, keys.prefix + name).srem(keys.statics, name);
+      for (const e of entries) {
+        // HSETNX keeps the run state of an entry that survived a restart (redbeat does the same);
+        // `initial` seeds an entry Redis has never seen (the -s file's state).
+        const first = initial?.get(e.name);
+        tx.hset(keys.prefix + e.name, 'definition', encodeDefinition(e))
+          .hsetnx(keys.prefix + e.name, 'meta', first ? encodeMeta(first, timezone) : fresh)
+          .sadd(keys.statics, e.name);
+      }
+      await tx.exec();
     }
-    await tx.exec();
     const out = new Map<string, EntryState>();
     const metas = await Promise.all(entries.map((e) => this.redis.hget(keys.prefix + e.name, 'meta')));
-    entries.forEach((e, i) => out.set(e.name, decodeMeta(metas[i] ?? null) ?? { lastRunAt: now, totalRunCount: 0 }));
+    entries.forEach((e, i) => out.set(e.name, decodeMeta(metas[i] ?? null) ?? initial?.get(e.name) ?? { lastRunAt: now, totalRunCount: 0 }));
+    if (readOnly) return out;
     const z = this.redis.pipeline();
     for (const e of entries) {
       const s = out.get(e.name)!;

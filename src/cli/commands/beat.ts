@@ -17,6 +17,7 @@ interface BeatFlags extends ConnectionFlags {
   redbeatUrl?: string;
   redbeatKeyPrefix?: string;
   lockTimeout?: string;
+  lock: boolean;
   cronStartingDeadline?: string;
   logfile?: string;
   pidfile?: string;
@@ -26,13 +27,14 @@ export function registerBeatCommand(program: Command): void {
   const command = program
     .command('beat')
     .description('Start the beat periodic task scheduler (sends beat_schedule entries when due)')
-    .option('-s, --schedule <file>', 'JSON state file of last run times (beat_schedule_filename); default: in memory')
+    .option('-s, --schedule <file>', 'JSON state file of last run times (beat_schedule_filename); default: on Redis when one is configured, else in memory')
     .option('--schedule-table <file>', 'JSON file of extra beat_schedule entries (overrides same names)')
     .option('--max-interval <seconds>', 'max seconds to sleep between schedule checks (beat_max_loop_interval)')
     .option('-S, --scheduler <name>', "'default' or 'redbeat' (state + leader lock on Redis), or Celery's class names (beat_scheduler)")
     .option('--redbeat-url <url>', 'Redis for -S redbeat (redbeat_redis_url; default: the broker URL)')
     .option('--redbeat-key-prefix <prefix>', 'celery-redbeat key prefix (redbeat_key_prefix; default redbeat:)')
-    .option('--lock-timeout <seconds>', 'leader lock timeout for -S redbeat (redbeat_lock_timeout; default 5 × max interval)')
+    .option('--lock-timeout <seconds>', 'leader lock timeout: a standby takes over after at most this (beat_lock_timeout, default 30; -S redbeat: redbeat_lock_timeout, default 5 × max interval)')
+    .option('--no-lock', 'default scheduler: hold no leader lock on Redis, every beat sends (beat_leader_lock = false)')
     .option('--cron-starting-deadline <seconds>', 'skip crontab runs missed by more than this (beat_cron_starting_deadline)')
     .option('-l, --loglevel <level>', 'logging level', 'INFO')
     .option('-f, --logfile <file>', 'append log lines to FILE instead of stderr')
@@ -55,6 +57,8 @@ export function registerBeatCommand(program: Command): void {
         scheduler: flags.scheduler,
         redbeatUrl: flags.redbeatUrl,
         redbeatKeyPrefix: flags.redbeatKeyPrefix,
+        ...(flags.lock ? {} : { leaderLock: false }),
+        readOnly: flags.list,
         ...numbers,
         logger,
       });

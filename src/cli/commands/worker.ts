@@ -61,7 +61,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('-f, --logfile <file>', 'append log lines to FILE instead of stderr')
     .option('--pidfile <file>', 'write the process id to FILE; refuse to start while a live process holds it')
     .option('-O <profile>', "accepted for Celery compatibility ('fair' is how this worker always schedules)")
-    .option('-B, --beat', 'also run the beat scheduler in this process (one such worker per schedule, or use -S redbeat)')
+    .option('-B, --beat', 'also run the beat scheduler in this process (on a Redis broker/backend, -B on several workers still sends each slot once)')
     .option('-s, --schedule <file>', 'with -B: JSON state file of last run times (beat_schedule_filename)')
     .option('-S, --scheduler <name>', "with -B: 'default' or 'redbeat' (beat_scheduler)")
     .action(async (flags: WorkerFlags) => {
@@ -89,7 +89,7 @@ export function registerWorkerCommand(program: Command): void {
       await app.connect();
       logger.info(logLines.connected(maskUrl(app.brokerUrl)));
       await worker.start();
-      const beat = flags.beat ? startEmbeddedBeat(app, { scheduleFile: flags.schedule, scheduler: flags.scheduler, logger }) : null;
+      const beat = flags.beat ? startEmbeddedBeat(app, { scheduleFile: flags.schedule, scheduler: flags.scheduler, owner: worker.hostname, logger }) : null;
       let signals = 0;
       const onSignal = () => {
         signals += 1;
