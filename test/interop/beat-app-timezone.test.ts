@@ -15,7 +15,7 @@ import { Celery, crontab, every } from '../../src/index.js';
 import { setUpBeat } from '../../src/beat/beat-setup.js';
 import type { BeatClock } from '../../src/beat/beat.js';
 import { silentLogger } from '../../src/log.js';
-import { REPO_ROOT, runPython } from '../helpers/python.js';
+import { REPO_ROOT, runPython, skipBelowCelery } from '../helpers/python.js';
 import { mulberry32 } from '../helpers/random.js';
 import { runCli } from '../helpers/ts-worker.js';
 
@@ -130,7 +130,11 @@ function fixedClock(now: number): BeatClock {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-test('the seeds\' tables follow the app timezone: next runs and a running beat match Python Celery', async () => {
+// Around DST changes Celery before 5.5 is off by the shift (celery/schedules.py crontab.remaining_delta
+// changed in 5.5.2): this test, which walks the New York DST changes, proves 5.5 and newer.
+const dstSkip = skipBelowCelery('5.5', 'crontab next runs across a DST change are off by the shift before 5.5');
+
+test('the seeds\' tables follow the app timezone: next runs and a running beat match Python Celery', { skip: dstSkip }, async () => {
   const seed = Number(process.env.BEAT_TZ_SEED ?? Date.now() % 2 ** 31);
   console.log(`# beat-app-timezone seed=${seed} (re-run: BEAT_TZ_SEED=${seed})`);
   const points = instants(seed);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SOLAR_EVENTS, type SolarEvent, solar } from '../../src/beat/schedules/solar.js';
-import { runPython } from '../helpers/python.js';
+import { runPython, skipBelowCelery } from '../helpers/python.js';
 import { mulberry32 } from '../helpers/random.js';
 
 const RANDOM_CASES = 1500;
@@ -63,8 +63,12 @@ for c in json.loads(CASES_JSON):
     now = datetime.fromtimestamp(c['now'] / 1000, tz=timezone.utc)
     last = datetime.fromtimestamp(c['last'] / 1000, tz=timezone.utc)
     s = solar(c['event'], c['lat'], c['lon'], app=app, nowfun=lambda: now)
-    rem = s.remaining_estimate(last)
-    due, nxt = s.is_due(last)
+    try:
+        rem = s.remaining_estimate(last)
+        due, nxt = s.is_due(last)
+    except Exception as e:
+        out.append({'error': f'{type(e).__name__}: {e}'})
+        continue
     out.append({'next_ms': (now + rem).timestamp() * 1000, 'due': due, 'next_s': nxt})
 print(json.dumps(out))
 `;
@@ -72,14 +76,26 @@ print(json.dumps(out))
 test('solar next run matches Python Celery (PyEphem) within 60 s; is_due identical', async () => {
   const seed = Number(process.env.BEAT_SOLAR_SEED ?? Date.now() % 2 ** 31);
   console.log(`# beat-solar-differential seed=${seed} (re-run: BEAT_SOLAR_SEED=${seed})`);
-  const cases = generate(seed);
+  // Before 5.6, Celery put dusk_astronomical's horizon at +18° (5.6+: −18°, which we follow), and
+  // before 5.7 it raised TypeError where the sun never crosses the horizon (its NeverUpError
+  // fallback adds a timedelta to an ephem.Date): such cases are left out there, and counted.
+  const oldHorizon = skipBelowCelery('5.6', '') !== false;
+  const pythonMayRaise = skipBelowCelery('5.7', '') !== false;
+  const cases = generate(seed).filter((c) => !(oldHorizon && c.event === 'dusk_astronomical'));
+  if (oldHorizon) console.log('# dusk_astronomical not compared before Celery 5.6 (+18° horizon)');
   const { json } = await runPython(`CASES_JSON = ${JSON.stringify(JSON.stringify(cases))}\n${PY}`, {}, 60_000);
-  const answers = json as { next_ms: number; due: boolean; next_s: number }[];
+  const answers = json as ({ next_ms: number; due: boolean; next_s: number } | { error: string })[];
   assert.equal(answers.length, cases.length);
   let worst = 0;
+  let raised = 0;
   for (const [i, c] of cases.entries()) {
     const want = answers[i]!;
     const label = `case ${i} seed=${seed} ${JSON.stringify(c)}`;
+    if ('error' in want) {
+      assert.ok(pythonMayRaise, `${label}: Python raised ${want.error}`);
+      raised++;
+      continue;
+    }
     const s = solar(c.event, c.lat, c.lon);
     const next = s.nextRunAt(c.last);
     const due = s.isDue(c.last, c.now);
@@ -88,5 +104,6 @@ test('solar next run matches Python Celery (PyEphem) within 60 s; is_due identic
     assert.equal(due.isDue, want.due, `${label}: is_due`);
     assert.ok(Math.abs(due.nextInMs - want.next_s * 1000) <= TOLERANCE_MS, `${label}: next check ${due.nextInMs} ms vs Python ${want.next_s} s`);
   }
-  console.log(`# ${cases.length} solar schedules compared, worst difference ${(worst / 1000).toFixed(1)} s`);
+  console.log(`# ${cases.length - raised} solar schedules compared, worst difference ${(worst / 1000).toFixed(1)} s`);
+  if (raised) console.log(`# ${raised} not compared: Celery < 5.7 raised (TypeError where the sun never crosses the horizon)`);
 });

@@ -27,7 +27,7 @@ export const SOLAR_EVENTS = [
 ] as const;
 export type SolarEvent = (typeof SOLAR_EVENTS)[number];
 
-/** The Sun-centre altitude of each twilight (Celery 5.7's `_horizons`; 5.2–5.6.3 had +18° for dusk_astronomical). */
+/** The Sun-centre altitude of each twilight (Celery 5.7's `_horizons`; 5.2–5.5 had +18° for dusk_astronomical). */
 const TWILIGHT_ALTITUDE: Partial<Record<SolarEvent, number>> = {
   dawn_astronomical: -18,
   dawn_nautical: -12,
