@@ -14,7 +14,7 @@ const COLUMNS: [string, string[]][] = [
   ['Redis: TS → Python', ['core-python-worker', 'control-python-worker', 'beat-python-worker', 'core-sentinel']],
   ['Redis: both ways (canvas, mixed fleet, restore)', ['worker-canvas', 'worker-mixed-fleet', 'core-visibility']],
   ['RabbitMQ: both ways', ['worker-rabbitmq']],
-  ['beat (crontab, solar, RedBeat)', ['beat-crontab-differential', 'beat-solar-differential', 'beat-redbeat']],
+  ['beat (crontab, solar, RedBeat, app timezone)', ['beat-crontab-differential', 'beat-solar-differential', 'beat-redbeat', 'beat-app-timezone', 'readme-beat']],
 ];
 
 const sh = (script: string, ...args: string[]) => execFileSync('bash', [resolve(REPO_ROOT, 'scripts', script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
