@@ -9,7 +9,7 @@ import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import type { ResultBackend } from '../../src/backend/result-backend.js';
 import { TimeoutError, TransportError } from '../../src/errors.js';
 import { buildTaskMeta, resultTuple, type ResultTuple, type TaskMeta } from '../../src/protocol/result-meta.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
 interface Implementation {
   name: string;
@@ -20,15 +20,14 @@ interface Implementation {
   cleanup(): Promise<void>;
 }
 
-const DB = 13;
-const prefix = `${uniqueToken()}:`;
-const admin = new Redis(testRedisUrl(DB), { lazyConnect: true });
+const { url, prefix } = claimRedis('backend-conformance');
+const admin = new Redis(url, { lazyConnect: true });
 
 const implementations: Implementation[] = [
   {
     name: 'RedisBackend',
     // Polls slowed to a minute: anything that resolves quickly was woken by PUBLISH or the first read.
-    create: () => new RedisBackend(testRedisUrl(DB), { keyPrefix: prefix, fallbackPollMs: 60_000, safetyPollMs: 60_000 }),
+    create: () => new RedisBackend(url, { keyPrefix: prefix, fallbackPollMs: 60_000, safetyPollMs: 60_000 }),
     listening: async (taskId) => {
       const channel = `${prefix}celery-task-meta-${taskId}`;
       await until(async () => ((await admin.pubsub('NUMSUB', channel)) as [string, number])[1] > 0, `a subscriber on ${channel}`);

@@ -11,10 +11,10 @@ import { jsonEncode } from '../../src/protocol/codecs/json.js';
 import { parseIsoTime } from '../../src/protocol/iso-time.js';
 import { buildTaskMeta, resultTuple, type ResultTuple, type TaskMeta } from '../../src/protocol/result-meta.js';
 import { loadFixture } from '../helpers/fixtures.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const URL = testRedisUrl(13);
-const token = uniqueToken();
+const redisClaim = claimRedis('backend-redis');
+const { url: URL, token } = redisClaim;
 const admin = new Redis(URL);
 const backends: RedisBackend[] = [];
 const written = new Set<string>();
@@ -260,10 +260,7 @@ describe('waiting', () => {
     const channel = `${prefix}celery-task-meta-${id}`;
     const waiting = b.waitFor(id, { timeoutMs: 10_000 });
     await until(async () => (await subscribers(channel)) > 0, 'the subscription');
-    const line = ((await admin.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name}:sub `));
-    const subId = line && /\bid=(\d+)/.exec(line)?.[1];
-    assert.ok(subId, 'the subscriber connection is named');
-    await admin.client('KILL', 'ID', subId);
+    assert.equal(await redisClaim.killClients(admin, `${name}:sub`), 1, 'the subscriber connection is named and killed');
     const t0 = performance.now();
     const meta = success(id, 'after the kill');
     await writer.storeResult(meta);

@@ -14,11 +14,10 @@ import { redbeatKeys, RedisStore } from '../../src/beat/stores/redis-store.js';
 import { TimeZone } from '../../src/beat/time-zone.js';
 import { type Logger, silentLogger } from '../../src/log.js';
 import { pollUntil } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const url = testRedisUrl(15);
-const token = uniqueToken();
-const keys = redbeatKeys(`redbeat-${token}:`);
+const { url, token } = claimRedis('beat-redis-leader');
+const keys = redbeatKeys(`${token}-redbeat:`);
 const lockKey = keys.lock ?? assert.fail('the default keys include a lock');
 const LOCK_MS = 2000;
 const table = { tick: { task: 'beat.tick', schedule: 1, options: { expires: 10 } } };
@@ -27,7 +26,7 @@ const clients: Redis[] = [];
 after(async () => {
   const redis = new Redis(url);
   try {
-    const found = await redis.keys(`redbeat-${token}:*`);
+    const found = await redis.keys(`${token}-redbeat:*`);
     if (found.length) await redis.del(...found);
   } finally {
     redis.disconnect();

@@ -10,13 +10,11 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
 import { pollUntil } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { runCli, startTsWorker, type CliRun, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from '../interop/ts/env-config.js';
 
-const url = testRedisUrl(10);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('cli');
 const queue = `cli-${token}`;
 const nodeName = `cli-${token}@localhost`;
 const PLAIN = 'test/interop/ts/cli-plain.mjs';

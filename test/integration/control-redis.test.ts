@@ -11,12 +11,9 @@ import type { CeleryEvent } from '../../src/control/events/event.js';
 import { Mailbox } from '../../src/control/mailbox.js';
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
 import { idleControlledWorker } from '../helpers/control-fakes.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const DB = 15;
-const url = testRedisUrl(DB);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { db: DB, url, token, prefix } = claimRedis('control-redis');
 const SEP = '\x06\x16';
 const redis = new Redis(url);
 const sniffer = new Redis(url);

@@ -6,11 +6,9 @@ import type { Message } from '../../src/protocol/message.js';
 import { MemoryTransport } from '../../src/transport/memory.js';
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
 import type { Delivery, Transport, TransportEvent } from '../../src/transport/transport.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const token = uniqueToken();
-const prefix = `${token}:`;
-const url = testRedisUrl(11);
+const { url, token, prefix } = claimRedis('transport-conformance');
 
 interface Impl {
   name: string;

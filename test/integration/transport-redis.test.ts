@@ -8,19 +8,17 @@ import { Redis } from 'ioredis';
 import type { Message } from '../../src/protocol/message.js';
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
 import type { Delivery, TransportEvent } from '../../src/transport/transport.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
 const SEP = '\x06\x16';
-const DB = 12;
-const url = testRedisUrl(DB);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const redisClaim = claimRedis('transport-redis');
+const { db: DB, url, token, prefix } = redisClaim;
 const redis = new Redis(url);
 const transports: RedisTransport[] = [];
 
 after(async () => {
   await Promise.allSettled(transports.map((t) => t.close()));
-  for (const db of [DB, 13]) {
+  for (const db of [DB, redisClaim.secondDb]) {
     await redis.select(db);
     const keys = await redis.keys(`*${token}*`);
     if (keys.length > 0) await redis.del(...keys);
@@ -219,19 +217,11 @@ test('after CLIENT KILL of our connections the consumer resumes and receives lat
 });
 
 async function clientList(name: string): Promise<string> {
-  return String(await redis.client('LIST'))
-    .split('\n')
-    .filter((l) => l.includes(`name=${name} `))
-    .join('\n');
+  return (await redisClaim.clientList(redis, name)).join('\n');
 }
 
-async function killClients(name: string): Promise<number> {
-  let n = 0;
-  for (const line of (await clientList(name)).split('\n').filter(Boolean)) {
-    n += Number(await redis.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]!));
-  }
-  return n;
-}
+/** Only this file's connections (named `<token>-…`) can be killed: see claimRedis. */
+const killClients = (name: string) => redisClaim.killClients(redis, name);
 
 test('cancel interrupts a BRPOP at once and loses nothing', async () => {
   const name = `${token}-cancel`;
@@ -252,15 +242,15 @@ test('cancel interrupts a BRPOP at once and loses nothing', async () => {
 });
 
 test('the db number of the URL is honoured, for lists and the fanout prefix', async () => {
-  const t = open({}, testRedisUrl(13));
-  const queue = q('db13');
+  const t = open({}, redisClaim.secondUrl);
+  const queue = q('second-db');
   await t.publish(msg('x'), { exchange: '', routingKey: queue });
-  const db13 = new Redis(testRedisUrl(13));
+  const second = new Redis(redisClaim.secondUrl);
   try {
-    assert.equal(await db13.llen(`${prefix}${queue}`), 1);
+    assert.equal(await second.llen(`${prefix}${queue}`), 1);
     assert.equal(await redis.exists(`${prefix}${queue}`), 0);
-    assert.equal(t.keys.fanoutPublish('celeryev', 'task.sent'), `${prefix}/13.celeryev/task.sent`);
+    assert.equal(t.keys.fanoutPublish('celeryev', 'task.sent'), `${prefix}/${redisClaim.secondDb}.celeryev/task.sent`);
   } finally {
-    db13.disconnect();
+    second.disconnect();
   }
 });

@@ -7,11 +7,10 @@ import { Redis } from 'ioredis';
 import { Celery } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
 import { Worker } from '../../src/worker/worker.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const url = testRedisUrl(11);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const redisClaim = claimRedis('worker-redis');
+const { url, token, prefix } = redisClaim;
 const redis = new Redis(url);
 const opened: (Celery | Worker)[] = [];
 
@@ -126,13 +125,15 @@ test('warm shutdown gives reserved and ETA-held messages back at the front, lets
 });
 
 test('a dropped broker connection is survived: later tasks still run', async () => {
-  const app = makeApp(`q5-${token}`);
+  // The broker connections carry a name, so the kill hits this worker's connections only (never
+  // another test file's on the same server).
+  const clientName = `${token}-broker`;
+  const app = makeApp(`q5-${token}`, { broker_transport_options: { global_keyprefix: prefix, client_name: clientName } });
   const worker = startWorker(app);
   await worker.start();
   assert.equal(await (await app.sendTask('w.add', [1, 2])).get({ timeout: 5 }), 3);
-  const clients = (await redis.client('LIST')) as string;
-  const ids = clients.split('\n').filter((l) => l.includes('db=11') && !l.includes('cmd=client')).map((l) => /id=(\d+)/.exec(l)?.[1]).filter(Boolean);
-  for (const id of ids) await redis.client('KILL', 'ID', id!).catch(() => {});
+  const killed = await redisClaim.killClients(redis, clientName);
+  assert.ok(killed >= 1, `killed ${killed} broker connections`);
   const r = await app.sendTask('w.add', [40, 2]);
   assert.equal(await r.get({ timeout: 15 }), 42);
   await worker.stop();

@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pollUntil, runPython, startPythonBeat } from '../helpers/python.js';
-import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsBeat } from '../helpers/ts-worker.js';
 
-const url = testRedisUrl(14);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const redisClaim = claimRedis('beat-redbeat');
+const { url, token, prefix } = redisClaim;
 const queue = `q-redbeat-${token}`;
-const redbeatPrefix = `redbeat-${token}:`;
+const redbeatPrefix = `${token}-redbeat:`;
 const LOCK_TIMEOUT_S = 3;
 const crontab = (minute: string, hour: string) => ({ __type__: 'crontab', minute, hour, day_of_week: '*', day_of_month: '*', month_of_year: '*' });
 const TABLE = {
@@ -26,7 +25,7 @@ const TABLE = {
 };
 const env = { BROKER_URL: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue, REDBEAT_PREFIX: redbeatPrefix, BEAT_TABLE: JSON.stringify(TABLE), LOCK_TIMEOUT: String(LOCK_TIMEOUT_S) };
 
-after(() => deleteKeys(url, prefix, redbeatPrefix));
+after(() => redisClaim.deleteKeys(redbeatPrefix));
 
 interface Arrival {
   at: number;

@@ -14,11 +14,9 @@ import { brokerInfo, poolInfo, queueInfo, requestInfo } from '../../src/control/
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
 import { idleControlledWorker } from '../helpers/control-fakes.js';
 import { runPython } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const url = testRedisUrl(13);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('control-python-client');
 const node = `ctl-ts-${token}@localhost`;
 const env = { BROKER_URL: url, KEYPREFIX: prefix, DEFAULT_QUEUE: `ctl-${token}` };
 

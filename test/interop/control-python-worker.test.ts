@@ -8,11 +8,9 @@ import { Redis } from 'ioredis';
 import { Celery } from '../../src/app.js';
 import { ControlClient } from '../../src/control/control-client.js';
 import { pollUntil, REPO_ROOT, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const url = testRedisUrl(14);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('control-python-worker');
 const queue = `ctlw-${token}`;
 const node = `ctl-py-${token}@localhost`;
 const env = { BROKER_URL: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue };

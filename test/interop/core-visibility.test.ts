@@ -8,12 +8,10 @@ import { parseTaskMessage } from '../../src/protocol/task-message.js';
 import { createTransport } from '../../src/transport/index.js';
 import type { Delivery, Transport } from '../../src/transport/transport.js';
 import { pollUntil, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
 const VISIBILITY_TIMEOUT_S = 2;
-const url = testRedisUrl(15);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('core-visibility');
 const queue = `q-vis-${token}`;
 const transportOptions = { global_keyprefix: prefix, visibility_timeout: VISIBILITY_TIMEOUT_S };
 const pyEnv = {

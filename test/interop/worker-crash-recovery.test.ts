@@ -11,13 +11,11 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
 import { pollUntil, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 
 const VISIBILITY_TIMEOUT_S = 2;
-const url = testRedisUrl(15);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('worker-crash-recovery');
 const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, VISIBILITY_TIMEOUT: String(VISIBILITY_TIMEOUT_S), DEFAULT_QUEUE: `wcr-${token}` };
 const queues = { term: `wcr-term-${token}`, kill: `wcr-kill-${token}`, kill2: `wcr-kill2-${token}` };
 

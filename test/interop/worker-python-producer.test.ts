@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pollUntil, runPython } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 
-const url = testRedisUrl(10);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('worker-python-producer');
 const queue = `wpp-${token}`;
 const queueA = `wpp-a-${token}`;
 const queueB = `wpp-b-${token}`;
