@@ -52,7 +52,7 @@ test('pidbox: bindings, channels and reply list as kombu writes them', async () 
   await sniffer.psubscribe(`${prefix}/${DB}.*`);
   const client = new ControlClient(transport(), { oid: `oid-${token}` });
   try {
-    assert.deepEqual(await client.inspect('ping', {}, { destination: [node], timeout: 2 }), { [node]: { ok: 'pong' } });
+    assert.deepEqual(await client.inspect('ping', {}, { destination: [node], timeout: 10 }), { [node]: { ok: 'pong' } });
     assert.ok((await redis.smembers(`${prefix}_kombu.binding.celery.pidbox`)).includes(`${SEP}${SEP}${node}.celery.pidbox`));
     assert.deepEqual(await redis.smembers(`${prefix}_kombu.binding.reply.celery.pidbox`), [`oid-${token}${SEP}${SEP}oid-${token}.reply.celery.pidbox`]);
     await until('the request on the pidbox channel', () => (channels.includes(`${prefix}/${DB}.celery.pidbox`) ? true : undefined));

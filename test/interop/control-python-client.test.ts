@@ -58,8 +58,8 @@ test('celery inspect ping|stats|registered|active|reserved|scheduled and celery 
   const cmds = ['ping', 'stats', 'registered', 'active', 'reserved', 'scheduled', 'revoked', 'active_queues', 'query_task'];
   const code = `
 from control_probe import run_cli, dumps
-out = {c: run_cli('inspect', c, *( ['${running.id}', '${waiting.id}'] if c == 'query_task' else []), '-j', '-t', '2', '-d', '${node}') for c in ${JSON.stringify(cmds)}}
-out['status'] = run_cli('status', '-t', '2', '-d', '${node}')
+out = {c: run_cli('inspect', c, *( ['${running.id}', '${waiting.id}'] if c == 'query_task' else []), '-j', '-t', '10', '-d', '${node}') for c in ${JSON.stringify(cmds)}}
+out['status'] = run_cli('status', '-t', '10', '-d', '${node}')
 dumps(out)`;
   const { json } = await runPython(code, env, 60_000);
   const out = json as Record<string, { exit_code: number; output: string }>;

@@ -40,6 +40,14 @@ const worker = new Worker(app, { mingle: false, concurrency: 4, nodeName: 'unit@
 await worker.start();
 after(() => worker.stop());
 
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 test('SUCCESS with the return value, logged in Celery format', async () => {
   const r = await add.delay(2, 3);
   assert.equal(await r.get({ timeout: 5 }), 5);
@@ -130,7 +138,7 @@ test('a worker whose config carries Celery settings we do not implement starts a
 
 test('AsyncResult.revoke(): a task held for its ETA is never run and reads REVOKED', async () => {
   const r = await add.applyAsync([1, 2], {}, { countdown: 30 });
-  await new Promise((resolve) => setTimeout(resolve, 50)); // fetched and held
+  await until(() => worker.scheduledRequests().some((req) => req.id === r.id), 'the message fetched and held');
   await r.revoke();
   await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'TaskRevokedError');
   assert.equal(await r.state(), 'REVOKED');
