@@ -258,14 +258,15 @@ describe('waiting', () => {
     const writer = backend({ keyPrefix: prefix });
     const id = newId(prefix);
     const channel = `${prefix}celery-task-meta-${id}`;
-    const waiting = b.waitFor(id, { timeoutMs: 10_000 });
+    // The safety poll is a minute away and the wait gives up after 20 s: resolving proves recovery.
+    const waiting = b.waitFor(id, { timeoutMs: 20_000 });
     await until(async () => (await subscribers(channel)) > 0, 'the subscription');
     assert.equal(await redisClaim.killClients(admin, `${name}:sub`), 1, 'the subscriber connection is named and killed');
     const t0 = performance.now();
     const meta = success(id, 'after the kill');
     await writer.storeResult(meta);
     assert.deepEqual(await waiting, meta);
-    assert.ok(performance.now() - t0 < 3000, `resolved after ${performance.now() - t0} ms`);
+    assert.ok(performance.now() - t0 < 20_000, `resolved after ${performance.now() - t0} ms`);
     // And pub/sub is back: a PUBLISH alone wakes the next wait.
     const id2 = randomUUID();
     const channel2 = `${prefix}celery-task-meta-${id2}`;
