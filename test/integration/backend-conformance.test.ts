@@ -205,7 +205,7 @@ function success(taskId: string, result: unknown): TaskMeta {
   return buildTaskMeta({ taskId, status: 'SUCCESS', result, dateDone: new Date() });
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

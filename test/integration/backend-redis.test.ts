@@ -43,7 +43,7 @@ function newId(prefix = ''): string {
   return id;
 }
 
-async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 5000): Promise<T> {
+async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

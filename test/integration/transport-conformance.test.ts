@@ -47,7 +47,7 @@ after(async () => {
 });
 
 /** Deadline-bound poll (ref'd timers: the memory transport holds no handle of its own). */
-async function pollUntil<T>(what: string, probe: () => T | false | undefined, { timeoutMs = 5000, intervalMs = 10 } = {}): Promise<T> {
+async function pollUntil<T>(what: string, probe: () => T | false | undefined, { timeoutMs = 20_000, intervalMs = 10 } = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();

@@ -121,7 +121,7 @@ test('SIGTERM mid-run: the running task finishes and is stored, reserved ones go
     assert.match(w.logs(), /Warm shutdown/);
 
     assert.equal(await app.AsyncResult(running!).state(), 'SUCCESS');
-    assert.deepEqual(await app.AsyncResult(running!).get({ timeout: 1 }), { value: 0, lang: 'typescript', redelivered: false });
+    assert.deepEqual(await app.AsyncResult(running!).get({ timeout: 20 }), { value: 0, lang: 'typescript', redelivered: false });
     for (const id of reserved) assert.equal(await app.AsyncResult(id).state(), 'PENDING', 'a reserved task did not run');
     assert.deepEqual((await runs(runsKey)).map((r) => r.id), [running], 'only the running task ran');
     assert.equal(await unacked(), 0);

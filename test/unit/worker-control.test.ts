@@ -27,7 +27,7 @@ await worker.start();
 after(() => worker.stop());
 
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 20_000;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
@@ -39,11 +39,11 @@ test('a revoked id arriving later is discarded as REVOKED, never run (also when 
   const held = newId();
   control.revoked.add(id);
   const r = await app.sendTask('c.record', [], {}, { task_id: id });
-  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'TaskRevokedError' && e.excArgs[0] === 'revoked');
+  await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => e.excType === 'TaskRevokedError' && e.excArgs[0] === 'revoked');
   const later = await app.sendTask('c.record', [], {}, { task_id: held, countdown: 0.3 });
   await until(() => worker.scheduledRequests().length === 1, 'the ETA hold');
   control.revoked.add(held);
-  await assert.rejects(later.get({ timeout: 5 }), { excType: 'TaskRevokedError' });
+  await assert.rejects(later.get({ timeout: 20 }), { excType: 'TaskRevokedError' });
   assert.deepEqual(ran.filter((x) => x === id || x === held), []);
 });
 
@@ -58,7 +58,7 @@ test('terminate aborts a running task; its outcome is REVOKED whatever it return
   await until(() => control.activeRequests().length === 1, 'the task to start');
   assert.equal(control.activeRequests()[0]!.id, r.id);
   assert.deepEqual(control.terminate([r.id, 'unknown'], 'SIGTERM'), [r.id]);
-  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'TaskRevokedError' && e.excArgs[0] === 'terminated');
+  await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => e.excType === 'TaskRevokedError' && e.excArgs[0] === 'terminated');
 });
 
 test('pool_grow runs more tasks at once; stats and active_queues describe the worker', async () => {
@@ -79,7 +79,7 @@ test('pool_grow runs more tasks at once; stats and active_queues describe the wo
   assert.equal(control.setRateLimit('c.record', '100/m'), true);
   assert.equal(control.setRateLimit('nope', '1/s'), false);
   assert.equal(control.setTimeLimit('c.sleep', { soft: null, hard: 0.05 }), true);
-  await assert.rejects((await app.sendTask('c.sleep', [300])).get({ timeout: 5 }), { excType: 'TimeLimitExceeded' });
+  await assert.rejects((await app.sendTask('c.sleep', [300])).get({ timeout: 20 }), { excType: 'TimeLimitExceeded' });
 });
 
 test('app.control talks to the worker through its pidbox (ping, inspect active, revoke)', async () => {

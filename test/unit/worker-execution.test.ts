@@ -92,7 +92,7 @@ test('past max_retries the task fails with the original error', async () => {
 
 test('ctx.retry() stores RETRY with the given exc, then the retried run succeeds', async () => {
   const r = await app.sendTask('x.manual');
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 20_000;
   let sawRetry = false;
   while (!(await r.ready()) && Date.now() < deadline) {
     const meta = await r.meta();
@@ -104,19 +104,19 @@ test('ctx.retry() stores RETRY with the given exc, then the retried run succeeds
     await new Promise((res) => setTimeout(res, 2));
   }
   assert.ok(sawRetry, 'RETRY was visible while waiting');
-  assert.equal(await r.get({ timeout: 5 }), 1);
+  assert.equal(await r.get({ timeout: 20 }), 1);
 });
 
 test('soft time limit aborts ctx.signal; the handler cleans up and its return decides the state', async () => {
   const r = await app.sendTask('x.soft');
-  assert.equal(await r.get({ timeout: 5 }), 'cleaned up');
+  assert.equal(await r.get({ timeout: 20 }), 'cleaned up');
   assert.ok(seen.includes('cleanup after SoftTimeLimitExceeded'));
   assert.ok(lines.some((l) => l.includes(`Soft time limit (0.1s) exceeded for x.soft[${r.id}]`)));
 });
 
 test('an unhandled soft-limit abort is FAILURE SoftTimeLimitExceeded; the message header wins over options', async () => {
   const r = await app.sendTask('x.soft_unhandled', [], {}, { soft_time_limit: 0.05 });
-  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'SoftTimeLimitExceeded' && e.excModule === 'celery.exceptions');
+  await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => e.excType === 'SoftTimeLimitExceeded' && e.excModule === 'celery.exceptions');
 });
 
 test('hard time limit stores TimeLimitExceeded at once; the late return is dropped', async () => {
@@ -131,9 +131,9 @@ test('hard time limit stores TimeLimitExceeded at once; the late return is dropp
 });
 
 test('task hooks and app signals fire; a failing receiver never changes the outcome', async () => {
-  assert.equal(await (await app.sendTask('x.hooked', ['ok'])).get({ timeout: 5 }), 'ok');
-  await assert.rejects((await app.sendTask('x.hooked', ['boom'])).get({ timeout: 5 }), { excType: 'Exception' });
-  const deadline = Date.now() + 2000;
+  assert.equal(await (await app.sendTask('x.hooked', ['ok'])).get({ timeout: 20 }), 'ok');
+  await assert.rejects((await app.sendTask('x.hooked', ['boom'])).get({ timeout: 20 }), { excType: 'Exception' });
+  const deadline = Date.now() + 20_000;
   while (!seen.includes('after FAILURE') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 2));
   assert.deepEqual(seen.filter((s) => /^(onSuccess|onFailure|after)/.test(s)), ['onSuccess "ok"', 'after SUCCESS', 'onFailure boom', 'after FAILURE']);
   assert.ok(signals.includes('prerun x.hooked') && signals.includes('postrun x.hooked SUCCESS') && signals.includes('postrun x.hooked FAILURE'));
