@@ -37,7 +37,9 @@ test('redbeat through Redis Sentinel, configured as RedBeat reads it', async () 
       return parsed && parsed.total_run_count >= 1 ? parsed : undefined;
     }, { timeoutMs: 10_000 });
     assert.ok(meta.total_run_count >= 1);
-    assert.ok((await app.transport.queueSize('celery')) >= 1, 'the message was sent');
+    // Beat records the run before it sends (celery/beat.py Scheduler.tick: reserve, then
+    // apply_entry), so the message follows the meta: wait for it rather than read it at once.
+    await pollUntil('the message sent', async () => (await app.transport.queueSize('celery')) >= 1, { timeoutMs: 10_000 });
     assert.match(setup.description, /^redbeat redis-sentinel:\/\/ prefix /);
   } finally {
     controller.abort();
