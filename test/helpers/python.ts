@@ -1,10 +1,11 @@
 // The Python side of the interop tier: real Celery workers and producer snippets run from the
-// project venv (.venv, pinned in test/interop/requirements.txt). Tests own the processes they
-// start: stop()/kill() by PID in a `finally`, and a process-exit safety net kills leftovers.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// project venv (.venv, pinned in test/interop/requirements.txt). The processes are started and
+// owned through child-process.ts, as our own CLI's are (ts-worker.ts).
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killQuietly, type ManagedProcess, startProcess, timeout, track } from './child-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(here, '..', '..');
@@ -54,42 +55,6 @@ export function skipBelowCelery(min: string, why: string): string | false {
   return below ? `Celery ${celeryVersions().celery} < ${min}: ${why}` : false;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Safety net: whatever a test forgot (or could not reach because it crashed) dies with us.
-
-const live = new Set<ChildProcess>();
-
-function killQuietly(child: ChildProcess): void {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  try {
-    process.kill(child.pid, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
-}
-
-let netInstalled = false;
-function installSafetyNet(): void {
-  if (netInstalled) return;
-  netInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) killQuietly(child);
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      for (const child of live) killQuietly(child);
-      // Re-raise with the default disposition so the runner sees the usual exit.
-      process.kill(process.pid, signal);
-    });
-  }
-}
-
-function track(child: ChildProcess): void {
-  installSafetyNet();
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
-
 function pythonEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = process.env.PYTHONPATH ? `:${process.env.PYTHONPATH}` : '';
   return {
@@ -100,32 +65,6 @@ function pythonEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     ...extra,
     PYTHONPATH: `${PYTHON_DIR}${inherited}`,
   };
-}
-
-/** Resolves when the child exits (immediately if it already has). */
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolveExit) => child.once('exit', () => resolveExit()));
-}
-
-function delay(ms: number): Promise<'timeout'> {
-  return new Promise((r) => {
-    const t = setTimeout(() => r('timeout'), ms);
-    t.unref?.();
-  });
-}
-
-/** Keeps the newest `max` characters of a growing log. */
-class LogBuffer {
-  private text = '';
-  constructor(private readonly max = 1_000_000) {}
-  append(chunk: string): void {
-    this.text += chunk;
-    if (this.text.length > this.max) this.text = this.text.slice(this.text.length - this.max);
-  }
-  toString(): string {
-    return this.text;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,19 +86,7 @@ export interface PythonWorkerOptions {
 }
 
 /** A running `celery …` process (worker or beat). */
-export interface PythonProcess {
-  readonly pid: number;
-  /** Everything the process wrote so far (stdout and stderr interleaved). */
-  logs(): string;
-  /** Resolves once `pattern` appears in the log (deadline-bound; the log is in the error). */
-  waitForLog(pattern: RegExp | string, timeoutMs?: number): Promise<void>;
-  /** Warm shutdown: SIGTERM, then SIGKILL if it has not exited within `graceMs` (10 s). */
-  stop(graceMs?: number): Promise<void>;
-  /** SIGKILL now (simulates a crash). */
-  kill(): void;
-  /** Resolves when the process has exited. */
-  exited(): Promise<void>;
-}
+export type PythonProcess = ManagedProcess;
 export type PythonWorker = PythonProcess;
 
 export async function startPythonWorker(opts: PythonWorkerOptions): Promise<PythonWorker> {
@@ -190,89 +117,17 @@ interface CeleryProcessOptions {
   readyTimeoutMs?: number;
 }
 
-async function startCelery(celeryArgs: string[], opts: CeleryProcessOptions): Promise<PythonProcess> {
-  const python = requirePython();
-  const child = spawn(python, ['-m', 'celery', ...celeryArgs], {
+/** `python -m celery <args>` from the venv, cwd/PYTHONPATH test/interop/python. */
+function startCelery(celeryArgs: string[], opts: CeleryProcessOptions): Promise<PythonProcess> {
+  return startProcess(requirePython(), ['-m', 'celery', ...celeryArgs], {
     cwd: PYTHON_DIR,
     env: pythonEnv(opts.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    name: opts.name,
+    ready: opts.ready,
+    readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
+    stopGraceMs: 10_000,
+    stopMustBeWarm: false,
   });
-  track(child);
-  const log = new LogBuffer();
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    log.append(chunk.toString('utf8'));
-    for (const w of waiters) w();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  child.once('exit', () => {
-    for (const w of waiters) w();
-  });
-
-  const describe = () => `${opts.name} (pid ${child.pid})`;
-
-  const waitForLog = (pattern: RegExp | string, timeoutMs = 30_000): Promise<void> =>
-    new Promise((resolveWait, rejectWait) => {
-      const matches = () =>
-        typeof pattern === 'string' ? log.toString().includes(pattern) : pattern.test(log.toString());
-      let timer: NodeJS.Timeout | undefined;
-      const check = () => {
-        if (matches()) {
-          done();
-          resolveWait();
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          done();
-          rejectWait(new Error(`${describe()} exited (${child.exitCode ?? child.signalCode}) before ${pattern}; log:\n${log}`));
-        }
-      };
-      const done = () => {
-        waiters.delete(check);
-        if (timer) clearTimeout(timer);
-      };
-      timer = setTimeout(() => {
-        done();
-        rejectWait(new Error(`${describe()}: no ${pattern} within ${timeoutMs} ms; log:\n${log}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
-
-  const kill = () => killQuietly(child);
-  const stop = async (graceMs = 10_000) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      process.kill(child.pid!, 'SIGTERM');
-    } catch {
-      return;
-    }
-    if ((await Promise.race([exited(child), delay(graceMs)])) === 'timeout') {
-      kill();
-      await exited(child);
-    }
-  };
-
-  if (child.pid === undefined) {
-    await exited(child);
-    throw new Error(`could not start ${python} -m celery: ${log}`);
-  }
-
-  try {
-    await waitForLog(opts.ready, opts.readyTimeoutMs ?? 30_000);
-  } catch (err) {
-    kill();
-    await exited(child);
-    throw err;
-  }
-
-  return {
-    pid: child.pid,
-    logs: () => log.toString(),
-    waitForLog,
-    stop,
-    kill,
-    exited: () => exited(child),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,7 +163,7 @@ export async function runPython(code: string, env: Record<string, string> = {}, 
   });
   child.stdin!.end(code);
 
-  const outcome = await Promise.race([closed.then(() => 'closed' as const), delay(timeoutMs)]);
+  const outcome = await Promise.race([closed.then(() => 'closed' as const), timeout(timeoutMs)]);
   const stdout = () => Buffer.concat(out).toString('utf8');
   const stderr = () => Buffer.concat(err).toString('utf8');
   if (outcome === 'timeout') {
@@ -355,6 +210,6 @@ export async function pollUntil<T>(
     if (Date.now() >= deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
     }
-    await delay(intervalMs);
+    await timeout(intervalMs);
   }
 }

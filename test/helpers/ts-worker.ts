@@ -1,61 +1,14 @@
 // OUR worker and beat as a user runs them: `ts-celery worker -A … -Q … -n … -l info` started through the CLI
 // (node --import tsx src/cli/main.ts, cwd = the repo root) in its own process, plus `runCli` for
-// one-shot commands. Tests own the processes: stop()/kill() by PID in a `finally`; a
-// process-exit safety net SIGKILLs whatever is left.
-import { spawn, type ChildProcess } from 'node:child_process';
+// one-shot commands. The processes are started and owned through child-process.ts, as the Python
+// ones are (python.ts).
+import { spawn } from 'node:child_process';
+import { type ExitStatus, killQuietly, type ManagedProcess, startProcess, timeout, track } from './child-process.js';
 import { REPO_ROOT } from './python.js';
 
+export type { ExitStatus } from './child-process.js';
+
 export const CLI_ENTRY = 'src/cli/main.ts';
-
-// ---------------------------------------------------------------------------------------------
-// Safety net
-
-const live = new Set<ChildProcess>();
-let netInstalled = false;
-
-function alive(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null && child.pid !== undefined;
-}
-
-function killQuietly(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
-  if (!alive(child)) return;
-  try {
-    process.kill(child.pid!, signal);
-  } catch {
-    /* already gone */
-  }
-}
-
-function track(child: ChildProcess): void {
-  if (!netInstalled) {
-    netInstalled = true;
-    process.on('exit', () => {
-      for (const c of live) killQuietly(c);
-    });
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
-        for (const c of live) killQuietly(c);
-        process.kill(process.pid, signal);
-      });
-    }
-  }
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
-
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-function exitStatus(child: ChildProcess): Promise<ExitStatus> {
-  if (!alive(child)) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-}
-
-function timeout(ms: number): Promise<'timeout'> {
-  return new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
-}
 
 function cliEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   // The test runner's own CELERY_* variables must not leak into the child's app.
@@ -88,20 +41,7 @@ export interface TsWorkerOptions {
 }
 
 /** A running `ts-celery …` process (worker or beat). */
-export interface TsProcess {
-  readonly pid: number;
-  /** Everything written so far (stdout and stderr interleaved). */
-  logs(): string;
-  /** Resolves once `pattern` appears in the log (deadline-bound; rejects early if the process exits). */
-  waitForLog(pattern: RegExp | string, timeoutMs?: number): Promise<void>;
-  /** SIGTERM (warm shutdown) and wait for the exit; SIGKILL after `graceMs` (15 s). */
-  stop(graceMs?: number): Promise<ExitStatus>;
-  /** Send a signal now (default SIGKILL: a crash). */
-  kill(signal?: NodeJS.Signals): void;
-  /** Resolves with the exit status once the process has exited. */
-  exited(): Promise<ExitStatus>;
-  readonly running: boolean;
-}
+export type TsProcess = ManagedProcess;
 export type TsWorker = TsProcess;
 
 export async function startTsWorker(opts: TsWorkerOptions): Promise<TsWorker> {
@@ -133,77 +73,17 @@ interface CliProcessOptions {
   readyTimeoutMs?: number;
 }
 
-async function startCli(cliArgs: string[], opts: CliProcessOptions): Promise<TsProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...cliArgs], { cwd: REPO_ROOT, env: cliEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
-  let log = '';
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    log += chunk.toString('utf8');
-    if (log.length > 2_000_000) log = log.slice(-1_000_000);
-    for (const w of waiters) w();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  child.once('exit', () => {
-    for (const w of waiters) w();
+/** `node --import tsx src/cli/main.ts <args>`, cwd the repo root; it must shut down warm on SIGTERM. */
+function startCli(cliArgs: string[], opts: CliProcessOptions): Promise<TsProcess> {
+  return startProcess(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...cliArgs], {
+    cwd: REPO_ROOT,
+    env: cliEnv(opts.env),
+    name: opts.name,
+    ready: opts.ready,
+    readyTimeoutMs: opts.readyTimeoutMs ?? 20_000,
+    stopGraceMs: 15_000,
+    stopMustBeWarm: true,
   });
-  const describe = () => `${opts.name} (pid ${child.pid})`;
-
-  const waitForLog = (pattern: RegExp | string, timeoutMs = 20_000): Promise<void> =>
-    new Promise((resolveWait, rejectWait) => {
-      const matches = () => (typeof pattern === 'string' ? log.includes(pattern) : pattern.test(log));
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        rejectWait(new Error(`${describe()}: no ${pattern} within ${timeoutMs} ms; log:\n${log}`));
-      }, timeoutMs);
-      function check(): void {
-        if (matches()) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolveWait();
-        } else if (!alive(child)) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          rejectWait(new Error(`${describe()} exited (${child.exitCode ?? child.signalCode}) before ${pattern}; log:\n${log}`));
-        }
-      }
-      waiters.add(check);
-      check();
-    });
-
-  const stop = async (graceMs = 15_000): Promise<ExitStatus> => {
-    killQuietly(child, 'SIGTERM');
-    if ((await Promise.race([exitStatus(child), timeout(graceMs)])) === 'timeout') {
-      killQuietly(child);
-      const status = await exitStatus(child);
-      throw new Error(`${describe()} did not exit within ${graceMs} ms of SIGTERM (killed: ${status.signal}); log:\n${log}`);
-    }
-    return exitStatus(child);
-  };
-
-  if (child.pid === undefined) {
-    await exitStatus(child);
-    throw new Error(`could not start ${describe()}: ${log}`);
-  }
-  try {
-    await waitForLog(opts.ready, opts.readyTimeoutMs ?? 20_000);
-  } catch (err) {
-    killQuietly(child);
-    await exitStatus(child);
-    throw err;
-  }
-  return {
-    pid: child.pid,
-    logs: () => log,
-    waitForLog,
-    stop,
-    kill: (signal = 'SIGKILL') => killQuietly(child, signal),
-    exited: () => exitStatus(child),
-    get running() {
-      return alive(child);
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Chord counters on a real Redis (db 13, unique prefix) replayed against what Celery 5.2 left in
+// Chord counters on a real Redis (this file's db and prefix) replayed against what Celery 5.2 left in
 // Redis (chord-counters-and-body fixture): the `.s`/`.j`/`.t` keys, completion exactly once.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -7,10 +7,9 @@ import { Redis } from 'ioredis';
 import { pythonJson, RedisChordStore } from '../../src/backend/redis/chord.js';
 import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import { loadFixture } from '../helpers/fixtures.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const URL = testRedisUrl(13);
-const prefix = `${uniqueToken()}:`;
+const { url: URL, prefix } = claimRedis('backend-chord');
 const admin = new Redis(URL);
 const backend = new RedisBackend(URL, { keyPrefix: prefix });
 const chords = RedisChordStore.forBackend(backend);

@@ -14,16 +14,16 @@ import type { BeatClock } from '../../src/beat/beat.js';
 import { setUpBeat } from '../../src/beat/beat-setup.js';
 import { silentLogger } from '../../src/log.js';
 import { pollUntil, REPO_ROOT } from '../helpers/python.js';
-import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsBeat, startTsWorker, type TsProcess } from '../helpers/ts-worker.js';
 
-const url = testRedisUrl(15);
-const token = uniqueToken();
+const claim = claimRedis('beat-default-leader');
+const { url, token } = claim;
 const LOCK_TIMEOUT_S = 2;
 const dirs: string[] = [];
 
 after(async () => {
-  await deleteKeys(url, token);
+  await claim.deleteKeys(token);
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
@@ -194,6 +194,6 @@ test('-s FILE beside the shared state: the file seeds what Redis lacks and keeps
     assert.equal(run!.state.totalRunCount, 42, 'the shared state in Redis moved on too');
   } finally {
     await app.close();
-    await deleteKeys(url, prefix);
+    await claim.deleteKeys(prefix);
   }
 });

@@ -8,14 +8,13 @@ import { setUpBeat } from '../../src/beat/beat-setup.js';
 import { Celery } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
 import { pollUntil } from '../helpers/python.js';
-import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startSentinel } from '../helpers/sentinel.js';
 
-const DB = 13;
-const token = uniqueToken();
-const prefix = `redbeat-sentinel-${token}:`;
+const redisClaim = claimRedis('beat-redbeat-sentinel');
+const { db: DB, url, token, prefix } = redisClaim;
 
-after(() => deleteKeys(testRedisUrl(DB), prefix));
+after(() => redisClaim.deleteKeys());
 
 test('redbeat through Redis Sentinel, configured as RedBeat reads it', async () => {
   const sentinel = await startSentinel(`beat-${token}`);
@@ -30,7 +29,7 @@ test('redbeat through Redis Sentinel, configured as RedBeat reads it', async () 
   const setup = setUpBeat(app, { logger: silentLogger, maxInterval: 1 });
   const controller = new AbortController();
   const running = setup.beat.run(controller.signal);
-  const redis = new Redis(testRedisUrl(DB));
+  const redis = new Redis(url);
   try {
     const meta = await pollUntil('a run recorded through the sentinel', async () => {
       const raw = await redis.hget(`${prefix}tick`, 'meta');
@@ -38,7 +37,9 @@ test('redbeat through Redis Sentinel, configured as RedBeat reads it', async () 
       return parsed && parsed.total_run_count >= 1 ? parsed : undefined;
     }, { timeoutMs: 10_000 });
     assert.ok(meta.total_run_count >= 1);
-    assert.ok((await app.transport.queueSize('celery')) >= 1, 'the message was sent');
+    // Beat records the run before it sends (celery/beat.py Scheduler.tick: reserve, then
+    // apply_entry), so the message follows the meta: wait for it rather than read it at once.
+    await pollUntil('the message sent', async () => (await app.transport.queueSize('celery')) >= 1, { timeoutMs: 10_000 });
     assert.match(setup.description, /^redbeat redis-sentinel:\/\/ prefix /);
   } finally {
     controller.abort();

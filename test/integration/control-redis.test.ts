@@ -11,12 +11,9 @@ import type { CeleryEvent } from '../../src/control/events/event.js';
 import { Mailbox } from '../../src/control/mailbox.js';
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
 import { idleControlledWorker } from '../helpers/control-fakes.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const DB = 15;
-const url = testRedisUrl(DB);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { db: DB, url, token, prefix } = claimRedis('control-redis');
 const SEP = '\x06\x16';
 const redis = new Redis(url);
 const sniffer = new Redis(url);
@@ -36,7 +33,7 @@ function transport(): RedisTransport {
   return t;
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
@@ -55,7 +52,7 @@ test('pidbox: bindings, channels and reply list as kombu writes them', async () 
   await sniffer.psubscribe(`${prefix}/${DB}.*`);
   const client = new ControlClient(transport(), { oid: `oid-${token}` });
   try {
-    assert.deepEqual(await client.inspect('ping', {}, { destination: [node], timeout: 2 }), { [node]: { ok: 'pong' } });
+    assert.deepEqual(await client.inspect('ping', {}, { destination: [node], timeout: 10 }), { [node]: { ok: 'pong' } });
     assert.ok((await redis.smembers(`${prefix}_kombu.binding.celery.pidbox`)).includes(`${SEP}${SEP}${node}.celery.pidbox`));
     assert.deepEqual(await redis.smembers(`${prefix}_kombu.binding.reply.celery.pidbox`), [`oid-${token}${SEP}${SEP}oid-${token}.reply.celery.pidbox`]);
     await until('the request on the pidbox channel', () => (channels.includes(`${prefix}/${DB}.celery.pidbox`) ? true : undefined));

@@ -65,7 +65,7 @@ function msg(label: string, headers: Record<string, unknown> = {}): Message {
 function collect(t: AmqpTransport, names: string[], prefetch: number) {
   const got: Delivery[] = [];
   const consumer = t.consume(names, { prefetch }, (d) => got.push(d));
-  const waitFor = (n: number) => pollUntil(`${n} deliveries`, () => got.length >= n && got, { timeoutMs: 5000, intervalMs: 10 });
+  const waitFor = (n: number) => pollUntil(`${n} deliveries`, () => got.length >= n && got, { timeoutMs: 20_000, intervalMs: 10 });
   return { consumer, got, waitFor };
 }
 
@@ -116,6 +116,15 @@ test('reject drops or requeues (redelivered); restore gives it back; close reque
   assert.equal(await other.purge(q), 2);
 });
 
+/** What RabbitMQ says about the channel consuming `queueName`: its global prefetch and unacked count. */
+async function brokerChannel(queueName: string): Promise<{ globalPrefetch: number; unacked: number } | undefined> {
+  const run = promisify(execFile);
+  const rows = async (args: string[]) => (await run('rabbitmqctl', ['-q', ...args])).stdout.split('\n').map((l) => l.split('\t'));
+  const pid = (await rows(['list_consumers', 'queue_name', 'channel_pid'])).find((r) => r[0] === queueName)?.[1];
+  const channel = pid && (await rows(['list_channels', 'pid', 'global_prefetch_count', 'messages_unacknowledged'])).find((r) => r[0] === pid);
+  return channel ? { globalPrefetch: Number(channel[1]), unacked: Number(channel[2]) } : undefined;
+}
+
 test('prefetch is channel-global and grows live (held ETA tasks raise it)', async () => {
   const t = transport();
   const [qa, qb] = [queue('pf-a'), queue('pf-b')];
@@ -123,11 +132,14 @@ test('prefetch is channel-global and grows live (held ETA tasks raise it)', asyn
   for (let i = 0; i < 4; i++) for (const q of [qa, qb]) await t.publish(msg(`${q}-${i}`), { exchange: '', routingKey: q });
   const { consumer, got, waitFor } = collect(t, [qa, qb], 2);
   await waitFor(2);
-  await new Promise((r) => setTimeout(r, 200));
-  assert.equal(got.length, 2, 'two queues share one window of 2');
+  // The broker's own account, not a pause: one window of 2 for the channel, 2 messages out on it
+  // (RabbitMQ counts a delivery as unacked when it sends it, so we can never get a third).
+  assert.deepEqual(await brokerChannel(qa), { globalPrefetch: 2, unacked: 2 }, 'two queues share one window of 2');
+  assert.equal(got.length, 2);
   consumer.setPrefetch(5);
+  await pollUntil('the new window at the broker', async () => (await brokerChannel(qa))?.globalPrefetch === 5, { timeoutMs: 30_000, intervalMs: 200 });
   await waitFor(5);
-  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(await brokerChannel(qb), { globalPrefetch: 5, unacked: 5 });
   assert.equal(got.length, 5);
   await consumer.cancel();
 });

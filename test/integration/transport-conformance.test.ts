@@ -6,11 +6,9 @@ import type { Message } from '../../src/protocol/message.js';
 import { MemoryTransport } from '../../src/transport/memory.js';
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
 import type { Delivery, Transport, TransportEvent } from '../../src/transport/transport.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const token = uniqueToken();
-const prefix = `${token}:`;
-const url = testRedisUrl(11);
+const { url, token, prefix } = claimRedis('transport-conformance');
 
 interface Impl {
   name: string;
@@ -49,7 +47,7 @@ after(async () => {
 });
 
 /** Deadline-bound poll (ref'd timers: the memory transport holds no handle of its own). */
-async function pollUntil<T>(what: string, probe: () => T | false | undefined, { timeoutMs = 5000, intervalMs = 10 } = {}): Promise<T> {
+async function pollUntil<T>(what: string, probe: () => T | false | undefined, { timeoutMs = 20_000, intervalMs = 10 } = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();

@@ -5,10 +5,9 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/app.js';
 import { createTransport } from '../../src/transport/index.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const url = testRedisUrl(14);
-const prefix = `${uniqueToken()}:`;
+const { url, prefix } = claimRedis('transport-delete-queue');
 const redis = new Redis(url);
 
 after(async () => {

@@ -6,12 +6,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from '../helpers/python.js';
-import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker } from '../helpers/ts-worker.js';
 
-const url = testRedisUrl(13);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const redisClaim = claimRedis('worker-embedded-beat');
+const { url, token, prefix } = redisClaim;
 const queue = `embedded-beat-${token}`;
 
 test('worker -B sends the schedule and runs it in one process; SIGTERM stops both', async () => {
@@ -40,7 +39,7 @@ app.task('embedded.tick', (n: number) => n * 6);
     assert.match(worker.logs(), /beat: Shutting down\.\.\./);
   } finally {
     worker.kill();
-    await deleteKeys(url, prefix);
+    await redisClaim.deleteKeys();
     await rm(dir, { recursive: true, force: true });
   }
 });

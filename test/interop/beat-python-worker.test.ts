@@ -8,14 +8,13 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pollUntil, REPO_ROOT, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { runCli, startTsBeat, type TsProcess } from '../helpers/ts-worker.js';
 
-const url = testRedisUrl(13);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const redisClaim = claimRedis('beat-python-worker');
+const { url, token, prefix } = redisClaim;
 const queue = `q-beat-${token}`;
-const redbeatPrefix = `redbeat-${token}:`;
+const redbeatPrefix = `${token}-redbeat:`;
 
 test('a TypeScript beat feeds a Python worker: interop.add runs every second', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'beat-interop-'));
@@ -58,7 +57,7 @@ export const app = new Celery({
   } finally {
     beat?.kill();
     await worker?.stop();
-    await deleteKeys(url, prefix, redbeatPrefix);
+    await redisClaim.deleteKeys(redbeatPrefix);
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -14,11 +14,9 @@ import { brokerInfo, poolInfo, queueInfo, requestInfo } from '../../src/control/
 import { RedisTransport } from '../../src/transport/redis/redis-transport.js';
 import { idleControlledWorker } from '../helpers/control-fakes.js';
 import { runPython } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const url = testRedisUrl(13);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('control-python-client');
 const node = `ctl-ts-${token}@localhost`;
 const env = { BROKER_URL: url, KEYPREFIX: prefix, DEFAULT_QUEUE: `ctl-${token}` };
 
@@ -60,8 +58,8 @@ test('celery inspect ping|stats|registered|active|reserved|scheduled and celery 
   const cmds = ['ping', 'stats', 'registered', 'active', 'reserved', 'scheduled', 'revoked', 'active_queues', 'query_task'];
   const code = `
 from control_probe import run_cli, dumps
-out = {c: run_cli('inspect', c, *( ['${running.id}', '${waiting.id}'] if c == 'query_task' else []), '-j', '-t', '2', '-d', '${node}') for c in ${JSON.stringify(cmds)}}
-out['status'] = run_cli('status', '-t', '2', '-d', '${node}')
+out = {c: run_cli('inspect', c, *( ['${running.id}', '${waiting.id}'] if c == 'query_task' else []), '-j', '-t', '10', '-d', '${node}') for c in ${JSON.stringify(cmds)}}
+out['status'] = run_cli('status', '-t', '10', '-d', '${node}')
 dumps(out)`;
   const { json } = await runPython(code, env, 60_000);
   const out = json as Record<string, { exit_code: number; output: string }>;

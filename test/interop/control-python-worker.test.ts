@@ -8,11 +8,9 @@ import { Redis } from 'ioredis';
 import { Celery } from '../../src/app.js';
 import { ControlClient } from '../../src/control/control-client.js';
 import { pollUntil, REPO_ROOT, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const url = testRedisUrl(14);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('control-python-worker');
 const queue = `ctlw-${token}`;
 const node = `ctl-py-${token}@localhost`;
 const env = { BROKER_URL: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue };
@@ -69,45 +67,45 @@ await program.parseAsync(process.argv.slice(2), { from: 'user' });`;
 }
 
 test('library: ping, stats, registered from the Python worker', async () => {
-  assert.deepEqual(await client.ping({ destination: [node], timeout: 2 }), [{ [node]: { ok: 'pong' } }]);
-  const stats = (await client.inspect('stats', {}, { destination: [node], timeout: 2 }))[node] as Record<string, unknown>;
+  assert.deepEqual(await client.ping({ destination: [node], timeout: 10 }), [{ [node]: { ok: 'pong' } }]);
+  const stats = (await client.inspect('stats', {}, { destination: [node], timeout: 10 }))[node] as Record<string, unknown>;
   assert.equal(stats.pid, python!.pid);
   assert.equal(typeof stats.clock, 'string');
-  const registered = (await client.inspect('registered', { taskinfoitems: [] }, { destination: [node], timeout: 2 }))[node] as string[];
+  const registered = (await client.inspect('registered', { taskinfoitems: [] }, { destination: [node], timeout: 10 }))[node] as string[];
   assert.ok(registered.includes('interop.add') && registered.includes('interop.sleep'), registered.join(', '));
 });
 
 test('library: active shows a running Python task; revoke answers as Celery does', async () => {
   const result = await app.sendTask('interop.sleep', [3], {}, { queue });
   const active = await pollUntil('the task to be active', async () => {
-    const list = (await client.inspect('active', { safe: null }, { destination: [node], timeout: 1 }))[node] as { id: string; name: string }[] | undefined;
+    const list = (await client.inspect('active', { safe: null }, { destination: [node], timeout: 10 }))[node] as { id: string; name: string }[] | undefined;
     return list?.find((r) => r.id === result.id);
   }, { timeoutMs: 15_000, intervalMs: 100 });
   assert.equal(active.name, 'interop.sleep');
-  const replies = await client.revoke(result.id, { reply: true, destination: [node], timeout: 2 });
+  const replies = await client.revoke(result.id, { reply: true, destination: [node], timeout: 10 });
   assert.deepEqual(replies, [{ [node]: { ok: `tasks {'${result.id}'} flagged as revoked` } }]);
-  const revoked = (await client.inspect('revoked', {}, { destination: [node], timeout: 2 }))[node] as string[];
+  const revoked = (await client.inspect('revoked', {}, { destination: [node], timeout: 10 }))[node] as string[];
   assert.ok(revoked.includes(result.id));
 });
 
 test('CLI: inspect ping/stats/registered --json, control revoke, status', async () => {
-  const ping = await cli(['inspect', 'ping', '-j', '-d', node, '-t', '2']);
+  const ping = await cli(['inspect', 'ping', '-j', '-d', node, '-t', '10']);
   assert.equal(ping.code, 0, ping.stderr);
   assert.deepEqual(JSON.parse(ping.stdout), { [node]: { ok: 'pong' } });
 
-  const human = await cli(['inspect', 'registered', '-d', node, '-t', '2']);
+  const human = await cli(['inspect', 'registered', '-d', node, '-t', '10']);
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, new RegExp(`^->  ${node}: OK\\n(.|\\n)*    \\* interop\\.add\\n`));
   assert.match(human.stdout, /\n1 node online\.\n$/);
 
-  const stats = await cli(['inspect', 'stats', '-j', '-d', node, '-t', '2']);
+  const stats = await cli(['inspect', 'stats', '-j', '-d', node, '-t', '10']);
   assert.equal((JSON.parse(stats.stdout)[node] as { pid: number }).pid, python!.pid);
 
-  const revoke = await cli(['control', 'revoke', 'cafe0000-0000-4000-8000-000000000000', '-j', '-d', node, '-t', '2']);
+  const revoke = await cli(['control', 'revoke', 'cafe0000-0000-4000-8000-000000000000', '-j', '-d', node, '-t', '10']);
   assert.equal(revoke.code, 0, revoke.stderr);
   assert.deepEqual(JSON.parse(revoke.stdout), { [node]: { ok: "tasks {'cafe0000-0000-4000-8000-000000000000'} flagged as revoked" } });
 
-  const status = await cli(['status', '-d', node, '-t', '2']);
+  const status = await cli(['status', '-d', node, '-t', '10']);
   assert.equal(status.stdout, `->  ${node}: OK\n\n1 node online.\n`);
 
   const nobody = await cli(['status', '-d', `nobody-${token}@nowhere`, '-t', '0.3']);

@@ -8,11 +8,9 @@ import { parseTaskMessage } from '../../src/protocol/task-message.js';
 import { createTransport } from '../../src/transport/index.js';
 import type { Delivery, Transport } from '../../src/transport/transport.js';
 import { runPython } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 
-const url = testRedisUrl(13);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('core-python-producer');
 const base = `pq-${token}`;
 const q = (name: string) => `${base}.${name}`;
 const direct = { queue: q('direct'), exchange: `${base}.exd`, key: `${base}.rkd` };

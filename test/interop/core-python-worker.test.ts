@@ -5,12 +5,10 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery, TaskError } from '../../src/index.js';
 import { pollUntil, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { configFromEnv } from './ts/env-config.js';
 
-const url = testRedisUrl(14);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('core-python-worker');
 const queue = `q-${token}`;
 /** Consumed by the worker (-Q), auto-declared on both sides: exchange = routing key = name. */
 const altQueue = `q-alt-${token}`;

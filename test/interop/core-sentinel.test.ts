@@ -5,14 +5,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Celery } from '../../src/index.js';
 import { type PythonWorker, runPython, startPythonWorker } from '../helpers/python.js';
-import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { type Sentinel, startSentinel } from '../helpers/sentinel.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from './ts/env-config.js';
 
-const DB = 11;
-const token = uniqueToken();
-const prefix = `${token}:`;
+const redisClaim = claimRedis('core-sentinel');
+const { db: DB, token, prefix } = redisClaim;
 const qTs = `sent-ts-${token}`;
 const qPy = `sent-py-${token}`;
 let sentinel: Sentinel;
@@ -36,7 +35,7 @@ after(async () => {
   await app?.close();
   await Promise.allSettled([ours?.stop(), python?.stop()]);
   await sentinel?.stop();
-  await deleteKeys(testRedisUrl(DB), prefix);
+  await redisClaim.deleteKeys();
 });
 
 test('a Python producer on sentinel:// reaches our worker, which stores the result through the sentinel', async () => {

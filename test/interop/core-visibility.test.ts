@@ -8,13 +8,11 @@ import { parseTaskMessage } from '../../src/protocol/task-message.js';
 import { createTransport } from '../../src/transport/index.js';
 import type { Delivery, Transport } from '../../src/transport/transport.js';
 import { pollUntil, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { resultKeyprefix } from './ts/env-config.js';
 
 const VISIBILITY_TIMEOUT_S = 2;
-const url = testRedisUrl(15);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('core-visibility');
 const queue = `q-vis-${token}`;
 const transportOptions = { global_keyprefix: prefix, visibility_timeout: VISIBILITY_TIMEOUT_S };
 const pyEnv = {
@@ -80,7 +78,13 @@ async function bookkeeping() {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits on the broker's own record: every entry of the unacked index is older than the timeout. */
+async function visibilityTimeoutPassed(): Promise<void> {
+  const scores = (await redis.zrange(`${prefix}unacked_index`, 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
+  assert.ok(scores.length > 0, 'there are unacked messages to wait for');
+  const due = Math.max(...scores) + VISIBILITY_TIMEOUT_S + 0.25;
+  await pollUntil('the visibility timeout to pass', () => Date.now() / 1000 > due, { timeoutMs: (VISIBILITY_TIMEOUT_S + 10) * 1000, intervalMs: 50 });
+}
 
 test('a Python worker SIGKILLed mid acks_late task: our transport redelivers it after the visibility timeout', async () => {
   const w1 = await startWorker('a');
@@ -96,9 +100,9 @@ test('a Python worker SIGKILLed mid acks_late task: our transport redelivers it 
   assert.equal(held.queued, 0);
   assert.equal(held.unacked.length, 1, 'the killed worker left one unacked message');
   assert.deepEqual(held.index, held.unacked);
-  const killedAt = Date.now();
+  const fetchedAt = Number(await redis.zscore(`${prefix}unacked_index`, held.unacked[0]!));
 
-  await sleep(VISIBILITY_TIMEOUT_S * 1000 + 500);
+  await visibilityTimeoutPassed();
   const transport = newTransport();
   const deliveries: Delivery[] = [];
   const consumer = transport.consume([queue], { prefetch: 1 }, (d) => deliveries.push(d));
@@ -106,7 +110,7 @@ test('a Python worker SIGKILLed mid acks_late task: our transport redelivers it 
     const delivery = await pollUntil('the restored message to be delivered to our consumer', () => deliveries[0], {
       timeoutMs: 10_000,
     });
-    assert.ok(Date.now() - killedAt >= VISIBILITY_TIMEOUT_S * 1000);
+    assert.ok(Date.now() / 1000 - fetchedAt >= VISIBILITY_TIMEOUT_S, 'restored only after the visibility timeout');
     const req = parseTaskMessage(delivery.message);
     assert.equal(req.id, r.id);
     assert.equal(req.name, 'interop.slow_late');
@@ -136,7 +140,7 @@ test('a message left unacked by our consumer is restored and run by a Python wor
   const stored = JSON.parse((await redis.hget(`${prefix}unacked`, held.deliveryTag))!) as unknown[];
   assert.ok(Array.isArray(stored) && stored.length === 3, 'unacked value is [envelope, exchange, routing_key]');
 
-  await sleep(VISIBILITY_TIMEOUT_S * 1000 + 500);
+  await visibilityTimeoutPassed();
   assert.deepEqual(await bookkeeping(), ours, 'nobody restored it before the Python worker started');
 
   const w2 = await startWorker('b');

@@ -6,13 +6,11 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery, chain, chord, group, signature } from '../../src/index.js';
 import { type PythonWorker, runPython, startPythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from './ts/env-config.js';
 
-const url = testRedisUrl(12);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('worker-canvas');
 const qTs = `cv-ts-${token}`;
 const qPy = `cv-py-${token}`;
 const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, DEFAULT_QUEUE: qTs };

@@ -11,14 +11,12 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
 import { pollUntil, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 import { resultKeyprefix } from './ts/env-config.js';
 
 const VISIBILITY_TIMEOUT_S = 2;
-const url = testRedisUrl(15);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('worker-crash-recovery');
 const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, VISIBILITY_TIMEOUT: String(VISIBILITY_TIMEOUT_S), DEFAULT_QUEUE: `wcr-${token}` };
 const queues = { term: `wcr-term-${token}`, kill: `wcr-kill-${token}`, kill2: `wcr-kill2-${token}` };
 
@@ -124,7 +122,7 @@ test('SIGTERM mid-run: the running task finishes and is stored, reserved ones go
     assert.match(w.logs(), /Warm shutdown/);
 
     assert.equal(await app.AsyncResult(running!).state(), 'SUCCESS');
-    assert.deepEqual(await app.AsyncResult(running!).get({ timeout: 1 }), { value: 0, lang: 'typescript', redelivered: false });
+    assert.deepEqual(await app.AsyncResult(running!).get({ timeout: 20 }), { value: 0, lang: 'typescript', redelivered: false });
     for (const id of reserved) assert.equal(await app.AsyncResult(id).state(), 'PENDING', 'a reserved task did not run');
     assert.deepEqual((await runs(runsKey)).map((r) => r.id), [running], 'only the running task ran');
     assert.equal(await unacked(), 0);

@@ -6,13 +6,11 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pollUntil, runPython, startPythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker } from '../helpers/ts-worker.js';
 import { resultKeyprefix } from './ts/env-config.js';
 
-const url = testRedisUrl(14);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('worker-execution');
 const queue = `wx-${token}`;
 const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue };
 const redis = new Redis(url);
@@ -40,10 +38,16 @@ print(json.dumps({'id': r.id, 'states': states, 'result': result}))`);
     assert.deepEqual(out.result, { retries: 2 });
     const runs = (await redis.lrange(`${prefix}runs:${out.id}`, 0, -1)).map(Number);
     assert.equal(runs.length, 3);
-    // retries 0 and 1: countdown = random integer in [0, 2^retries] (full jitter), in seconds.
+    // retries 0 and 1: countdown = random integer in [0, 2^retries] (full jitter), in seconds, as
+    // the worker logs it ("Retry in Ns"); each retry runs no earlier than its countdown. The
+    // countdowns are read, not timed, so a loaded machine's extra seconds cannot fail this.
+    await worker.waitForLog(new RegExp(`exec\\.flaky\\[${out.id}\\] succeeded`));
+    const countdowns = [...worker.logs().matchAll(new RegExp(`exec\\.flaky\\[${out.id}\\] retry: Retry in ([\\d.]+)s`, 'g'))].map((m) => Number(m[1]));
+    assert.equal(countdowns.length, 2, worker.logs());
     runs.slice(1).forEach((t, i) => {
       const gap = (t - runs[i]!) / 1000;
-      assert.ok(gap >= 0 && gap <= 2 ** i + 1.0, `retry ${i} came after ${gap} s (bound ${2 ** i} s)`);
+      assert.ok(countdowns[i]! >= 0 && countdowns[i]! <= 2 ** i, `retry ${i}: countdown ${countdowns[i]} s (bound ${2 ** i} s)`);
+      assert.ok(gap >= countdowns[i]! - 0.05, `retry ${i} came after ${gap} s, before its ${countdowns[i]} s countdown`);
     });
   } finally {
     await worker.stop();

@@ -8,13 +8,11 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
 import { PYTHON_DIR, pollUntil, requirePython } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from './ts/env-config.js';
 
-const url = testRedisUrl(11);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('worker-flower');
 const queue = `fl-${token}`;
 const node = `fl-${token}@localhost`;
 const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue };

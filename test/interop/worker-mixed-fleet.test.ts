@@ -7,15 +7,13 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
 import { pollUntil, runPython, startPythonWorker, type PythonWorker } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from './ts/env-config.js';
 
 const N_TS = 100;
 const N_PY = 100;
-const url = testRedisUrl(15);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('worker-mixed-fleet');
 const queue = `wmf-${token}`;
 const runsKey = `${prefix}runs`;
 const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue };

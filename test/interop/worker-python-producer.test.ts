@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pollUntil, runPython } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 
-const url = testRedisUrl(10);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('worker-python-producer');
 const queue = `wpp-${token}`;
 const queueA = `wpp-a-${token}`;
 const queueB = `wpp-b-${token}`;
@@ -174,9 +172,11 @@ test('countdown and eta: the task runs no earlier than its eta', () => {
     assert.ok(typeof c.value.eta === 'string', `${name}: the task saw its eta`);
     const etaS = Date.parse(c.value.eta) / 1000;
     assert.ok(c.value.ran_at >= etaS, `${name}: ran at ${c.value.ran_at}, eta ${etaS}`);
-    // 1.5 s after sending (Python's clock and ours are the same machine's).
-    assert.ok(etaS - c.sent_at >= 1.4 && etaS - c.sent_at <= 2, `${name}: eta ${etaS} vs sent ${c.sent_at}`);
-    assert.ok(c.value.ran_at - etaS < 5, `${name}: ran ${c.value.ran_at - etaS}s after its eta`);
+    // 1.5 s after sending, bracketed by the clock read before and after the send (Python's clock
+    // and ours are the same machine's), however long a cold first send takes.
+    assert.ok(etaS >= c.sent_at + 1.5 - 0.001 && etaS <= c.sent_by + 1.5 + 0.001, `${name}: eta ${etaS} vs sent between ${c.sent_at} and ${c.sent_by}`);
+    // Held until due, not until some later poll or restart (generous for a loaded machine).
+    assert.ok(c.value.ran_at - etaS < 15, `${name}: ran ${c.value.ran_at - etaS}s after its eta`);
   }
 });
 

@@ -7,14 +7,13 @@ import { after, before, test } from 'node:test';
 import amqplib from 'amqplib';
 import { Celery } from '../../src/index.js';
 import { type PythonWorker, runPython, startPythonWorker } from '../helpers/python.js';
-import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from './ts/env-config.js';
 
 const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
-const redisUrl = testRedisUrl(12);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const redisClaim = claimRedis('worker-rabbitmq');
+const { url: redisUrl, token, prefix } = redisClaim;
 const qTs = `rmq-ts-${token}`;
 const qPy = `rmq-py-${token}`;
 const tsNode = `rmq-ts-${token}@localhost`;
@@ -44,7 +43,7 @@ after(async () => {
     await ch.close().catch(() => undefined);
   }
   await conn.close();
-  await deleteKeys(redisUrl, prefix);
+  await redisClaim.deleteKeys();
 });
 
 const python_ = (code: string) => runPython(`import json\nfrom interop_app import app\n${code}`, env, 40_000);

@@ -4,12 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { runPython } from '../helpers/python.js';
-import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 
-const url = testRedisUrl(13);
-const token = uniqueToken();
-const prefix = `${token}:`;
+const { url, token, prefix } = claimRedis('worker-remote-control');
 const queue = `rc-${token}`;
 const node = `rc-${token}@localhost`;
 const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue };
@@ -35,8 +33,8 @@ test('celery inspect ping|registered|stats|active and celery status list our wor
 import time
 res = {}
 for cmd in ['ping', 'registered', 'stats', 'active', 'active_queues']:
-    res[cmd] = run_cli('inspect', cmd, '-j', '-t', '2', '-d', '${node}')
-res['status'] = run_cli('status', '-t', '2')
+    res[cmd] = run_cli('inspect', cmd, '-j', '-t', '10', '-d', '${node}')
+res['status'] = run_cli('status', '-t', '10', '-d', '${node}')
 print(json.dumps(res))`)) as Record<string, { exit_code: number; output: string }>;
   const reply = (cmd: string) => {
     assert.equal(out[cmd]!.exit_code, 0, `${cmd}: ${out[cmd]!.output}`);
@@ -53,7 +51,7 @@ print(json.dumps(res))`)) as Record<string, { exit_code: number; output: string 
   assert.match(out.status!.output, new RegExp(`->\\s+${node.replace(/[.@-]/g, '\\$&')}: OK`));
   // celery control terminate SIGTERM <id> ends it: REVOKED (terminated), and the slot is free again.
   const term = (await py(`
-r = run_cli('control', 'terminate', 'SIGTERM', '${blocked}', '-t', '2', '-d', '${node}')
+r = run_cli('control', 'terminate', 'SIGTERM', '${blocked}', '-t', '10', '-d', '${node}')
 res = app.AsyncResult('${blocked}')
 try:
     res.get(timeout=10)
@@ -70,7 +68,7 @@ test('celery control revoke keeps a task from running; events reach a Python rec
   const out = (await py(`
 from uuid import uuid4
 tid = str(uuid4())
-cli = run_cli('control', 'revoke', tid, '-t', '2', '-d', '${node}')
+cli = run_cli('control', 'revoke', tid, '-t', '10', '-d', '${node}')
 r = app.send_task('ctl.add', args=[1, 1], task_id=tid)
 try:
     r.get(timeout=10)

@@ -54,9 +54,11 @@ test('10/s holds over 4 s while another task type runs at full speed on the same
   assert.equal(ranAt.length, 40, 'delayed, never dropped');
   // Not starved: every fast task finished while the rate-limited ones were still trickling out.
   assert.ok(fastDone < ranAt[20]!, `fast tasks finished ${fastDone - started} ms in, after the 21st rate-limited run`);
-  // Never faster than the rate: 1 token at once, then one per 100 ms → 40 runs take ≥ 3.9 s.
+  // Never faster than the rate: 1 token at once, then one per 100 ms → 40 runs take ≥ 3.9 s
+  // (timers never fire early, so this lower bound holds however loaded the machine is).
   const total = ranAt.at(-1)! - ranAt[0]!;
   assert.ok(total >= 3900 * 0.97, `40 runs took only ${total} ms: faster than 10/s`);
-  // And it holds the rate within 10 % (late timers do not push the token schedule back).
-  assert.ok(total <= 3900 * 1.1, `40 runs took ${total} ms (expected ≈ 3.9 s)`);
+  // Not a different rate either (5/s would take 7.8 s). How late timers leave the schedule is
+  // proven exactly by the fake-clock test above; a wall-clock ±10 % here only measured the load.
+  assert.ok(total < 7000, `40 runs took ${total} ms (10/s takes ≈ 3.9 s)`);
 });

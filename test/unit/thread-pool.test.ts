@@ -197,27 +197,27 @@ describe('worker with -P threads', async () => {
   });
 
   test('a CPU-bound loop hits the hard limit: FAILURE TimeLimitExceeded while the event loop keeps ticking', async () => {
+    // A spin on the main thread would stop this timer (and the hard-limit timer, so the spin
+    // would never end); a few ticks during the 0.4 s the thread spins prove the loop is free.
     let ticks = 0;
     const timer = setInterval(() => ticks++, 10);
     try {
-      const started = performance.now();
       const spin = await app.sendTask('th.spin');
       const sum = await app.sendTask('th.add', [20, 22]);
-      assert.equal(await sum.get({ timeout: 5 }), 42, 'the other slot serves while one thread spins');
-      await assert.rejects(spin.get({ timeout: 5 }), (e: TaskError) => e.excType === 'TimeLimitExceeded');
-      const elapsed = performance.now() - started;
-      assert.ok(ticks >= elapsed / 10 / 4, `the timer ticked ${ticks} times in ${Math.round(elapsed)} ms`);
+      assert.equal(await sum.get({ timeout: 10 }), 42, 'the other slot serves while one thread spins');
+      await assert.rejects(spin.get({ timeout: 10 }), (e: TaskError) => e.excType === 'TimeLimitExceeded');
+      assert.ok(ticks >= 3, `the timer ticked only ${ticks} times while the thread spun`);
     } finally {
       clearInterval(timer);
     }
     const results = await Promise.all([app.sendTask('th.add', [1, 2]), app.sendTask('th.add', [3, 4])]);
-    assert.deepEqual(await Promise.all(results.map((r) => r.get({ timeout: 5 }))), [3, 7]);
+    assert.deepEqual(await Promise.all(results.map((r) => r.get({ timeout: 20 }))), [3, 7]);
     assert.ok(lines.some((l) => /Hard time limit \(0\.4s\) exceeded for th\.spin/.test(l)));
   });
 
   test('updateState from a thread is visible to callers', async () => {
     const r = await app.sendTask('th.progress', [], { steps: 2 });
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 20_000;
     let meta: unknown;
     while (Date.now() < deadline) {
       const current = await app.backend!.getMeta(r.id);
@@ -228,17 +228,17 @@ describe('worker with -P threads', async () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert.deepEqual({ ...(meta as object), thread: 0 }, { step: 2, of: 2, thread: 0 });
-    assert.equal(await r.get({ timeout: 5 }), 'done');
+    assert.equal(await r.get({ timeout: 20 }), 'done');
   });
 
   test('ctx.retry() in a thread re-publishes; the retry runs and succeeds', async () => {
     const r = await app.sendTask('th.retry');
-    assert.equal(((await r.get({ timeout: 5 })) as { retries: number }).retries, 1);
+    assert.equal(((await r.get({ timeout: 20 })) as { retries: number }).retries, 1);
   });
 
   test('autoretry_for a class retries, then fails with the task error', async () => {
     const r = await app.sendTask('th.autoretry');
-    await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => {
+    await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => {
       assert.equal(e.excType, 'FetchError');
       assert.equal(e.excModule, 'ts_celery.tasks');
       return true;
@@ -248,7 +248,7 @@ describe('worker with -P threads', async () => {
 
   test('a RangeError thrown in a thread arrives as ValueError with the thread stack', async () => {
     const r = await app.sendTask('th.range', ['out of range']);
-    await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => {
+    await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => {
       assert.equal(e.excType, 'ValueError');
       assert.deepEqual(e.excArgs, ['out of range']);
       assert.match(e.remoteTraceback ?? '', /threads-tasks\.ts/);
@@ -258,13 +258,13 @@ describe('worker with -P threads', async () => {
 
   test('the soft limit aborts ctx.signal inside the thread: FAILURE SoftTimeLimitExceeded', async () => {
     const r = await app.sendTask('th.soft');
-    await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'SoftTimeLimitExceeded');
+    await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => e.excType === 'SoftTimeLimitExceeded');
   });
 
   test('a thread that exits under a task: FAILURE WorkerLostError, the worker keeps serving', async () => {
     const r = await app.sendTask('th.exit', [0]);
-    await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'WorkerLostError' && e.excModule === 'billiard.exceptions');
-    assert.equal(await (await app.sendTask('th.add', [5, 5])).get({ timeout: 5 }), 10);
+    await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => e.excType === 'WorkerLostError' && e.excModule === 'billiard.exceptions');
+    assert.equal(await (await app.sendTask('th.add', [5, 5])).get({ timeout: 20 }), 10);
   });
 
   test(
@@ -272,7 +272,7 @@ describe('worker with -P threads', async () => {
     async () => {
       const r = await app.sendTask('th.exit_once');
       try {
-        assert.equal(await r.get({ timeout: 5 }), 'second run');
+        assert.equal(await r.get({ timeout: 20 }), 'second run');
       } finally {
         rmSync(join(tmpdir(), `ts-celery-exit-once-${r.id}`), { force: true });
       }

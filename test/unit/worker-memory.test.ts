@@ -40,21 +40,29 @@ const worker = new Worker(app, { mingle: false, concurrency: 4, nodeName: 'unit@
 await worker.start();
 after(() => worker.stop());
 
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 test('SUCCESS with the return value, logged in Celery format', async () => {
   const r = await add.delay(2, 3);
-  assert.equal(await r.get({ timeout: 5 }), 5);
+  assert.equal(await r.get({ timeout: 20 }), 5);
   assert.equal(await r.state(), 'SUCCESS');
   assert.ok(lines.some((l) => /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: INFO\/MainProcess\] Task t\.add\[[0-9a-f-]{36}\] received$/.test(l)));
   assert.ok(lines.some((l) => new RegExp(`Task t\\.add\\[${r.id}\\] succeeded in [0-9.e-]+s: 5$`).test(l)));
 });
 
 test('undefined becomes None (null)', async () => {
-  assert.equal(await (await app.sendTask('t.nothing')).get({ timeout: 5 }), null);
+  assert.equal(await (await app.sendTask('t.nothing')).get({ timeout: 20 }), null);
 });
 
 test('FAILURE carries the Python exception type, message and traceback', async () => {
   const r = await app.sendTask('t.fail', ['disk full']);
-  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => {
+  await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => {
     assert.equal(e.excType, 'ValueError');
     assert.deepEqual(e.excArgs, ['disk full']);
     assert.match(e.remoteTraceback ?? '', /disk full/);
@@ -64,45 +72,45 @@ test('FAILURE carries the Python exception type, message and traceback', async (
 });
 
 test('bad arguments fail with TypeError / ValueError instead of crashing the worker', async () => {
-  await assert.rejects((await app.sendTask('t.render', [])).get({ timeout: 5 }), { excType: 'TypeError' });
-  await assert.rejects((await app.sendTask('t.render', ['x'])).get({ timeout: 5 }), (e: TaskError) => {
+  await assert.rejects((await app.sendTask('t.render', [])).get({ timeout: 20 }), { excType: 'TypeError' });
+  await assert.rejects((await app.sendTask('t.render', ['x'])).get({ timeout: 20 }), (e: TaskError) => {
     assert.equal(e.excType, 'ValueError');
     assert.match(String(e.excArgs[0]), /kwargs\.report_id/);
     return true;
   });
   const ok = await render.applyAsync([7], { format: 'csv' });
-  assert.deepEqual(await ok.get({ timeout: 5 }), { report_id: 7, format: 'csv', id: ok.id });
+  assert.deepEqual(await ok.get({ timeout: 20 }), { report_id: 7, format: 'csv', id: ok.id });
 });
 
 test('an unknown task is FAILURE NotRegistered and the worker keeps going', async () => {
   const r = await app.sendTask('t.no_such_task', [1]);
-  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'NotRegistered' && e.excArgs[0] === 't.no_such_task');
+  await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => e.excType === 'NotRegistered' && e.excArgs[0] === 't.no_such_task');
   assert.ok(lines.some((l) => l.includes("Received unregistered task of type 't.no_such_task'")));
-  assert.equal(await (await add.delay(1, 1)).get({ timeout: 5 }), 2);
+  assert.equal(await (await add.delay(1, 1)).get({ timeout: 20 }), 2);
 });
 
 test('progress is readable while the task runs, then SUCCESS replaces it', async () => {
   const r = await render.applyAsync([42]);
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 20_000;
   while ((await r.state()) !== 'PROGRESS' && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
   assert.equal(await r.state(), 'PROGRESS');
   assert.deepEqual(await r.info(), { current: 1, total: 2 });
-  assert.deepEqual(await r.get({ timeout: 5 }), { report_id: 42, format: 'pdf', id: r.id });
+  assert.deepEqual(await r.get({ timeout: 20 }), { report_id: 42, format: 'pdf', id: r.id });
 });
 
 test('countdown holds the message until due; expires in the past is REVOKED without running', async () => {
   const sent = Date.now();
   const r = await add.applyAsync([1, 2], undefined, { countdown: 0.3 });
-  assert.equal(await r.get({ timeout: 5 }), 3);
+  assert.equal(await r.get({ timeout: 20 }), 3);
   assert.ok(Date.now() - sent >= 290, 'ran before its eta');
   const expired = await add.applyAsync([1, 2], undefined, { expires: new Date(Date.now() - 1000) });
-  await assert.rejects(expired.get({ timeout: 5 }), { excType: 'TaskRevokedError' });
+  await assert.rejects(expired.get({ timeout: 20 }), { excType: 'TaskRevokedError' });
 });
 
 test('Reject and Ignore store nothing', async () => {
   const rejected = await app.sendTask('t.reject');
   const ignored = await app.sendTask('t.ignore');
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 20_000;
   while (!lines.some((l) => l.includes(`[${ignored.id}] ignored`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   while (!lines.some((l) => l.includes(`[${rejected.id}] rejected`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   // Only the STARTED written before the handler ran (task_track_started); no outcome is stored.
@@ -112,8 +120,8 @@ test('Reject and Ignore store nothing', async () => {
 
 test('a task sent from inside a task is its child (parent_id, root_id)', async () => {
   const parent = await app.sendTask('t.child');
-  const childId = (await parent.get({ timeout: 5 })) as string;
-  assert.equal(await app.AsyncResult(childId).get({ timeout: 5 }), 2);
+  const childId = (await parent.get({ timeout: 20 })) as string;
+  assert.equal(await app.AsyncResult(childId).get({ timeout: 20 }), 2);
 });
 
 test('a worker whose config carries Celery settings we do not implement starts and names them once', async () => {
@@ -130,9 +138,9 @@ test('a worker whose config carries Celery settings we do not implement starts a
 
 test('AsyncResult.revoke(): a task held for its ETA is never run and reads REVOKED', async () => {
   const r = await add.applyAsync([1, 2], {}, { countdown: 30 });
-  await new Promise((resolve) => setTimeout(resolve, 50)); // fetched and held
+  await until(() => worker.scheduledRequests().some((req) => req.id === r.id), 'the message fetched and held');
   await r.revoke();
-  await assert.rejects(r.get({ timeout: 5 }), (e: TaskError) => e.excType === 'TaskRevokedError');
+  await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => e.excType === 'TaskRevokedError');
   assert.equal(await r.state(), 'REVOKED');
 });
 
@@ -148,10 +156,10 @@ const replacer = app.task('t.replacer', function (this: TaskContext, how: string
 });
 
 test('ctx.replace: the replacement finishes under the replaced task id; the rest of its chain follows', async () => {
-  assert.equal(await (await replacer.delay('task')).get({ timeout: 5 }), 42);
-  assert.equal(await (await replacer.delay('chain')).get({ timeout: 5 }), 5);
-  assert.equal(await (await replacer.delay('nesting')).get({ timeout: 5 }), 1, 'replaced_task_nesting header');
+  assert.equal(await (await replacer.delay('task')).get({ timeout: 20 }), 42);
+  assert.equal(await (await replacer.delay('chain')).get({ timeout: 20 }), 5);
+  assert.equal(await (await replacer.delay('nesting')).get({ timeout: 20 }), 1, 'replaced_task_nesting header');
   const chained = await app.applyAsync(chain([replacer.s(['task']), add.s([8])]));
-  assert.equal(await chained.get({ timeout: 5 }), 50);
+  assert.equal(await chained.get({ timeout: 20 }), 50);
   assert.ok(lines.some((l) => /Task t\.replacer\[[0-9a-f-]{36}\] replaced by t\.add$/.test(l)));
 });

@@ -142,18 +142,20 @@ def send_scheduled():
     """Countdown/ETA tasks go out first so their wait overlaps the other cases."""
     sent = {}
     t0 = time.time()
-    sent['countdown'] = (t0, app.send_task('ts.info', args=['countdown'], countdown=1.5))
+    r = app.send_task('ts.info', args=['countdown'], countdown=1.5)
+    sent['countdown'] = (t0, time.time(), r)
     t0 = time.time()
-    sent['eta'] = (t0, app.send_task('ts.info', args=['eta'], eta=datetime.fromtimestamp(t0, timezone.utc) + timedelta(seconds=1.5)))
+    r = app.send_task('ts.info', args=['eta'], eta=datetime.fromtimestamp(t0, timezone.utc) + timedelta(seconds=1.5))
+    sent['eta'] = (t0, time.time(), r)
     return sent
 
 
 def case_scheduled(sent):
     out = {}
-    for name, (t0, r) in sent.items():
+    for name, (t0, t1, r) in sent.items():
         state_before = r.state
         value = r.get(timeout=15)
-        out[name] = {'sent_at': t0, 'state_before': state_before, 'value': value, 'state': r.state}
+        out[name] = {'sent_at': t0, 'sent_by': t1, 'state_before': state_before, 'value': value, 'state': r.state}
     return out
 
 
