@@ -1,6 +1,7 @@
 // A worker's pidbox node: listens on the `<control_exchange>.pidbox` fanout exchange, runs the
 // requests addressed to it and publishes replies exactly as a Python worker does (kombu/pidbox.py
 // `Node.handle_message`, `dispatch`, `reply`; celery-wire.md §12).
+import { redactDeep, type Redactor } from '../censor.js';
 import { type Logger, silentLogger } from '../log.js';
 import { decodeBody } from '../protocol/codec.js';
 import type { Message } from '../protocol/message.js';
@@ -34,6 +35,8 @@ export interface MailboxOptions {
   accept?: readonly string[];
   software?: Record<string, string>;
   logger?: Logger;
+  /** Applied to every string of a reply before it is published (the worker's configured secrets). */
+  redact?: Redactor;
 }
 
 export class Mailbox {
@@ -44,6 +47,7 @@ export class Mailbox {
   private readonly logger: Logger;
   private readonly context: CommandContext;
   private readonly accept: readonly string[];
+  private readonly redact: Redactor | undefined;
   private subscription: FanoutSubscription | null = null;
   /** Handlers in flight, so close() can let them finish. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -55,6 +59,7 @@ export class Mailbox {
     this.registry = options.registry ?? builtinCommands();
     this.logger = options.logger ?? silentLogger;
     this.accept = options.accept ?? ['json'];
+    this.redact = options.redact;
     this.context = {
       worker: options.worker,
       hostname: options.worker.hostname,
@@ -128,6 +133,7 @@ export class Mailbox {
       reply = { error: errorRepr(error) };
     }
     if (reply === NO_REPLY) return undefined;
+    if (this.redact) reply = redactDeep(reply, this.redact);
     if (request.reply_to) {
       const { exchange, routing_key } = request.reply_to;
       const out = replyMessage(this.hostname, reply, request.ticket, this.clock.forward());

@@ -1,5 +1,6 @@
 // The worker as remote control sees it (control/controlled-worker.ts): inspect reads its
 // requests, queues and counters; control commands revoke, terminate, resize, re-route and stop it.
+import { censorSettings } from '../censor.js';
 import type { ControlledWorker, ConsumerSpec, RegisteredTask, ScheduledRequest } from '../control/controlled-worker.js';
 import { brokerInfo, poolInfo, queueInfo, requestInfo, type RequestInfo } from '../control/worker-info.js';
 import { toExceptionInfo } from '../protocol/exceptions.js';
@@ -46,14 +47,15 @@ export function controlledWorker(worker: Worker, startedAt: number, now: () => n
       total: { ...worker.stats.processed },
       uptime: Math.floor((now() - startedAt) / 1000),
       pool: poolInfo({ implementation: 'ts-celery:async', maxConcurrency: worker.concurrency, processes: [process.pid], maxTasksPerChild: null }),
-      broker: brokerInfo(app.brokerUrl, app.conf.broker_transport_options),
+      broker: brokerInfo(app.brokerUrl, censorSettings(app.conf.broker_transport_options)),
       prefetch_count: worker.prefetchCount,
     }),
     activeQueues: () => worker.queues.map((name) => queueInfo(app.router.queue(name))),
     conf: (withDefaults) => {
-      const entries = Object.entries(app.conf).filter(([, v]) => typeof v !== 'function' && !(v instanceof RegExp));
+      const entries = Object.entries({ ...app.conf, broker_url: app.brokerUrl }).filter(([, v]) => typeof v !== 'function' && !(v instanceof RegExp));
       // Without defaults Celery lists only what was changed; we list what is set to a value.
-      return Object.fromEntries(withDefaults ? entries : entries.filter(([, v]) => v !== null && v !== undefined));
+      // Censored as Celery's `Settings.table(censored=True)` does (and stricter: see censorSettings).
+      return censorSettings(Object.fromEntries(withDefaults ? entries : entries.filter(([, v]) => v !== null && v !== undefined)));
     },
     markRevoked: async (ids) => {
       const backend = app.backend;

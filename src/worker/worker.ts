@@ -2,9 +2,10 @@
 // consume → decode → (ETA hold) → execute → record → ack pipeline (celery-wire.md §10.1).
 import { availableParallelism } from 'node:os';
 import type { Celery } from '../app.js';
+import { redactor, secretsIn, type Redactor } from '../censor.js';
 import { RevokedSet } from '../control/revoked-set.js';
 import { ConfigError, NotRegistered, TaskRevokedError } from '../errors.js';
-import { type Logger, silentLogger } from '../log.js';
+import { type Logger, redactingLogger, silentLogger } from '../log.js';
 import { formatPythonIso } from '../protocol/iso-time.js';
 import { formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
 import { buildTaskMeta } from '../protocol/result-meta.js';
@@ -67,6 +68,8 @@ export class Worker {
   readonly stats: WorkerStats;
   /** Runs the handlers: in-process (`async`) or the thread pool (`threads`). */
   readonly executor: TaskExecutor;
+  /** Blanks the configured passwords out of a text (logs, pidbox replies, events); null = none configured. */
+  readonly redact: Redactor | null;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly pool: AsyncPool;
@@ -91,7 +94,9 @@ export class Worker {
     options: WorkerOptions = {},
   ) {
     const conf = app.conf;
-    this.logger = options.logger ?? silentLogger;
+    const secrets = secretsIn({ ...conf, broker_url: app.brokerUrl });
+    this.redact = secrets.length ? redactor(secrets) : null;
+    this.logger = this.redact ? redactingLogger(options.logger ?? silentLogger, this.redact) : (options.logger ?? silentLogger);
     this.now = options.now ?? Date.now;
     this.hostname = expandNodeName(options.nodeName);
     this.queues = options.queues?.length ? options.queues : [conf.task_default_queue];
