@@ -87,6 +87,12 @@ const settings = {
   worker_disable_rate_limits: z.boolean().default(false),
   worker_max_tasks_per_child: z.number().int().positive().nullable().default(null),
   worker_max_memory_per_child: z.number().int().positive().nullable().default(null),
+  /**
+   * Not in Celery: the largest task message body a worker accepts, in bytes, as it arrives and
+   * once decompressed (a decompression bomb stops there). Larger ones are rejected once, logged,
+   * and stored as FAILURE MessageTooLarge. null = no limit (Celery's behaviour).
+   */
+  worker_max_message_size: z.number().int().positive().nullable().default(16 * 1024 * 1024),
 
   timezone: z.string().default('UTC'),
   enable_utc: z.boolean().default(true),
@@ -119,6 +125,9 @@ export type CeleryConfigInput = z.input<typeof configSchema>;
 /** Settings after validation, with Celery's defaults filled in. */
 export type CeleryConfig = z.output<typeof configSchema>;
 
+/** Settings ts-celery adds where Celery has none (Celery-style names; see README "Security"). */
+export const EXTENSION_SETTINGS: readonly string[] = ['worker_max_message_size'];
+
 /** Every setting name we know, for "did you mean" hints. */
 export const KNOWN_SETTINGS: readonly string[] = Object.keys(settings);
 
@@ -140,7 +149,7 @@ export function loadConfig(input: Record<string, unknown> = {}, env: NodeJS.Proc
   const ignored = new Set(unimplementedSettings(input));
   for (const key of Object.keys(input)) {
     if (!KNOWN_SETTINGS.includes(key) && !ignored.has(key)) {
-      throw new ConfigError(`unknown setting '${key}'${didYouMean(key, [...CELERY_SETTING_NAMES])}`);
+      throw new ConfigError(`unknown setting '${key}'${didYouMean(key, [...CELERY_SETTING_NAMES, ...EXTENSION_SETTINGS])}`);
     }
   }
   const implemented = Object.fromEntries(Object.entries(input).filter(([key]) => !ignored.has(key)));

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { Celery } from '../app.js';
 import { redactor, secretsIn, type Redactor } from '../censor.js';
 import { RevokedSet } from '../control/revoked-set.js';
-import { ConfigError, NotRegistered, TaskRevokedError } from '../errors.js';
+import { ConfigError, MessageTooLarge, NotRegistered, TaskRevokedError } from '../errors.js';
 import { type Logger, redactingLogger, silentLogger } from '../log.js';
 import { formatPythonIso } from '../protocol/iso-time.js';
 import { formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
@@ -225,7 +225,7 @@ export class Worker {
     const transport = this.app.transport;
     transport.onEvent((event) => this.onTransportEvent(event));
     for (const queue of this.queues) await transport.declareQueue(this.app.router.queue(queue));
-    this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch }, (delivery) => this.onDelivery(delivery));
+    this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch, maxMessageSize: this.wireSizeLimit() }, (delivery) => this.onDelivery(delivery));
     if (this.remoteOptions.enabled) {
       this.remote = new WorkerRemoteControl(this, { ...this.remoteOptions, logger: this.logger, now: this.now });
       await this.remote.start();
@@ -298,7 +298,7 @@ export class Worker {
     }
     let task: TaskRequest;
     try {
-      task = parseTaskMessage(delivery.message, this.app.conf.accept_content);
+      task = parseTaskMessage(delivery.message, this.app.conf.accept_content, this.app.conf.worker_max_message_size ?? undefined);
     } catch (error) {
       void this.discardInvalid(delivery, error);
       return;
@@ -423,9 +423,14 @@ export class Worker {
   }
 
   private async discardInvalid(delivery: Delivery, error: unknown): Promise<void> {
-    this.logger.error(logLines.invalid(error instanceof Error ? error.message : String(error)));
-    await this.settleQuietly(delivery.reject({ requeue: false }));
     const id = delivery.message.headers.id ?? delivery.message.properties.correlation_id;
+    if (error instanceof MessageTooLarge) {
+      const size = delivery.message.body.length;
+      this.logger.error(logLines.tooLarge(typeof id === 'string' ? id : null, delivery.info.queue ?? '?', size, this.app.conf.worker_max_message_size ?? 0, error.message));
+    } else {
+      this.logger.error(logLines.invalid(error instanceof Error ? error.message : String(error)));
+    }
+    await this.settleQuietly(delivery.reject({ requeue: false }));
     if (typeof id === 'string' && id.length > 0) await this.storeFailure(id, error, formatTraceback(error));
   }
 
@@ -448,8 +453,24 @@ export class Worker {
     }
   }
 
+  /**
+   * The transport's early, undecoded check: a Redis envelope carries the body in base64 (4/3 of
+   * its bytes) beside headers, so it may be that much larger plus 1 MiB; the body itself is then
+   * checked exactly (before and after decompression) by parseTaskMessage.
+   */
+  private wireSizeLimit(): number | undefined {
+    const limit = this.app.conf.worker_max_message_size;
+    return limit === null ? undefined : Math.ceil((limit * 4) / 3) + 1024 * 1024;
+  }
+
   private onTransportEvent(event: TransportEvent): void {
     switch (event.type) {
+      case 'message-too-large': {
+        const error = new MessageTooLarge(`the message takes ${event.size} bytes on the wire, more than ${event.limit}`);
+        this.logger.error(logLines.tooLarge(event.correlationId, event.queue, event.size, this.app.conf.worker_max_message_size ?? 0, error.message));
+        if (event.correlationId) void this.storeFailure(event.correlationId, error, null);
+        break;
+      }
       case 'connection-lost':
         this.logger.error(logLines.connectionLost(event.error.message));
         break;
