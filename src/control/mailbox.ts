@@ -12,7 +12,7 @@ import { controlCommands } from './commands/control-commands.js';
 import { inspectCommands } from './commands/inspect-commands.js';
 import type { ControlledWorker } from './controlled-worker.js';
 import { nodeQueue, PIDBOX_EXCHANGE, PIDBOX_QUEUE, pidboxExchange, REPLY_EXCHANGE } from './names.js';
-import { isAddressedTo } from './node-filter.js';
+import { isAddressedTo, NodeMatcher } from './node-filter.js';
 import { softwareInfo } from './events/event.js';
 import { parseRequest, replyMessage } from './pidbox-messages.js';
 
@@ -48,6 +48,7 @@ export class Mailbox {
   private readonly context: CommandContext;
   private readonly accept: readonly string[];
   private readonly redact: Redactor | undefined;
+  private readonly nodeMatcher: NodeMatcher;
   private subscription: FanoutSubscription | null = null;
   /** Handlers in flight, so close() can let them finish. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -60,6 +61,7 @@ export class Mailbox {
     this.logger = options.logger ?? silentLogger;
     this.accept = options.accept ?? ['json'];
     this.redact = options.redact;
+    this.nodeMatcher = new NodeMatcher(options.worker.hostname);
     this.context = {
       worker: options.worker,
       hostname: options.worker.hostname,
@@ -123,7 +125,7 @@ export class Mailbox {
     const request = parseRequest(body);
     if (!request) return undefined;
     this.clock.adjust(message.headers.clock ?? 0);
-    if (!isAddressedTo(this.hostname, request)) return undefined;
+    if (!isAddressedTo(this.hostname, request, this.nodeMatcher)) return undefined;
     this.logger.debug(`pidbox received method ${request.method} [reply_to:${JSON.stringify(request.reply_to ?? null)} ticket:${request.ticket ?? null}]`);
     let reply: unknown;
     try {

@@ -8,6 +8,7 @@ import { formatPythonIso } from '../protocol/iso-time.js';
 import { buildTaskMeta } from '../protocol/result-meta.js';
 import { REVOKED } from '../protocol/states.js';
 import { TaskRevokedError } from '../errors.js';
+import type { ExchangeType } from '../transport/transport.js';
 import type { Request } from './request.js';
 import type { Worker } from './worker.js';
 
@@ -81,7 +82,8 @@ export function controlledWorker(worker: Worker, startedAt: number, now: () => n
       worker.timeLimitOverrides.set(taskName, limits);
       return true;
     },
-    addConsumer: (spec: ConsumerSpec) => void worker.addQueue(spec.queue).catch(() => {}),
+    addConsumer: (spec: ConsumerSpec) =>
+      worker.addQueue(spec.queue, { exchange: spec.exchange, exchangeType: spec.exchangeType as ExchangeType, routingKey: spec.routingKey }),
     cancelConsumer: (queue) => worker.removeQueue(queue),
     poolGrow: (n) => worker.resizePool(worker.concurrency + n),
     poolShrink: (n) => worker.resizePool(worker.concurrency - n),

@@ -11,7 +11,7 @@ import { formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
 import { buildTaskMeta } from '../protocol/result-meta.js';
 import { FAILURE } from '../protocol/states.js';
 import { parseTaskMessage, type TaskRequest } from '../protocol/task-message.js';
-import type { Consumer, Delivery, TransportEvent } from '../transport/transport.js';
+import type { Consumer, Delivery, ExchangeType, TransportEvent } from '../transport/transport.js';
 import { EtaHolder } from './eta-holder.js';
 import { logLines } from './log-lines.js';
 import { expandNodeName } from './node-name.js';
@@ -166,12 +166,14 @@ export class Worker {
     this.updatePrefetch();
   }
 
-  /** add_consumer: declare the queue and start consuming it. */
-  async addQueue(name: string): Promise<void> {
+  /** add_consumer: declare the queue (with the exchange, type and routing key given, for a new one) and consume it. */
+  async addQueue(name: string, options: { exchange?: string | null; exchangeType?: ExchangeType | null; routingKey?: string | null } = {}): Promise<void> {
     if (this.queues.includes(name)) return;
-    await this.app.transport.declareQueue(this.app.router.queue(name));
+    await this.app.transport.declareQueue(this.app.router.addQueue(name, options));
+    if (this.queues.includes(name)) return;
     this.queues.push(name);
     this.consumer?.addQueue(name);
+    this.logger.info(`Started consuming from ${name}`);
   }
 
   /** cancel_consumer: stop consuming a queue. */
