@@ -88,6 +88,12 @@ const settings = {
   worker_max_tasks_per_child: z.number().int().positive().nullable().default(null),
   worker_max_memory_per_child: z.number().int().positive().nullable().default(null),
   /**
+   * Celery ≥5.6's name: at most this many ETA/countdown messages held in memory. Unlike Celery
+   * (which then caps the whole prefetch window) the earliest are kept, later ones go back to
+   * the broker, and other tasks keep flowing. Celery's default is no limit; ours is 1000.
+   */
+  worker_eta_task_limit: z.number().int().positive().nullable().default(1000),
+  /**
    * Not in Celery: the largest task message body a worker accepts, in bytes, as it arrives and
    * once decompressed (a decompression bomb stops there). Larger ones are rejected once, logged,
    * and stored as FAILURE MessageTooLarge. null = no limit (Celery's behaviour).

@@ -105,7 +105,14 @@ export class Worker {
     // celery/worker/consumer/tasks.py: prefetch = concurrency × multiplier; 0 means unlimited.
     this.basePrefetch = this.concurrencySlots * this.multiplier;
     this.pool = new AsyncPool(this.concurrency);
-    this.eta = new EtaHolder(this.now);
+    this.eta = new EtaHolder(this.now, {
+      limit: conf.worker_eta_task_limit,
+      giveBack: (req) => {
+        this.logger.debug(`Task ${req.displayName}[${req.id}] goes back to the broker: worker_eta_task_limit (${conf.worker_eta_task_limit}) messages are held already`);
+        this.updatePrefetch();
+        void req.reject(true).catch(() => {});
+      },
+    });
     this.rateLimiter = new RateLimiter<Request>({
       now: this.now,
       maxWaiting: Math.max(1, this.basePrefetch || this.concurrency),
