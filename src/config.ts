@@ -85,6 +85,8 @@ const settings = {
   worker_prefetch_multiplier: z.number().int().nonnegative().default(4),
   worker_send_task_events: z.boolean().default(false),
   worker_disable_rate_limits: z.boolean().default(false),
+  /** false = no pidbox: the worker answers no inspect/control command (in ts-celery it then sends no events either). */
+  worker_enable_remote_control: z.boolean().default(true),
   worker_max_tasks_per_child: z.number().int().positive().nullable().default(null),
   worker_max_memory_per_child: z.number().int().positive().nullable().default(null),
   /**

@@ -36,7 +36,7 @@ export interface WorkerOptions {
   taskEvents?: boolean;
   /** Send worker heartbeats (default true; `--without-heartbeat` turns them off). */
   heartbeat?: boolean;
-  /** Answer remote control (`celery inspect`, Flower); default true. */
+  /** Answer remote control (`celery inspect`, Flower); default `worker_enable_remote_control` (true). */
   remoteControl?: boolean;
   /** Sync revoked ids with other workers at start-up (default true; `--without-mingle`). */
   mingle?: boolean;
@@ -125,7 +125,7 @@ export class Worker {
     });
     this.stats = { processed: {}, startedAt: this.now() };
     this.remoteOptions = {
-      enabled: options.remoteControl ?? true,
+      enabled: options.remoteControl ?? conf.worker_enable_remote_control,
       taskEvents: options.taskEvents ?? conf.worker_send_task_events,
       heartbeat: options.heartbeat ?? true,
       mingle: options.mingle ?? true,

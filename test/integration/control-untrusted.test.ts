@@ -71,3 +71,15 @@ test('add_consumer: the error in the reply; exchange, type and routing key honou
   await redis.sadd(`${prefix}_kombu.binding.${exchange}`, ['jobs.#', '^(?:(j|o|b|s|\\.|a)+)+!$', queue].join(SEP));
   assert.equal(await (await app.sendTask('ut.add', [1, 1], {}, { queue, routing_key: `jobs.${'a'.repeat(40)}` })).get({ timeout: 10 }), 2);
 });
+
+test('worker_enable_remote_control: false — the worker answers no pidbox command', async () => {
+  const quiet = new Celery({ broker_url: url, broker_transport_options: { global_keyprefix: prefix }, task_default_queue: `quiet-${token}`, worker_enable_remote_control: false });
+  const quietNode = `quiet-${token}@localhost`;
+  const w = new Worker(quiet, { mingle: false, concurrency: 1, nodeName: quietNode, heartbeat: false });
+  await w.start();
+  try {
+    assert.deepEqual(await client.broadcast('ping', {}, { reply: true, timeout: 1, destination: [quietNode] }), []);
+  } finally {
+    await w.stop();
+  }
+});
