@@ -1,11 +1,13 @@
-// Issue 11 §2 against the real Redis: a decompression bomb and a 100 MB message are each rejected
-// once (one log line, FAILURE MessageTooLarge under their id, nothing left in the queue or the
-// unacked hash, so never redelivered — also with acks_late) while the worker keeps serving.
+// Issue 11 §2 against the real Redis and RabbitMQ: a decompression bomb and a 100 MB message are
+// each rejected once (one log line, FAILURE MessageTooLarge under their id, nothing left in the
+// queue or the unacked bookkeeping, so never redelivered — also with acks_late) while the worker
+// keeps serving.
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, test } from 'node:test';
 import { constants, createBrotliCompress } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
+import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/app.js';
 import { TaskError } from '../../src/errors.js';
@@ -20,12 +22,19 @@ const prefix = `${token}:`;
 const queue = `lim-${token}`;
 const redis = new Redis(url);
 const opened: (Celery | Worker)[] = [];
+const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
+const amqpQueue = `lim-amqp-${token}`;
 
 after(async () => {
   for (const thing of opened.reverse()) await (thing instanceof Worker ? thing.stop() : thing.close());
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();
+  const conn = await amqplib.connect(AMQP_URL);
+  const ch = await conn.createChannel();
+  await ch.deleteQueue(amqpQueue).catch(() => undefined);
+  await ch.deleteExchange(amqpQueue).catch(() => undefined);
+  await conn.close();
 });
 
 /** A protocol-2 body `[["aaaa…"], {}, {…}]` of `size` bytes, brotli-compressed by streaming (never held whole). */
@@ -110,4 +119,44 @@ test('a brotli bomb and a 100 MB message are rejected once while other tasks run
   t.diagnostic(lines.filter((l) => /Rejected/.test(l)).join('\n'));
   // Still serving.
   assert.equal(await (await app.sendTask('lim.add', [20, 22])).get({ timeout: 10 }), 42);
+});
+
+test('RabbitMQ: the same bomb and 100 MB message are rejected once with acks_late', async () => {
+  const app = new Celery({
+    broker_url: AMQP_URL,
+    result_backend: url,
+    result_backend_transport_options: { global_keyprefix: prefix },
+    task_default_queue: amqpQueue,
+    task_acks_late: true,
+  });
+  opened.push(app);
+  app.task('lim.add', (a: number, b: number) => a + b);
+  const lines: string[] = [];
+  const worker = new Worker(app, { mingle: false, heartbeat: false, concurrency: 2, logger: createLogger({ level: 'info', write: (l) => lines.push(l) }) });
+  opened.push(worker);
+  await worker.start();
+  const bombId = randomUUID();
+  const bomb = buildTaskMessage({ task: 'lim.add', id: bombId, args: [1, 2], kwargs: {}, origin: 'test', replyTo: '' });
+  bomb.body = await brotliBomb(1 << 30);
+  bomb.headers.compression = 'application/x-brotli';
+  const bigId = randomUUID();
+  const big = buildTaskMessage({ task: 'lim.add', id: bigId, args: ['x'.repeat(100 * 1024 * 1024), 1], kwargs: {}, origin: 'test', replyTo: '' });
+  await app.transport.publish(bomb, { exchange: '', routingKey: amqpQueue });
+  await app.transport.publish(big, { exchange: '', routingKey: amqpQueue });
+  // RabbitMQ requeues to the front: had either come back, it would be seen again before these.
+  const later = await Promise.all(Array.from({ length: 50 }, (_, i) => app.sendTask('lim.add', [i, 3])));
+  assert.deepEqual(await Promise.all(later.map((r) => r.get({ timeout: 30 }))), Array.from({ length: 50 }, (_, i) => i + 3));
+  for (const id of [bombId, bigId]) {
+    await assert.rejects(app.AsyncResult(id).get({ timeout: 30 }), (e: unknown) => e instanceof TaskError && e.excType === 'MessageTooLarge', id);
+    assert.equal(lines.filter((l) => l.includes(`Rejected message ${id}`)).length, 1, lines.join('\n'));
+  }
+  assert.equal(lines.filter((l) => /ERROR/.test(l)).length, 2, lines.join('\n'));
+  const conn = await amqplib.connect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    assert.equal((await ch.checkQueue(amqpQueue)).messageCount, 0);
+  } finally {
+    await conn.close();
+  }
+  assert.equal(worker.reservedRequests().length + worker.activeRequests().length, 0);
 });
