@@ -28,9 +28,16 @@ function censorValue(key: string | null, value: unknown, mask: string): unknown 
 }
 
 /**
+ * Keys whose string value the redactor blanks out of every text. Narrower than HIDDEN_SETTINGS:
+ * its `KEY` would take `global_keyprefix`, `redbeat_key_prefix` or `task_default_routing_key`
+ * values (queue names, prefixes) out of every log line.
+ */
+const SECRET_KEYS = /PASS|SECRET|TOKEN|API_?KEY|SIGNATURE|CREDENTIAL|PRIVATE_?KEY/i;
+
+/**
  * The secret strings in a configuration: URL passwords (as written and percent-decoded) and the
- * string values under secret-looking keys. Values shorter than 3 characters are left out (they
- * would blank out ordinary words); use real passwords.
+ * string values under SECRET_KEYS. Values shorter than 3 characters are left out (they would
+ * blank out ordinary words); use real passwords.
  */
 export function secretsIn(settings: Record<string, unknown>): string[] {
   const found = new Set<string>();
@@ -40,7 +47,7 @@ export function secretsIn(settings: Record<string, unknown>): string[] {
     } else if (Array.isArray(value)) {
       for (const v of value) visit(key, v);
     } else if (typeof value === 'string') {
-      if (key !== null && HIDDEN_SETTINGS.test(key)) found.add(value);
+      if (key !== null && SECRET_KEYS.test(key)) found.add(value);
       for (const password of urlPasswords(value)) found.add(password);
     }
   };

@@ -53,9 +53,13 @@ test('secretsIn + redactor blank configured passwords out of any text, log line 
   const secrets = secretsIn({
     broker_url: 'redis://:p%40ss%2Fw0rd@h/0',
     result_backend: 'sentinel://:one1@a;sentinel://:two2@b',
-    broker_transport_options: { sentinel_kwargs: { password: 'kw"pw' } },
+    broker_transport_options: { sentinel_kwargs: { password: 'kw"pw' }, global_keyprefix: 'myapp:' },
+    redbeat_key_prefix: 'redbeat:',
+    task_default_routing_key: 'tasks',
     worker_concurrency: 1,
   });
+  // Prefixes and routing keys are censored in `inspect conf` (Celery's KEY) but not secrets to blank out of logs.
+  for (const s of ['myapp:', 'redbeat:', 'tasks']) assert.ok(!secrets.includes(s), s);
   for (const s of ['p%40ss%2Fw0rd', 'p@ss/w0rd', 'one1', 'two2', 'kw"pw']) assert.ok(secrets.includes(s), s);
   const redact = redactor(secrets);
   assert.equal(redact('error p@ss/w0rd and one1'), 'error ** and **');
