@@ -4,12 +4,9 @@ import { availableParallelism } from 'node:os';
 import type { Celery } from '../app.js';
 import { redactor, secretsIn, type Redactor } from '../censor.js';
 import { RevokedSet } from '../control/revoked-set.js';
-import { ConfigError, MessageTooLarge, NotRegistered, TaskRevokedError } from '../errors.js';
+import { ConfigError, TaskRevokedError } from '../errors.js';
 import { type Logger, redactingLogger, silentLogger } from '../log.js';
 import { formatPythonIso } from '../protocol/iso-time.js';
-import { formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
-import { buildTaskMeta } from '../protocol/result-meta.js';
-import { FAILURE } from '../protocol/states.js';
 import { parseTaskMessage, type TaskRequest } from '../protocol/task-message.js';
 import type { Consumer, Delivery, ExchangeType, TransportEvent } from '../transport/transport.js';
 import { EtaHolder } from './eta-holder.js';
@@ -18,6 +15,7 @@ import { expandNodeName } from './node-name.js';
 import { AsyncPool } from './pools/async-pool.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import { ThreadPool } from './pools/thread-pool.js';
+import { Rejections } from './rejections.js';
 import { Request } from './request.js';
 import { parseRate, RateLimiter } from './rate-limit.js';
 import { WorkerRemoteControl } from './remote-control.js';
@@ -75,6 +73,7 @@ export class Worker {
   private readonly pool: AsyncPool;
   private readonly eta: EtaHolder;
   private readonly tracer: TaskTracer;
+  private readonly rejections: Rejections;
   private basePrefetch: number;
   private readonly multiplier: number;
   private concurrencySlots: number;
@@ -123,6 +122,7 @@ export class Worker {
       },
       onHeldChange: () => this.updatePrefetch(),
     });
+    this.rejections = new Rejections({ backend: () => app.backend, logger: this.logger, now: this.now, maxMessageSize: conf.worker_max_message_size });
     this.stats = { processed: {}, startedAt: this.now() };
     this.remoteOptions = {
       enabled: options.remoteControl ?? conf.worker_enable_remote_control,
@@ -309,12 +309,12 @@ export class Worker {
     try {
       task = parseTaskMessage(delivery.message, this.app.conf.accept_content, this.app.conf.worker_max_message_size ?? undefined);
     } catch (error) {
-      void this.discardInvalid(delivery, error);
+      void this.rejections.invalid(delivery, error);
       return;
     }
     const definition = this.app.tasks.get(task.name);
     if (!definition) {
-      void this.discardUnregistered(delivery, task);
+      void this.rejections.unregistered(delivery, task);
       return;
     }
     const req = new Request(delivery, task, definition, this.now());
@@ -425,43 +425,6 @@ export class Worker {
     });
   }
 
-  private async discardUnregistered(delivery: Delivery, task: TaskRequest): Promise<void> {
-    this.logger.error(logLines.unregistered(task.name));
-    await this.settleQuietly(delivery.reject({ requeue: false }));
-    await this.storeFailure(task.id, new NotRegistered(task.name), null);
-  }
-
-  private async discardInvalid(delivery: Delivery, error: unknown): Promise<void> {
-    const id = delivery.message.headers.id ?? delivery.message.properties.correlation_id;
-    if (error instanceof MessageTooLarge) {
-      const size = delivery.message.body.length;
-      this.logger.error(logLines.tooLarge(typeof id === 'string' ? id : null, delivery.info.queue ?? '?', size, this.app.conf.worker_max_message_size ?? 0, error.message));
-    } else {
-      this.logger.error(logLines.invalid(error instanceof Error ? error.message : String(error)));
-    }
-    await this.settleQuietly(delivery.reject({ requeue: false }));
-    if (typeof id === 'string' && id.length > 0) await this.storeFailure(id, error, formatTraceback(error));
-  }
-
-  private async storeFailure(taskId: string, error: unknown, traceback: string | null): Promise<void> {
-    const backend = this.app.backend;
-    if (!backend) return;
-    const meta = buildTaskMeta({ taskId, status: FAILURE, result: toExceptionInfo(error), traceback, dateDone: new Date(this.now()) });
-    try {
-      await backend.storeResult(meta);
-    } catch (storeError) {
-      this.logger.error(logLines.resultStoreFailed('?', taskId, storeError instanceof Error ? storeError.message : String(storeError)));
-    }
-  }
-
-  private async settleQuietly(pending: Promise<void>): Promise<void> {
-    try {
-      await pending;
-    } catch (error) {
-      this.logger.error(`Could not settle a message: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-
   /**
    * The transport's early, undecoded check: a Redis envelope carries the body in base64 (4/3 of
    * its bytes) beside headers, so it may be that much larger plus 1 MiB; the body itself is then
@@ -474,12 +437,9 @@ export class Worker {
 
   private onTransportEvent(event: TransportEvent): void {
     switch (event.type) {
-      case 'message-too-large': {
-        const error = new MessageTooLarge(`the message takes ${event.size} bytes on the wire, more than ${event.limit}`);
-        this.logger.error(logLines.tooLarge(event.correlationId, event.queue, event.size, this.app.conf.worker_max_message_size ?? 0, error.message));
-        if (event.correlationId) void this.storeFailure(event.correlationId, error, null);
+      case 'message-too-large':
+        void this.rejections.tooLarge(event);
         break;
-      }
       case 'connection-lost':
         this.logger.error(logLines.connectionLost(event.error.message));
         break;
