@@ -85,8 +85,22 @@ const settings = {
   worker_prefetch_multiplier: z.number().int().nonnegative().default(4),
   worker_send_task_events: z.boolean().default(false),
   worker_disable_rate_limits: z.boolean().default(false),
+  /** false = no pidbox: the worker answers no inspect/control command (in ts-celery it then sends no events either). */
+  worker_enable_remote_control: z.boolean().default(true),
   worker_max_tasks_per_child: z.number().int().positive().nullable().default(null),
   worker_max_memory_per_child: z.number().int().positive().nullable().default(null),
+  /**
+   * Celery ≥5.6's name: at most this many ETA/countdown messages held in memory. Unlike Celery
+   * (which then caps the whole prefetch window) the earliest are kept, later ones go back to
+   * the broker, and other tasks keep flowing. Celery's default is no limit; ours is 1000.
+   */
+  worker_eta_task_limit: z.number().int().positive().nullable().default(1000),
+  /**
+   * Not in Celery: the largest task message body a worker accepts, in bytes, as it arrives and
+   * once decompressed (a decompression bomb stops there). Larger ones are rejected once, logged,
+   * and stored as FAILURE MessageTooLarge. null = no limit (Celery's behaviour).
+   */
+  worker_max_message_size: z.number().int().positive().nullable().default(16 * 1024 * 1024),
 
   /** null = UTC with enable_utc (Celery's default), else the local zone (see beat's appTimeZoneName). */
   timezone: z.string().min(1).nullable().default(null),
@@ -126,8 +140,8 @@ export type CeleryConfigInput = z.input<typeof configSchema>;
 /** Settings after validation, with Celery's defaults filled in. */
 export type CeleryConfig = z.output<typeof configSchema>;
 
-/** Settings of ts-celery's own (no Celery or celery-redbeat setting does their job). */
-export const TS_CELERY_SETTINGS: readonly string[] = ['beat_leader_lock', 'beat_lock_timeout'];
+/** Settings of ts-celery's own, where no Celery or celery-redbeat setting does their job (README). */
+export const TS_CELERY_SETTINGS: readonly string[] = ['beat_leader_lock', 'beat_lock_timeout', 'worker_max_message_size'];
 
 /** Every setting name we know, for "did you mean" hints. */
 export const KNOWN_SETTINGS: readonly string[] = Object.keys(settings);

@@ -36,6 +36,14 @@ export class DecodeError extends CeleryError {
   override readonly pythonModule = 'kombu.exceptions';
 }
 
+/**
+ * A message, or its body once decompressed, is larger than `worker_max_message_size` (Celery has
+ * no such limit, so no Celery name; Python rebuilds it as a `celery.exceptions` class).
+ */
+export class MessageTooLarge extends CeleryError {
+  override readonly name = 'MessageTooLarge' as const;
+}
+
 /** A configuration value or CLI flag is invalid; the message names the setting and the value. */
 export class ConfigError extends CeleryError {
   override readonly name = 'ConfigError' as const;

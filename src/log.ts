@@ -30,6 +30,8 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   processName?: string;
   now?: () => Date;
+  /** Applied to every finished line: blanks out secrets (see censor.ts `redactor`). */
+  redact?: (line: string) => string;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
@@ -44,13 +46,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const processName = options.processName ?? 'MainProcess';
   const now = options.now ?? (() => new Date());
+  const redact = options.redact ?? ((line: string) => line);
   const emit = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < threshold) return;
     const time = now();
     if (options.format === 'json') {
-      write(JSON.stringify({ time: time.toISOString(), level: level.toUpperCase(), process: processName, message, ...fields }));
+      write(redact(JSON.stringify({ time: time.toISOString(), level: level.toUpperCase(), process: processName, message, ...fields })));
     } else {
-      write(`[${formatAsctime(time)}: ${level.toUpperCase()}/${processName}] ${message}`);
+      write(redact(`[${formatAsctime(time)}: ${level.toUpperCase()}/${processName}] ${message}`));
     }
   };
   return {
@@ -59,6 +62,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     warn: (m, f) => emit('warning', m, f),
     error: (m, f) => emit('error', m, f),
     isEnabled: (level) => RANK[level] >= threshold,
+  };
+}
+
+/**
+ * `logger` with `redact` applied to every message and string field before it is passed on (the
+ * worker wraps whatever logger it is given, so a configured password never reaches a log).
+ */
+export function redactingLogger(logger: Logger, redact: (text: string) => string): Logger {
+  const fieldsOf = (fields?: Record<string, unknown>) =>
+    fields && Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v]));
+  return {
+    debug: (m, f) => logger.debug(redact(m), fieldsOf(f)),
+    info: (m, f) => logger.info(redact(m), fieldsOf(f)),
+    warn: (m, f) => logger.warn(redact(m), fieldsOf(f)),
+    error: (m, f) => logger.error(redact(m), fieldsOf(f)),
+    isEnabled: (level) => logger.isEnabled(level),
   };
 }
 

@@ -58,6 +58,26 @@ export class Router {
     return spec;
   }
 
+  /**
+   * `add_consumer`: celery/worker/consumer/consumer.py `add_task_queue` — a known queue keeps its
+   * declaration; another is created with the given exchange (default: the queue's name), type
+   * (default direct) and routing key (default: the queue's name, kombu `Queues.add_compat`), and
+   * remembered, so `active_queues` and the banner show it as declared.
+   */
+  addQueue(name: string, options: { exchange?: string | null; exchangeType?: ExchangeType | null; routingKey?: string | null } = {}): QueueSpec {
+    const known = this.queues.get(name);
+    if (known) return known;
+    const spec: QueueSpec = {
+      name,
+      exchange: options.exchange ?? name,
+      exchangeType: options.exchangeType ?? 'direct',
+      routingKey: options.routingKey ?? name,
+      ...this.attributes(),
+    };
+    this.queues.set(name, spec);
+    return spec;
+  }
+
   /** RabbitMQ queue arguments Celery adds (`x-max-priority`); none when no priority is configured. */
   private attributes(maxPriority?: number): Pick<QueueSpec, 'attributes'> {
     const priority = maxPriority ?? this.config.task_queue_max_priority;

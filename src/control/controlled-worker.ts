@@ -11,8 +11,8 @@ export type { QueueInfo, RequestInfo, ScheduledRequest, WorkerStatsInfo } from '
 export interface ConsumerSpec {
   queue: string;
   exchange: string | null;
-  /** `direct` unless the request says otherwise. */
-  exchangeType: string;
+  /** `direct` unless the request says otherwise (the command accepts direct, topic, fanout). */
+  exchangeType: 'direct' | 'topic' | 'fanout';
   routingKey: string | null;
 }
 
@@ -67,8 +67,11 @@ export interface ControlledWorker {
   setRateLimit(taskName: string, rateLimit: string | null): boolean;
   /** Change a task's time limits in seconds (null = none). Returns false when the task is unknown. */
   setTimeLimit(taskName: string, limits: { soft: number | null; hard: number | null }): boolean;
-  /** Start consuming a queue (declared first); fire-and-forget, as Celery's `call_soon`. */
-  addConsumer(spec: ConsumerSpec): void;
+  /**
+   * Start consuming a queue (declared first). Celery replies before its `call_soon` runs; we
+   * wait for the declaration so a failure reaches the caller as the reply's `error`.
+   */
+  addConsumer(spec: ConsumerSpec): Promise<void>;
   /** Stop consuming a queue; fire-and-forget. */
   cancelConsumer(queue: string): void;
   /** Allow `n` more tasks at once (and raise the prefetch window accordingly). */

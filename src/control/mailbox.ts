@@ -1,6 +1,7 @@
 // A worker's pidbox node: listens on the `<control_exchange>.pidbox` fanout exchange, runs the
 // requests addressed to it and publishes replies exactly as a Python worker does (kombu/pidbox.py
 // `Node.handle_message`, `dispatch`, `reply`; celery/worker/pidbox.py `Pidbox`).
+import { redactDeep, type Redactor } from '../censor.js';
 import { type Logger, silentLogger } from '../log.js';
 import { decodeBody } from '../protocol/codec.js';
 import type { Message } from '../protocol/message.js';
@@ -11,7 +12,7 @@ import { controlCommands } from './commands/control-commands.js';
 import { inspectCommands } from './commands/inspect-commands.js';
 import type { ControlledWorker } from './controlled-worker.js';
 import { nodeQueue, PIDBOX_EXCHANGE, PIDBOX_QUEUE, pidboxExchange, REPLY_EXCHANGE } from './names.js';
-import { isAddressedTo } from './node-filter.js';
+import { isAddressedTo, NodeMatcher } from './node-filter.js';
 import { softwareInfo } from './events/event.js';
 import { parseRequest, replyMessage } from './pidbox-messages.js';
 
@@ -34,6 +35,8 @@ export interface MailboxOptions {
   accept?: readonly string[];
   software?: Record<string, string>;
   logger?: Logger;
+  /** Applied to every string of a reply before it is published (the worker's configured secrets). */
+  redact?: Redactor;
 }
 
 export class Mailbox {
@@ -44,6 +47,8 @@ export class Mailbox {
   private readonly logger: Logger;
   private readonly context: CommandContext;
   private readonly accept: readonly string[];
+  private readonly redact: Redactor | undefined;
+  private readonly nodeMatcher: NodeMatcher;
   private subscription: FanoutSubscription | null = null;
   /** Handlers in flight, so close() can let them finish. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -55,6 +60,8 @@ export class Mailbox {
     this.registry = options.registry ?? builtinCommands();
     this.logger = options.logger ?? silentLogger;
     this.accept = options.accept ?? ['json'];
+    this.redact = options.redact;
+    this.nodeMatcher = new NodeMatcher(options.worker.hostname);
     this.context = {
       worker: options.worker,
       hostname: options.worker.hostname,
@@ -118,7 +125,7 @@ export class Mailbox {
     const request = parseRequest(body);
     if (!request) return undefined;
     this.clock.adjust(message.headers.clock ?? 0);
-    if (!isAddressedTo(this.hostname, request)) return undefined;
+    if (!isAddressedTo(this.hostname, request, this.nodeMatcher)) return undefined;
     this.logger.debug(`pidbox received method ${request.method} [reply_to:${JSON.stringify(request.reply_to ?? null)} ticket:${request.ticket ?? null}]`);
     let reply: unknown;
     try {
@@ -128,6 +135,7 @@ export class Mailbox {
       reply = { error: errorRepr(error) };
     }
     if (reply === NO_REPLY) return undefined;
+    if (this.redact) reply = redactDeep(reply, this.redact);
     if (request.reply_to) {
       const { exchange, routing_key } = request.reply_to;
       const out = replyMessage(this.hostname, reply, request.ticket, this.clock.forward());

@@ -1,7 +1,7 @@
 // Body serialization with kombu's content-type rules: JSON in, JSON out; anything outside
 // `accept_content` is refused, and pickle is refused without ever being decoded (as
 // kombu/serialization.py `SerializerRegistry.loads` raises ContentDisallowed before decoding).
-import { ContentDisallowed, DecodeError } from '../errors.js';
+import { ContentDisallowed, DecodeError, MessageTooLarge } from '../errors.js';
 import { jsonDecode, jsonEncode } from './codecs/json.js';
 import { compress, compressionHeader, decompress } from './compression.js';
 import type { Message } from './message.js';
@@ -35,8 +35,15 @@ export function encodeBody(value: unknown, options: { compression?: string } = {
   };
 }
 
-/** Decode a message body, enforcing `accept` (short names or MIME types). */
-export function decodeBody(message: Message, accept: readonly string[] = ['json']): unknown {
+/**
+ * Decode a message body, enforcing `accept` (short names or MIME types) and, when given,
+ * `maxSize`: the body as it arrived and once decompressed may hold at most that many bytes
+ * (MessageTooLarge otherwise, before any JSON is parsed).
+ */
+export function decodeBody(message: Message, accept: readonly string[] = ['json'], maxSize?: number): unknown {
+  if (maxSize !== undefined && message.body.length > maxSize) {
+    throw new MessageTooLarge(`the ${message.body.length}-byte body is larger than ${maxSize} bytes`);
+  }
   const type = (message.contentType || JSON_CONTENT_TYPE).toLowerCase();
   const accepted = accept.map((a) => CONTENT_TYPES[a] ?? a);
   if (type === CONTENT_TYPES.pickle) {
@@ -46,7 +53,7 @@ export function decodeBody(message: Message, accept: readonly string[] = ['json'
   if (type !== JSON_CONTENT_TYPE) throw new ContentDisallowed(`no decoder for content type ${type}`);
   const headers: unknown = message.headers;
   const compression = headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>).compression : undefined;
-  const bytes = typeof compression === 'string' && compression ? decompress(message.body, compression) : message.body;
+  const bytes = typeof compression === 'string' && compression ? decompress(message.body, compression, maxSize) : message.body;
   const encoding = (message.contentEncoding || 'utf-8').toLowerCase();
   if (encoding !== 'utf-8' && encoding !== 'utf8' && encoding !== 'binary') {
     throw new DecodeError(`unsupported content encoding ${encoding}`);

@@ -1,7 +1,7 @@
 // Message body compression (kombu/compression.py `compress` / `decompress`). kombu's `gzip` is a zlib
 // stream (RFC 1950, `78 9c`), not a gzip file: it must be inflated, never gunzipped.
 import { brotliCompressSync, brotliDecompressSync, deflateSync, inflateSync } from 'node:zlib';
-import { ContentDisallowed, DecodeError } from '../errors.js';
+import { ContentDisallowed, DecodeError, MessageTooLarge } from '../errors.js';
 
 const GZIP = 'application/x-gzip';
 const BROTLI = 'application/x-brotli';
@@ -48,12 +48,20 @@ export function compress(body: Buffer, alias: string): Buffer {
   return supportedType(alias) === BROTLI ? brotliCompressSync(body) : deflateSync(body);
 }
 
-/** Undo the compression named by a `compression` header value (MIME type or alias). */
-export function decompress(body: Buffer, header: string): Buffer {
+/**
+ * Undo the compression named by a `compression` header value (MIME type or alias). `maxOutput`
+ * bounds the inflated size: zlib stops there, so a decompression bomb costs at most that much
+ * memory and time, and throws MessageTooLarge.
+ */
+export function decompress(body: Buffer, header: string, maxOutput?: number): Buffer {
   const type = supportedType(header);
+  const options = maxOutput === undefined ? {} : { maxOutputLength: maxOutput };
   try {
-    return type === BROTLI ? brotliDecompressSync(body) : inflateSync(body);
+    return type === BROTLI ? brotliDecompressSync(body, options) : inflateSync(body, options);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new MessageTooLarge(`the ${body.length}-byte ${type} body inflates past ${maxOutput} bytes`);
+    }
     throw new DecodeError(`cannot decompress ${type} body: ${(error as Error).message}`);
   }
 }

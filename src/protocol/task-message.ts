@@ -124,13 +124,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * (celery/worker/strategy.py): a body that is a dict with `args` is hybrid/protocol 1 (body fields,
  * message headers on top); otherwise `headers.task` means protocol 2; a dict body with `task` and
  * no `args` is plain protocol 1. Throws ProtocolError naming the field, ContentDisallowed or
- * DecodeError — never anything else — on bad input.
+ * DecodeError (MessageTooLarge past `maxSize` bytes, see decodeBody) — never anything else — on
+ * bad input.
  */
-export function parseTaskMessage(message: Message, accept: readonly string[] = ['json']): TaskRequest {
+export function parseTaskMessage(message: Message, accept: readonly string[] = ['json'], maxSize?: number): TaskRequest {
   try {
     const rawHeaders = isRecord(message.headers) ? message.headers : {};
     const properties = isRecord(message.properties) ? message.properties : {};
-    const body = decodeBody(message, accept);
+    const body = decodeBody(message, accept, maxSize);
     if (isRecord(body) && ('args' in body || (!('task' in rawHeaders) && 'task' in body))) return parseV1(body, rawHeaders, properties);
     if ('task' in rawHeaders) return parseV2(body, rawHeaders, properties);
     throw new ProtocolError('headers.task', 'missing: not a Celery task message (neither protocol 2 headers nor a protocol 1 body)');

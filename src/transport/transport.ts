@@ -81,6 +81,12 @@ export interface Delivery {
 export interface ConsumeOptions {
   /** Maximum number of unsettled deliveries; 0 = unlimited. */
   prefetch: number;
+  /**
+   * Bytes a message may take on the wire (a Redis envelope's JSON text, base64 body included).
+   * A larger one is never decoded: it is removed from the broker (a reject without requeue) and
+   * reported as a `message-too-large` event. Unset = no limit here (the worker still checks bodies).
+   */
+  maxMessageSize?: number;
 }
 
 export interface Consumer {
@@ -109,7 +115,12 @@ export type TransportEvent =
    * bookkeeping too, since it can never become a Delivery). `raw` is the wire text when known.
    */
   | { type: 'message-dropped'; reason: string; raw: string }
-  | { type: 'restored'; count: number };
+  | { type: 'restored'; count: number }
+  /**
+   * A message over `ConsumeOptions.maxMessageSize`, removed undecoded; `correlationId` (Celery:
+   * the task id) when it could be read cheaply from the envelope's end.
+   */
+  | { type: 'message-too-large'; queue: string; size: number; limit: number; correlationId: string | null };
 
 export interface Transport {
   /**

@@ -1,6 +1,7 @@
 // The worker as remote control sees it (control/controlled-worker.ts): inspect reads its
 // requests, queues and counters; control commands revoke, terminate, resize, re-route and stop it.
 import type { Celery } from '../app.js';
+import { censorSettings, type Redactor } from '../censor.js';
 import type { ControlledWorker, ConsumerSpec, RegisteredTask, ScheduledRequest } from '../control/controlled-worker.js';
 import type { RevokedSet } from '../control/revoked-set.js';
 import { brokerInfo, poolInfo, queueInfo, requestInfo, type RequestInfo } from '../control/worker-info.js';
@@ -9,6 +10,7 @@ import { formatPythonIso } from '../protocol/iso-time.js';
 import { buildTaskMeta } from '../protocol/result-meta.js';
 import { REVOKED } from '../protocol/states.js';
 import { TaskRevokedError } from '../errors.js';
+import type { ExchangeType } from '../transport/transport.js';
 import type { Request } from './request.js';
 
 /**
@@ -24,12 +26,14 @@ export interface WorkerUnderControl {
   readonly timeLimitOverrides: Map<string, { soft: number | null; hard: number | null }>;
   readonly concurrency: number;
   readonly prefetchCount: number;
+  /** Masks the configured passwords in replies and events (null when none are configured). */
+  readonly redact: Redactor | null;
   activeRequests(): Request[];
   reservedRequests(): Request[];
   scheduledRequests(): Request[];
   terminate(ids: readonly string[]): string[];
   setRateLimit(taskName: string, rate: string | null): void;
-  addQueue(name: string): Promise<void>;
+  addQueue(name: string, options?: { exchange?: string | null; exchangeType?: ExchangeType | null; routingKey?: string | null }): Promise<void>;
   removeQueue(name: string): void;
   resizePool(concurrency: number): void;
   stop(): Promise<void>;
@@ -71,14 +75,15 @@ export function controlledWorker(worker: WorkerUnderControl, startedAt: number, 
       total: { ...worker.stats.processed },
       uptime: Math.floor((now() - startedAt) / 1000),
       pool: poolInfo({ implementation: 'ts-celery:async', maxConcurrency: worker.concurrency, processes: [process.pid], maxTasksPerChild: null }),
-      broker: brokerInfo(app.brokerUrl, app.conf.broker_transport_options),
+      broker: brokerInfo(app.brokerUrl, censorSettings(app.conf.broker_transport_options)),
       prefetch_count: worker.prefetchCount,
     }),
     activeQueues: () => worker.queues.map((name) => queueInfo(app.router.queue(name))),
     conf: (withDefaults) => {
-      const entries = Object.entries(app.conf).filter(([, v]) => typeof v !== 'function' && !(v instanceof RegExp));
+      const entries = Object.entries({ ...app.conf, broker_url: app.brokerUrl }).filter(([, v]) => typeof v !== 'function' && !(v instanceof RegExp));
       // Without defaults Celery lists only what was changed; we list what is set to a value.
-      return Object.fromEntries(withDefaults ? entries : entries.filter(([, v]) => v !== null && v !== undefined));
+      // Censored as Celery's `Settings.table(censored=True)` does (and stricter: see censorSettings).
+      return censorSettings(Object.fromEntries(withDefaults ? entries : entries.filter(([, v]) => v !== null && v !== undefined)));
     },
     markRevoked: async (ids) => {
       const backend = app.backend;
@@ -104,7 +109,8 @@ export function controlledWorker(worker: WorkerUnderControl, startedAt: number, 
       worker.timeLimitOverrides.set(taskName, limits);
       return true;
     },
-    addConsumer: (spec: ConsumerSpec) => void worker.addQueue(spec.queue).catch(() => {}),
+    addConsumer: (spec: ConsumerSpec) =>
+      worker.addQueue(spec.queue, { exchange: spec.exchange, exchangeType: spec.exchangeType as ExchangeType, routingKey: spec.routingKey }),
     cancelConsumer: (queue) => worker.removeQueue(queue),
     poolGrow: (n) => worker.resizePool(worker.concurrency + n),
     poolShrink: (n) => worker.resizePool(worker.concurrency - n),

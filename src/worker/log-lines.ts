@@ -15,6 +15,8 @@ export const logLines = {
   unregistered: (name: string) =>
     `Received unregistered task of type '${name}'. The message has been ignored and discarded. (Is the module that registers it loaded with -A?)`,
   invalid: (reason: string) => `Received invalid task message: ${reason}. The message has been ignored and discarded.`,
+  tooLarge: (id: string | null, queue: string, size: number, limit: number, detail?: string) =>
+    `Rejected message${id ? ` ${id}` : ''} from queue '${queue}': ${detail ?? `${size} bytes on the wire`} (worker_max_message_size = ${limit}); not requeued.`,
   dropped: (reason: string) => `Discarded an undecodable broker message: ${reason}`,
   resultStoreFailed: (name: string, id: string, reason: string) => `Task ${name}[${id}] could not store its result: ${reason}`,
   etaBeyondVisibility: (name: string, id: string, etaIso: string, visibilitySeconds: number) =>

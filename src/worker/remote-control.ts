@@ -7,6 +7,7 @@ import { EventDispatcher } from '../control/events/event-dispatcher.js';
 import { softwareInfo } from '../control/events/event.js';
 import { WorkerHeartbeat } from '../control/events/worker-heartbeat.js';
 import { Mailbox } from '../control/mailbox.js';
+import { redactDeep } from '../censor.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { controlledWorker, type WorkerUnderControl } from './control-adapter.js';
@@ -66,6 +67,7 @@ export class WorkerRemoteControl {
       software,
       accept: app.conf.accept_content,
       logger: options.logger,
+      redact: worker.redact ?? undefined,
     });
   }
 
@@ -106,7 +108,8 @@ export class WorkerRemoteControl {
 
   /** Task events go through here; the dispatcher drops them unless the task group is enabled. */
   emit(type: string, fields: Record<string, unknown>): void {
-    this.events.send(type, fields);
+    const redact = this.worker.redact;
+    this.events.send(type, redact ? (redactDeep(fields, redact) as Record<string, unknown>) : fields);
   }
 
   async stop(): Promise<void> {

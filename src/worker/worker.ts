@@ -3,15 +3,13 @@
 // `default`, celery/worker/request.py `Request`, celery/app/trace.py `build_tracer`).
 import { availableParallelism } from 'node:os';
 import type { Celery } from '../app.js';
+import { redactor, secretsIn, type Redactor } from '../censor.js';
 import { RevokedSet } from '../control/revoked-set.js';
-import { ConfigError, NotRegistered, TaskRevokedError } from '../errors.js';
-import { type Logger, silentLogger } from '../log.js';
+import { ConfigError, TaskRevokedError } from '../errors.js';
+import { type Logger, redactingLogger, silentLogger } from '../log.js';
 import { formatPythonIso } from '../protocol/iso-time.js';
-import { formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
-import { buildTaskMeta } from '../protocol/result-meta.js';
-import { FAILURE } from '../protocol/states.js';
 import { parseTaskMessage, type TaskRequest } from '../protocol/task-message.js';
-import type { Consumer, Delivery, TransportEvent } from '../transport/transport.js';
+import type { Consumer, Delivery, ExchangeType, TransportEvent } from '../transport/transport.js';
 import { EtaHolder } from './eta-holder.js';
 import type { WorkerUnderControl } from './control-adapter.js';
 import { logLines } from './log-lines.js';
@@ -19,6 +17,7 @@ import { expandNodeName } from './node-name.js';
 import { AsyncPool } from './pools/async-pool.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import { ThreadPool } from './pools/thread-pool.js';
+import { Rejections } from './rejections.js';
 import { Request } from './request.js';
 import { parseRate, RateLimiter } from './rate-limit.js';
 import { WorkerRemoteControl } from './remote-control.js';
@@ -37,7 +36,7 @@ export interface WorkerOptions {
   taskEvents?: boolean;
   /** Send worker heartbeats (default true; `--without-heartbeat` turns them off). */
   heartbeat?: boolean;
-  /** Answer remote control (`celery inspect`, Flower); default true. */
+  /** Answer remote control (`celery inspect`, Flower); default `worker_enable_remote_control` (true). */
   remoteControl?: boolean;
   /** Sync revoked ids with other workers at start-up (default true; `--without-mingle`). */
   mingle?: boolean;
@@ -69,11 +68,14 @@ export class Worker implements WorkerUnderControl {
   readonly stats: WorkerStats;
   /** Runs the handlers: in-process (`async`) or the thread pool (`threads`). */
   readonly executor: TaskExecutor;
+  /** Blanks the configured passwords out of a text (logs, pidbox replies, events); null = none configured. */
+  readonly redact: Redactor | null;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly pool: AsyncPool;
   private readonly eta: EtaHolder;
   private readonly tracer: TaskTracer;
+  private readonly rejections: Rejections;
   private basePrefetch: number;
   private readonly multiplier: number;
   private concurrencySlots: number;
@@ -93,7 +95,9 @@ export class Worker implements WorkerUnderControl {
     options: WorkerOptions = {},
   ) {
     const conf = app.conf;
-    this.logger = options.logger ?? silentLogger;
+    const secrets = secretsIn({ ...conf, broker_url: app.brokerUrl });
+    this.redact = secrets.length ? redactor(secrets) : null;
+    this.logger = this.redact ? redactingLogger(options.logger ?? silentLogger, this.redact) : (options.logger ?? silentLogger);
     this.now = options.now ?? Date.now;
     this.hostname = expandNodeName(options.nodeName);
     this.queues = options.queues?.length ? options.queues : [conf.task_default_queue];
@@ -102,7 +106,14 @@ export class Worker implements WorkerUnderControl {
     // celery/worker/consumer/tasks.py: prefetch = concurrency × multiplier; 0 means unlimited.
     this.basePrefetch = this.concurrencySlots * this.multiplier;
     this.pool = new AsyncPool(this.concurrency);
-    this.eta = new EtaHolder(this.now);
+    this.eta = new EtaHolder(this.now, {
+      limit: conf.worker_eta_task_limit,
+      giveBack: (req) => {
+        this.logger.debug(`Task ${req.displayName}[${req.id}] goes back to the broker: worker_eta_task_limit (${conf.worker_eta_task_limit}) messages are held already`);
+        this.updatePrefetch();
+        void req.reject(true).catch(() => {});
+      },
+    });
     this.rateLimiter = new RateLimiter<Request>({
       now: this.now,
       maxWaiting: Math.max(1, this.basePrefetch || this.concurrency),
@@ -113,9 +124,10 @@ export class Worker implements WorkerUnderControl {
       },
       onHeldChange: () => this.updatePrefetch(),
     });
+    this.rejections = new Rejections({ backend: () => app.backend, logger: this.logger, now: this.now, maxMessageSize: conf.worker_max_message_size });
     this.stats = { processed: {}, startedAt: this.now() };
     this.remoteOptions = {
-      enabled: options.remoteControl ?? true,
+      enabled: options.remoteControl ?? conf.worker_enable_remote_control,
       taskEvents: options.taskEvents ?? conf.worker_send_task_events,
       heartbeat: options.heartbeat ?? true,
       mingle: options.mingle ?? true,
@@ -163,12 +175,14 @@ export class Worker implements WorkerUnderControl {
     this.updatePrefetch();
   }
 
-  /** add_consumer: declare the queue and start consuming it. */
-  async addQueue(name: string): Promise<void> {
+  /** add_consumer: declare the queue (with the exchange, type and routing key given, for a new one) and consume it. */
+  async addQueue(name: string, options: { exchange?: string | null; exchangeType?: ExchangeType | null; routingKey?: string | null } = {}): Promise<void> {
     if (this.queues.includes(name)) return;
-    await this.app.transport.declareQueue(this.app.router.queue(name));
+    await this.app.transport.declareQueue(this.app.router.addQueue(name, options));
+    if (this.queues.includes(name)) return;
     this.queues.push(name);
     this.consumer?.addQueue(name);
+    this.logger.info(`Started consuming from ${name}`);
   }
 
   /** cancel_consumer: stop consuming a queue. */
@@ -222,7 +236,7 @@ export class Worker implements WorkerUnderControl {
     const transport = this.app.transport;
     transport.onEvent((event) => this.onTransportEvent(event));
     for (const queue of this.queues) await transport.declareQueue(this.app.router.queue(queue));
-    this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch }, (delivery) => this.onDelivery(delivery));
+    this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch, maxMessageSize: this.wireSizeLimit() }, (delivery) => this.onDelivery(delivery));
     if (this.remoteOptions.enabled) {
       this.remote = new WorkerRemoteControl(this, { ...this.remoteOptions, logger: this.logger, now: this.now });
       await this.remote.start();
@@ -295,14 +309,14 @@ export class Worker implements WorkerUnderControl {
     }
     let task: TaskRequest;
     try {
-      task = parseTaskMessage(delivery.message, this.app.conf.accept_content);
+      task = parseTaskMessage(delivery.message, this.app.conf.accept_content, this.app.conf.worker_max_message_size ?? undefined);
     } catch (error) {
-      void this.discardInvalid(delivery, error);
+      void this.rejections.invalid(delivery, error);
       return;
     }
     const definition = this.app.tasks.get(task.name);
     if (!definition) {
-      void this.discardUnregistered(delivery, task);
+      void this.rejections.unregistered(delivery, task);
       return;
     }
     const req = new Request(delivery, task, definition, this.now());
@@ -413,40 +427,21 @@ export class Worker implements WorkerUnderControl {
     });
   }
 
-  private async discardUnregistered(delivery: Delivery, task: TaskRequest): Promise<void> {
-    this.logger.error(logLines.unregistered(task.name));
-    await this.settleQuietly(delivery.reject({ requeue: false }));
-    await this.storeFailure(task.id, new NotRegistered(task.name), null);
-  }
-
-  private async discardInvalid(delivery: Delivery, error: unknown): Promise<void> {
-    this.logger.error(logLines.invalid(error instanceof Error ? error.message : String(error)));
-    await this.settleQuietly(delivery.reject({ requeue: false }));
-    const id = delivery.message.headers.id ?? delivery.message.properties.correlation_id;
-    if (typeof id === 'string' && id.length > 0) await this.storeFailure(id, error, formatTraceback(error));
-  }
-
-  private async storeFailure(taskId: string, error: unknown, traceback: string | null): Promise<void> {
-    const backend = this.app.backend;
-    if (!backend) return;
-    const meta = buildTaskMeta({ taskId, status: FAILURE, result: toExceptionInfo(error), traceback, dateDone: new Date(this.now()) });
-    try {
-      await backend.storeResult(meta);
-    } catch (storeError) {
-      this.logger.error(logLines.resultStoreFailed('?', taskId, storeError instanceof Error ? storeError.message : String(storeError)));
-    }
-  }
-
-  private async settleQuietly(pending: Promise<void>): Promise<void> {
-    try {
-      await pending;
-    } catch (error) {
-      this.logger.error(`Could not settle a message: ${error instanceof Error ? error.message : String(error)}`);
-    }
+  /**
+   * The transport's early, undecoded check: a Redis envelope carries the body in base64 (4/3 of
+   * its bytes) beside headers, so it may be that much larger plus 1 MiB; the body itself is then
+   * checked exactly (before and after decompression) by parseTaskMessage.
+   */
+  private wireSizeLimit(): number | undefined {
+    const limit = this.app.conf.worker_max_message_size;
+    return limit === null ? undefined : Math.ceil((limit * 4) / 3) + 1024 * 1024;
   }
 
   private onTransportEvent(event: TransportEvent): void {
     switch (event.type) {
+      case 'message-too-large':
+        void this.rejections.tooLarge(event);
+        break;
       case 'connection-lost':
         this.logger.error(logLines.connectionLost(event.error.message));
         break;

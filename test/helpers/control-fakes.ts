@@ -22,7 +22,7 @@ export function idleControlledWorker(hostname: string, overrides: Partial<Contro
     terminate: () => [],
     setRateLimit: () => true,
     setTimeLimit: () => true,
-    addConsumer: () => {},
+    addConsumer: async () => {},
     cancelConsumer: () => {},
     poolGrow: () => {},
     poolShrink: () => {},

@@ -44,7 +44,7 @@ function fakeWorker(state: FakeState = {}): ControlledWorker & { calls: string[]
       },
       setRateLimit: (name, rate) => (calls.push(`rate ${name} ${rate}`), (state.tasks ?? []).includes(name)),
       setTimeLimit: (name, l) => (calls.push(`time ${name} ${l.soft} ${l.hard}`), (state.tasks ?? []).includes(name)),
-      addConsumer: (spec) => void calls.push(`add ${JSON.stringify(spec)}`),
+      addConsumer: async (spec) => void calls.push(`add ${JSON.stringify(spec)}`),
       cancelConsumer: (q) => void calls.push(`cancel ${q}`),
       poolGrow: (n) => void calls.push(`grow ${n}`),
       poolShrink: (n) => void calls.push(`shrink ${n}`),

@@ -79,7 +79,7 @@ function context(overrides: Partial<ControlledWorker> = {}, groups = new Set<str
     terminate: (ids, signal) => (calls.push(`terminate ${signal}`), ids.filter((i) => i === 'r1')),
     setRateLimit: (name) => name === 't.a',
     setTimeLimit: (name) => name === 't.a',
-    addConsumer: (spec) => void calls.push(JSON.stringify(spec)),
+    addConsumer: async (spec) => void calls.push(JSON.stringify(spec)),
     poolGrow: (n) => void calls.push(`grow ${n}`),
     shutdown: (msg) => void calls.push(`shutdown ${msg}`),
     ...overrides,

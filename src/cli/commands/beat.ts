@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { setUpBeat } from '../../beat/beat-setup.js';
+import { redactor, secretsIn } from '../../censor.js';
 import { createLogger, parseLogLevel } from '../../log.js';
 import { claimPidfile, logFileWriter } from '../process-files.js';
 import { addConnectionOptions, appFromFlags, type ConnectionFlags } from '../app-from-flags.js';
@@ -42,7 +43,8 @@ export function registerBeatCommand(program: Command): void {
     .option('--list', 'print the entries with their next run time and exit');
   addConnectionOptions(command).action(async (flags: BeatFlags) => {
     if (flags.pidfile && !flags.list) claimPidfile(flags.pidfile);
-    const logger = createLogger({ level: parseLogLevel(flags.loglevel), write: flags.logfile ? logFileWriter(flags.logfile) : undefined });
+    let redact = (line: string) => line;
+    const logger = createLogger({ level: parseLogLevel(flags.loglevel), write: flags.logfile ? logFileWriter(flags.logfile) : undefined, redact: (line) => redact(line) });
     const extraEntries = flags.scheduleTable ? await readScheduleTable(flags.scheduleTable) : undefined;
     const numbers = {
       maxInterval: seconds(flags.maxInterval, '--max-interval'),
@@ -50,6 +52,7 @@ export function registerBeatCommand(program: Command): void {
       cronStartingDeadline: seconds(flags.cronStartingDeadline, '--cron-starting-deadline'),
     };
     const app = await appFromFlags(flags);
+    redact = redactor(secretsIn({ ...app.conf, broker_url: app.brokerUrl, redbeat_redis_url: flags.redbeatUrl ?? app.conf.redbeat_redis_url }));
     try {
       const setup = setUpBeat(app, {
         scheduleFile: flags.schedule,

@@ -2,6 +2,7 @@
 // First SIGTERM/SIGINT = warm shutdown (exit 0); a second one = cold shutdown.
 import { type Command, InvalidArgumentError } from 'commander';
 import { startEmbeddedBeat } from '../../beat/beat-setup.js';
+import { redactor, secretsIn } from '../../censor.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
 import { claimPidfile, logFileWriter } from '../process-files.js';
 import { loadApp } from '../../registry/module-loader.js';
@@ -67,8 +68,11 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (flags: WorkerFlags) => {
       applyConnectionFlags(flags);
       if (flags.pidfile) claimPidfile(flags.pidfile);
-      const logger = createLogger({ level: flags.loglevel, format: flags.logFormat, write: flags.logfile ? logFileWriter(flags.logfile) : undefined });
+      // Secrets are known once the app is loaded; every line is redacted from then on.
+      let redact = (line: string) => line;
+      const logger = createLogger({ level: flags.loglevel, format: flags.logFormat, write: flags.logfile ? logFileWriter(flags.logfile) : undefined, redact: (line) => redact(line) });
       const app = await loadApp(flags.app);
+      redact = redactor(secretsIn({ ...app.conf, broker_url: app.brokerUrl }));
       if (flags.timeLimit !== undefined) app.conf.task_time_limit = flags.timeLimit;
       if (flags.softTimeLimit !== undefined) app.conf.task_soft_time_limit = flags.softTimeLimit;
       const worker = new Worker(app, {

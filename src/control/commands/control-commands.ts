@@ -153,10 +153,17 @@ export const controlCommands: CommandDefinition[] = [
     required: ['queue'],
     args: [['queue', 'str'], ['exchange', 'str'], ['exchange_type', 'str'], ['routing_key', 'str']],
     signature: '<queue> [exchange [type [routing_key]]]',
-    handler: (ctx, a) => {
+    handler: async (ctx, a) => {
       const str = (v: unknown) => (typeof v === 'string' && v ? v : null);
-      ctx.worker.addConsumer({ queue: String(a.queue), exchange: str(a.exchange), exchangeType: str(a.exchange_type) ?? 'direct', routingKey: str(a.routing_key) });
-      return ok(`add consumer ${a.queue}`);
+      const queue = str(a.queue);
+      if (!queue) throw new PythonException('ValueError', `add_consumer needs a queue name, got ${pythonRepr(a.queue ?? null)}`);
+      const type = str(a.exchange_type) ?? 'direct';
+      if (type !== 'direct' && type !== 'topic' && type !== 'fanout') {
+        // kombu would fail declaring it (or the Redis transport refuse it): say so in the reply.
+        throw new PythonException('ValueError', `exchange_type must be direct, topic or fanout, got ${pythonRepr(type)}`);
+      }
+      await ctx.worker.addConsumer({ queue, exchange: str(a.exchange), exchangeType: type, routingKey: str(a.routing_key) });
+      return ok(`add consumer ${queue}`);
     },
   },
   {

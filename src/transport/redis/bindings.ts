@@ -1,7 +1,14 @@
 // Exchange → queue bindings as kombu stores them in `_kombu.binding.<exchange>` and how it
 // routes through them (kombu/transport/redis.py `Channel._queue_bind`, `Channel.get_table`;
 // kombu/transport/virtual/exchange.py `DirectExchange`, `TopicExchange`, `FanoutExchange`).
+import { BoundedCache } from '../../bounded-cache.js';
 import type { ExchangeType } from '../transport.js';
+
+/** Compiled topic patterns kept (binding tables are written by anyone with broker access). */
+export const BINDING_CACHE_SIZE = 1024;
+/** Longer stored patterns, or ones with more `#` words, match nothing (backtracking cost). */
+export const MAX_BINDING_PATTERN_LENGTH = 1024;
+export const MAX_BINDING_WILDCARDS = 8;
 
 /** One row of a binding table: `<routing key> SEP <pattern> SEP <queue>`. */
 export interface BindingRow {
@@ -43,15 +50,30 @@ export function topicKeyToPattern(bindingKey: string): string {
   return `^${words.join('\\.')}$`;
 }
 
-/** Direct/topic/fanout lookup over binding rows, with compiled topic patterns cached. */
+/**
+ * Whether a stored pattern has the only shape kombu writes (`topicKeyToPattern`, ≤5.6 or 5.7):
+ * `^…$` around escaped characters, letters, digits and the wildcard tokens — no groups,
+ * alternations or nested quantifiers, and at most MAX_BINDING_WILDCARDS `#` words.
+ */
+export function isKombuTopicPattern(pattern: string): boolean {
+  if (pattern.length > MAX_BINDING_PATTERN_LENGTH || !pattern.startsWith('^') || !pattern.endsWith('$')) return false;
+  let wildcards = 0;
+  const rest = pattern.slice(1, -1).replace(/\[\^\\\.\]\+|\.\*\?(?:\[\^\\\.\])?|\\000|\\[^\p{L}\p{N}]/gu, (token) => {
+    if (token.startsWith('.*?')) wildcards++;
+    return '';
+  });
+  return wildcards <= MAX_BINDING_WILDCARDS && /^[\p{L}\p{N}#*]*$/u.test(rest);
+}
+
+/** Direct/topic/fanout lookup over binding rows, with compiled topic patterns cached (bounded). */
 export class BindingMatcher {
-  private readonly compiled = new Map<string, RegExp | null>();
+  private readonly compiled = new BoundedCache<string, RegExp | null>(BINDING_CACHE_SIZE);
 
   /** The queues (each once, in table order) a message with `routingKey` reaches. */
   queues(type: ExchangeType, rows: readonly BindingRow[], routingKey: string): string[] {
     const out = new Set<string>();
     for (const row of rows) {
-      if (type === 'fanout' || (type === 'direct' && row.routingKey === routingKey) || (type === 'topic' && this.matches(row.pattern, routingKey))) {
+      if (type === 'fanout' || (type === 'direct' && row.routingKey === routingKey) || (type === 'topic' && this.matches(this.safePattern(row), routingKey))) {
         out.add(row.queue);
       }
     }
@@ -64,6 +86,16 @@ export class BindingMatcher {
    * An empty pattern (a direct-style row in a table we think is topic) matches everything, as in
    * Python.
    */
+  /**
+   * The row's stored pattern when kombu could have written it, else the one kombu writes for its
+   * routing key (a hand-written regex in the table could backtrack without end); '' stays ''.
+   */
+  private safePattern(row: BindingRow): string {
+    if (row.pattern === '' || isKombuTopicPattern(row.pattern)) return row.pattern;
+    const derived = topicKeyToPattern(row.routingKey);
+    return isKombuTopicPattern(derived) ? derived : '^$(?!)';
+  }
+
   private matches(pattern: string, routingKey: string): boolean {
     let re = this.compiled.get(pattern);
     if (re === undefined) {

@@ -29,6 +29,8 @@ export interface ConsumerHost {
   toDelivery(entry: FetchedEntry & { queue: string }, onSettled: () => void): Delivery | null;
   /** Report a popped entry that could not even be registered. */
   dropped(entry: FetchedEntry & { queue: string }): void;
+  /** Report a popped entry over the size limit (never registered: it is gone, i.e. rejected). */
+  tooLarge(entry: FetchedEntry & { queue: string }, limit: number): void;
   /** Put registered entries back at the front, unchanged (fetched after cancel, never delivered). */
   putBack(items: RestoreItem[]): Promise<void>;
   consumerClosed(consumer: RedisConsumer): void;
@@ -52,6 +54,8 @@ export class RedisConsumer implements Consumer {
     queues: string[],
     prefetch: number,
     private readonly onDelivery: (delivery: Delivery) => void,
+    /** Largest envelope in bytes (0 = no limit); see ConsumeOptions.maxMessageSize. */
+    private readonly maxSize = 0,
   ) {
     this.names = [...new Set(queues)];
     this.order = fetchOrder(this.names, host.strategy);
@@ -128,7 +132,7 @@ export class RedisConsumer implements Consumer {
   private async fetchBatch(n: number): Promise<number> {
     const queues = [...this.order];
     const { keys } = this.host;
-    const entries = await this.host.scripts.fetch(keys.unacked, keys.unackedIndex, keys.fetchLists(queues), queues, n, this.host.nowScore(), this.host.strategy === 'round_robin');
+    const entries = await this.host.scripts.fetch(keys.unacked, keys.unackedIndex, keys.fetchLists(queues), queues, n, this.host.nowScore(), this.host.strategy === 'round_robin', this.maxSize);
     await this.accept(entries.map((e) => ({ ...e, queue: queues[e.queueIndex]! })));
     return entries.length;
   }
@@ -155,7 +159,12 @@ export class RedisConsumer implements Consumer {
       await this.host.main.rpush(key, raw);
       return;
     }
-    const entry = { queueIndex: at % queues.length, stepIndex: Math.floor(at / queues.length), raw, tag: '', queue: queues[at % queues.length]! };
+    const entry: FetchedEntry & { queue: string } = { queueIndex: at % queues.length, stepIndex: Math.floor(at / queues.length), raw, tag: '', queue: queues[at % queues.length]! };
+    // BRPOP has already brought it here; over the limit it is not even sent back to register.
+    if (this.maxSize > 0 && raw.length > this.maxSize) {
+      this.host.tooLarge({ ...entry, raw: raw.slice(-4096), tooLarge: Buffer.byteLength(raw) }, this.maxSize);
+      return;
+    }
     entry.tag = await this.host.scripts.register(keys.unacked, keys.unackedIndex, raw, entry.queue, this.host.nowScore());
     await this.accept([entry]);
   }
@@ -164,16 +173,21 @@ export class RedisConsumer implements Consumer {
   private async accept(entries: (FetchedEntry & { queue: string })[]): Promise<void> {
     if (!this.running) {
       const steps = this.host.keys.prioritySteps;
+      entries.filter((e) => e.tooLarge !== undefined).forEach((e) => this.host.tooLarge(e, this.maxSize));
       const back = entries
         .filter((e) => e.tag)
         .map((e) => ({ tag: e.tag, match: '[' as const, expected: e.raw, envelope: e.raw, targets: [this.host.keys.list(e.queue, steps[e.stepIndex]!)] }));
-      entries.filter((e) => !e.tag).forEach((e) => this.host.dropped(e));
+      entries.filter((e) => !e.tag && e.tooLarge === undefined).forEach((e) => this.host.dropped(e));
       // RPUSH one by one puts the last at the very front: reverse to keep pop order.
       await this.host.putBack(back.reverse());
       return;
     }
     for (const entry of entries) {
       if (this.host.strategy === 'round_robin') rotate(this.order, entry.queue);
+      if (entry.tooLarge !== undefined) {
+        this.host.tooLarge(entry, this.maxSize);
+        continue;
+      }
       if (!entry.tag) {
         this.host.dropped(entry);
         continue;

@@ -142,7 +142,7 @@ export class RedisTransport implements Transport {
 
   consume(queues: string[], options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Consumer {
     if (this.closing) throw new TransportError('the transport is closed');
-    const consumer = new RedisConsumer(this.consumerHost(), `consumer-${++this.consumerSeq}`, queues, options.prefetch, onDelivery);
+    const consumer = new RedisConsumer(this.consumerHost(), `consumer-${++this.consumerSeq}`, queues, options.prefetch, onDelivery, options.maxMessageSize ?? 0);
     this.consumers.add(consumer);
     if (this.consumers.size === 1) this.startSweeps();
     return consumer;
@@ -213,6 +213,15 @@ export class RedisTransport implements Transport {
       newBlockingConnection: (name) => this.newConnection(name),
       toDelivery: (entry, onSettled) => this.toDelivery(entry, onSettled),
       dropped: (entry) => this.emit({ type: 'message-dropped', reason: `undecodable message in queue '${entry.queue}'`, raw: entry.raw }),
+      // kombu writes `properties` last: the correlation id (Celery: the task id) is in the tail.
+      tooLarge: (entry, limit) =>
+        this.emit({
+          type: 'message-too-large',
+          queue: entry.queue,
+          size: entry.tooLarge ?? entry.raw.length,
+          limit,
+          correlationId: [...entry.raw.matchAll(/"correlation_id":\s*"([\w.:-]{1,200})"/g)].pop()?.[1] ?? null,
+        }),
       putBack: async (items) => {
         await this.ledger.restoreNow(items, false);
       },

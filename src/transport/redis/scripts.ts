@@ -39,17 +39,20 @@ end
 /**
  * Pops up to ARGV[1] messages and registers them. KEYS: unacked, unacked_index, then the lists
  * step-major (for each step, for each queue). ARGV: n, now (epoch seconds), queue count, rotate
- * (1 = round robin), then the queue names. The first non-empty list in the current order wins;
+ * (1 = round robin), max size (see below), then the queue names. The first non-empty list in the current order wins;
  * with round robin the queue it belongs to moves to the end of the order after each pop (kombu
  * `_brpop_read` → `rotate`). Lists found empty stay empty for the rest of the script (it is
  * atomic), so each is tried once. Returns a flat array: queue index (1-based), step index
- * (0-based), raw, delivery tag ('' = not registered: undecodable).
+ * (0-based), raw, delivery tag ('' = not registered: undecodable). ARGV[5] > 0 is the largest
+ * envelope in bytes: a longer one is popped but neither decoded nor registered (rejected), and
+ * comes back as its last 4 KiB with tag '!<size>'.
  */
 const FETCH = `${REGISTER_FN}
 local n = tonumber(ARGV[1])
 local now = ARGV[2]
 local nq = tonumber(ARGV[3])
 local rotating = ARGV[4] == '1' and nq > 1
+local maxsize = tonumber(ARGV[5])
 local steps = (#KEYS - 2) / nq
 local order = {}
 for q = 1, nq do order[q] = q end
@@ -79,11 +82,16 @@ while got < n do
   local q = order[from]
   for _, raw in ipairs(popped) do
     got = got + 1
-    local tag = register(raw, ARGV[4 + q], now, zargs, hargs)
     out[#out + 1] = q
     out[#out + 1] = step
-    out[#out + 1] = raw
-    out[#out + 1] = tag or ''
+    if maxsize > 0 and #raw > maxsize then
+      out[#out + 1] = string.sub(raw, -4096)
+      out[#out + 1] = '!' .. #raw
+    else
+      local tag = register(raw, ARGV[5 + q], now, zargs, hargs)
+      out[#out + 1] = raw
+      out[#out + 1] = tag or ''
+    end
   end
   if rotating then
     table.remove(order, from)
@@ -171,8 +179,10 @@ export interface FetchedEntry {
   /** Index into the priority steps. */
   stepIndex: number;
   raw: string;
-  /** The delivery tag it was registered under; '' when it could not be (undecodable). */
+  /** The delivery tag it was registered under; '' when it could not be (undecodable or too large). */
   tag: string;
+  /** Set when the entry was over the size limit: its size in bytes (`raw` is then only its end). */
+  tooLarge?: number;
 }
 
 /** Restore request for one message; see RESTORE above. */
@@ -197,11 +207,17 @@ export class RedisScripts {
     return fn.call(this.redis, keys.length, ...keys, ...args);
   }
 
-  async fetch(unacked: string, index: string, lists: string[], queues: string[], n: number, now: string, rotate: boolean): Promise<FetchedEntry[]> {
-    const flat = (await this.call('tsceleryFetch', [unacked, index, ...lists], [n, now, queues.length, rotate ? 1 : 0, ...queues])) as (number | string)[];
+  async fetch(unacked: string, index: string, lists: string[], queues: string[], n: number, now: string, rotate: boolean, maxSize = 0): Promise<FetchedEntry[]> {
+    const flat = (await this.call('tsceleryFetch', [unacked, index, ...lists], [n, now, queues.length, rotate ? 1 : 0, maxSize, ...queues])) as (number | string)[];
     const out: FetchedEntry[] = [];
     for (let i = 0; i < flat.length; i += 4) {
-      out.push({ queueIndex: Number(flat[i]) - 1, stepIndex: Number(flat[i + 1]), raw: String(flat[i + 2]), tag: String(flat[i + 3]) });
+      const tag = String(flat[i + 3]);
+      const entry: FetchedEntry = { queueIndex: Number(flat[i]) - 1, stepIndex: Number(flat[i + 1]), raw: String(flat[i + 2]), tag };
+      if (tag.startsWith('!')) {
+        entry.tag = '';
+        entry.tooLarge = Number(tag.slice(1));
+      }
+      out.push(entry);
     }
     return out;
   }
