@@ -115,6 +115,19 @@ test('apply_async / delay / signature from Python stubs run on our worker', () =
   });
 });
 
+test('integers beyond 2^53 survive args, kwargs, results, chains, chords and retries exactly; a number schema fails loudly', () => {
+  const v = value('bigint');
+  assert.equal(v.echo_equal, true, `echo: ${v.echo}`);
+  assert.equal(v.sum, String(2n ** 60n + 1n + 2n ** 60n));
+  assert.equal(v.chain, v.chain_expected);
+  assert.equal(v.chord, v.chord_expected);
+  assert.equal(v.retried, v.retried_expected);
+  assert.equal(v.mixed.type, 'TypeError', JSON.stringify(v.mixed));
+  assert.match(v.mixed.str, /BigInt/);
+  assert.equal(v.schema.type, 'ValueError', JSON.stringify(v.schema));
+  assert.match(v.schema.str, /report_id: .*expected number, received bigint/);
+});
+
 test('a task declared with params: Python passes arguments positionally, by keyword, or mixed', () => {
   assert.deepEqual(value('kwargs'), {
     positional: { report_id: 42, format: 'pdf' },

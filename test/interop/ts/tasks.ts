@@ -46,6 +46,12 @@ app.task(
   ({ kwargs }) => ({ report_id: kwargs.report_id, format: kwargs.format }),
 );
 
+/** Retries once (countdown 0), then returns what it received and its retry count. */
+app.task({ name: 'ts.retry_once' }, ({ args, kwargs, ctx }) => {
+  if (ctx.retries === 0) ctx.retry({ countdown: 0 });
+  return { args, kwargs, retries: ctx.retries };
+});
+
 /** A RangeError reaches Python as ValueError. */
 app.task('ts.fail_range', (message: string) => {
   throw new RangeError(message);
