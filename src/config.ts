@@ -48,7 +48,13 @@ const settings = {
   result_backend: z.string().min(1).optional(),
   broker_transport_options: z.record(z.string(), z.unknown()).default({}),
   result_backend_transport_options: z.record(z.string(), z.unknown()).default({}),
-  broker_connection_retry_on_startup: z.boolean().default(true),
+  /** Start-up retry of the worker and beat (Celery: None = follow broker_connection_retry). */
+  broker_connection_retry_on_startup: z.boolean().nullable().default(null),
+  broker_connection_retry: z.boolean().default(true),
+  /** Retries before start-up gives up; null = forever. */
+  broker_connection_max_retries: z.number().int().nonnegative().nullable().default(100),
+  /** Seconds one connection attempt may take. */
+  broker_connection_timeout: seconds.default(4),
 
   task_default_queue: z.string().min(1).default('celery'),
   task_default_exchange: z.string().optional(),

@@ -121,9 +121,10 @@ test('a bad flag: one-line error naming it, non-zero exit', async () => {
   );
 });
 
-test('an unreachable broker or backend (worker, call, purge, result): one-line reason naming it, non-zero exit within a few seconds', async () => {
+// A worker or beat waits for its broker instead (broker_connection_retry_on_startup):
+// test/integration/startup-retry.test.ts.
+test('an unreachable broker or backend (call, purge, result): one-line reason naming it, non-zero exit within a few seconds', async () => {
   const cases = [
-    ['worker', '-A', PLAIN, '-Q', queue, '-b', UNREACHABLE],
     ['call', 'cli.add', '-a', '[1,2]', '-b', UNREACHABLE],
     ['purge', '-Q', queue, '-f', '-b', UNREACHABLE],
     ['result', '00000000-0000-4000-8000-000000000001', '-b', UNREACHABLE, '--result-backend', UNREACHABLE],

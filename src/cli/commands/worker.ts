@@ -2,6 +2,7 @@
 // First SIGTERM/SIGINT = warm shutdown (exit 0); a second one = cold shutdown.
 import { type Command, InvalidArgumentError } from 'commander';
 import { startEmbeddedBeat } from '../../beat/beat-setup.js';
+import { ensureConnected } from '../../broker-connection.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
 import { claimPidfile, logFileWriter } from '../process-files.js';
 import { loadApp } from '../../registry/module-loader.js';
@@ -86,7 +87,7 @@ export function registerWorkerCommand(program: Command): void {
         logger,
       });
       if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: worker.executor.name, taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');
-      await app.connect();
+      await ensureConnected({ conf: app.conf, connect: (ms) => app.connect(ms), logger, who: 'consumer' });
       logger.info(logLines.connected(maskUrl(app.brokerUrl)));
       await worker.start();
       const beat = flags.beat ? startEmbeddedBeat(app, { scheduleFile: flags.schedule, scheduler: flags.scheduler, logger }) : null;
