@@ -144,6 +144,20 @@ test('an unreachable broker or backend (call, purge, result): one-line reason na
   );
 });
 
+test('no broker configured: commands that reach other processes say so and exit non-zero instead of using memory://', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['call', 'tasks.add', '-a', '[1,2]'], /^error: ts-celery call: no broker configured: pass -b URL .*CELERY_BROKER_URL.* broker_url$/],
+    [['inspect', 'ping', '-t', '0.2'], /ts-celery inspect: no broker configured/],
+    [['control', 'enable_events', '-t', '0.2'], /ts-celery control: no broker configured/],
+    [['status', '-t', '0.2'], /ts-celery status: no broker configured/],
+    [['events', '--duration', '0.2'], /ts-celery events: no broker configured/],
+    [['purge', '-f'], /ts-celery purge: no broker configured/],
+    [['result', '00000000-0000-4000-8000-000000000001', '--timeout', '0.2'], /ts-celery result: no result backend configured: pass --result-backend URL/],
+  ];
+  const runs = await inBatches(cases, 2, ([args]) => runCli(args, { timeoutMs: 30_000 }));
+  assertNoProblems(cases.map(([args, reason], i) => oneLineErrorProblem(args, runs[i]!, reason)));
+});
+
 test('-A problems: missing module, no app exported, missing named export, module that fails to import → one-line reason', async () => {
   const syntax = join(scratch, 'syntax-error.ts');
   writeFileSync(syntax, 'export const app = {;\n');

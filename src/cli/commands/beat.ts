@@ -47,7 +47,7 @@ export function registerBeatCommand(program: Command): void {
       lockTimeout: seconds(flags.lockTimeout, '--lock-timeout'),
       cronStartingDeadline: seconds(flags.cronStartingDeadline, '--cron-starting-deadline'),
     };
-    const app = await appFromFlags(flags, { logger, who: 'beat' });
+    const app = await appFromFlags(flags, 'beat', { logger, who: 'beat' });
     try {
       const setup = setUpBeat(app, {
         scheduleFile: flags.schedule,

@@ -50,7 +50,7 @@ export function registerEventsCommand(program: Command): void {
     .option('--duration <seconds>', 'exit after this many seconds', seconds('--duration'))
     .option('--no-wakeup', 'do not ask workers for an immediate heartbeat');
   addConnectionOptions(command).action(async (flags: ConnectionFlags & { json?: boolean; limit?: number; duration?: number; wakeup: boolean }) => {
-    const app = await appFromFlags(flags);
+    const app = await appFromFlags(flags, 'events');
     const names = new Map<string, string>();
     let seen = 0;
     let finish: () => void = () => {};
