@@ -3,7 +3,6 @@
 // port appears after the worker and beat have logged Celery's retry lines; on RabbitMQ the
 // "server appearing" is a TCP proxy to the real RabbitMQ that starts listening late.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,46 +12,21 @@ import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
 import { REPO_ROOT } from '../helpers/python.js';
 import { deleteKeys, testRedisUrl, uniqueToken } from '../helpers/redis.js';
+import { type RedisServer, sparePort, startRedisServer } from '../helpers/redis-server.js';
 import { runCli, startTsBeat, startTsWorker, type TsProcess } from '../helpers/ts-worker.js';
 import { configFromEnv } from '../interop/ts/env-config.js';
 
 const token = uniqueToken();
 const TASKS = 'test/interop/ts/tasks.ts';
 const processes: TsProcess[] = [];
-const servers: ChildProcess[] = [];
+const servers: RedisServer[] = [];
 const scratch = mkdtempSync(join(tmpdir(), `ts-celery-startup-${token}-`));
 
 after(async () => {
   for (const p of processes) p.kill();
-  for (const s of servers) if (s.exitCode === null && s.pid !== undefined) process.kill(s.pid, 'SIGKILL');
+  for (const s of servers) s.kill();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-/** A port nothing listens on (the OS picks it, then it is released). */
-function sparePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** A private redis-server on `port` (no persistence), owned by this file. */
-async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  servers.push(child);
-  const probe = new Redis({ port, host: '127.0.0.1', retryStrategy: () => 50, maxRetriesPerRequest: null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.ping(); // queued until the server answers
-  } finally {
-    probe.disconnect();
-  }
-  return child;
-}
 
 test('a worker started before its Redis waits with Celery\'s retry lines, then runs a task', async () => {
   const port = await sparePort();
@@ -64,7 +38,7 @@ test('a worker started before its Redis waits with Celery\'s retry lines, then r
   processes.push(worker);
   await worker.waitForLog('Trying again in 2.00 seconds... (1/100)');
   assert.match(worker.logs(), new RegExp(`ERROR/MainProcess\\] consumer: Cannot connect to redis://127\\.0\\.0\\.1:${port}/0: connect ECONNREFUSED`));
-  await startRedisServer(port);
+  servers.push(await startRedisServer(port));
   await worker.waitForLog(`${nodeName} ready.`, 60_000);
   const client = new Celery(configFromEnv(env));
   try {
@@ -89,7 +63,7 @@ test('beat started before its Redis waits with Celery\'s beat retry line, then s
   const beat = await startTsBeat(['-A', module], {}, 'beat: Connection error');
   processes.push(beat);
   await beat.waitForLog(new RegExp(`ERROR/MainProcess\\] beat: Connection error: Cannot connect to redis://127\\.0\\.0\\.1:${port}/0: connect ECONNREFUSED [^\\n]*\\. Trying again in 2\\.0 seconds\\.\\.\\.`));
-  await startRedisServer(port);
+  servers.push(await startRedisServer(port));
   const redis = new Redis(url);
   try {
     const deadline = Date.now() + 30_000;
