@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
-import { pollUntil } from '../helpers/python.js';
+import { pollUntil, REPO_ROOT } from '../helpers/python.js';
 import { testRedisUrl, uniqueToken } from '../helpers/redis.js';
 import { runCli, startTsWorker, type CliRun, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from '../interop/ts/env-config.js';
@@ -156,6 +157,22 @@ test('no broker configured: commands that reach other processes say so and exit 
   ];
   const runs = await inBatches(cases, 2, ([args]) => runCli(args, { timeoutMs: 30_000 }));
   assertNoProblems(cases.map(([args, reason], i) => oneLineErrorProblem(args, runs[i]!, reason)));
+});
+
+test('`events --dump` (as documented) captures; a reader that closes early (`| head`) ends the output quietly', async () => {
+  const dump = await runCli(['events', '--dump', '--duration', '0.5', '-A', PLAIN], { env });
+  assert.equal(dump.code, 0, describe(['events', '--dump'], dump));
+  assert.match(dump.stdout, /^-> evdump: starting capture\.\.\.\n/);
+  // `| true` closes the pipe before the first write: EPIPE on every write.
+  const cli = `${JSON.stringify(process.execPath)} --import tsx src/cli/main.ts`;
+  for (const command of [`${cli} inspect --list | true`, `${cli} inspect stats -A ${PLAIN} -t 1 | true`]) {
+    const piped = await new Promise<{ code: string; stderr: string }>((resolveRun, reject) =>
+      execFile('bash', ['-c', `${command}; echo "\${PIPESTATUS[0]}"`], { cwd: REPO_ROOT, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+        error ? reject(error) : resolveRun({ code: stdout.trim(), stderr }),
+      ),
+    );
+    assert.deepEqual(piped, { code: '0', stderr: '' }, command);
+  }
 });
 
 test('-A problems: missing module, no app exported, missing named export, module that fails to import → one-line reason', async () => {

@@ -45,6 +45,7 @@ export function registerEventsCommand(program: Command): void {
   const command = program
     .command('events')
     .description('Dump the event stream (celery events --dump)')
+    .option('-d, --dump', 'dump events to stdout (what this command always does; Celery without it opens its curses monitor)')
     .option('-j, --json', 'one JSON object per event')
     .option('--limit <n>', 'exit after n events', positiveInt('--limit'))
     .option('--duration <seconds>', 'exit after this many seconds', seconds('--duration'))
