@@ -7,6 +7,16 @@ import { ConfigError } from './errors.js';
 
 const seconds = z.number().finite().nonnegative();
 
+/** Whether the runtime's Intl knows the zone (Python: zoneinfo.ZoneInfo raises otherwise). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** One entry of `task_queues`: a queue and the exchange binding that feeds it. */
 const queueDeclaration = z.strictObject({
   name: z.string().min(1),
@@ -94,7 +104,7 @@ const settings = {
   worker_max_tasks_per_child: z.number().int().positive().nullable().default(null),
   worker_max_memory_per_child: z.number().int().positive().nullable().default(null),
 
-  timezone: z.string().default('UTC'),
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"').default('UTC'),
   enable_utc: z.boolean().default(true),
 
   event_exchange: z.string().default('celeryev'),
@@ -155,7 +165,9 @@ export function loadConfig(input: Record<string, unknown> = {}, env: NodeJS.Proc
     const issue = parsed.error.issues[0]!;
     const path = issue.path.map(String).join('.');
     const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], input);
-    throw new ConfigError(`${path || 'config'} ${issue.message.toLowerCase()}, got ${describe(value)}`);
+    const hint = path === 'timezone' && typeof value === 'string' ? didYouMean(value, Intl.supportedValuesOf('timeZone')) : '';
+    const message = issue.code === 'custom' ? issue.message : issue.message.toLowerCase();
+    throw new ConfigError(`${path || 'config'} ${message}, got ${describe(value)}${hint}`);
   }
   const config = parsed.data;
   if (env.CELERY_BROKER_URL) config.broker_url = env.CELERY_BROKER_URL;

@@ -143,7 +143,7 @@ test('failures: Python get() raises the mapped exception type with the message; 
     range_error: { type: 'ValueError', builtin: 'ValueError', message: /^bad range 42$/ },
     custom_error: { type: 'InsufficientFunds', builtin: 'Exception', message: /^balance 0 < 10$/ },
     missing_param: { type: 'TypeError', builtin: 'TypeError', message: /missing 1 required positional argument: 'report_id'/ },
-    missing_positional: { type: 'TypeError', builtin: 'TypeError', message: /missing 1 required positional argument/ },
+    missing_positional: { type: 'TypeError', builtin: 'TypeError', message: /ts\.add\(\) missing 1 required positional argument: 'b'/ },
     unexpected_kwarg: { type: 'TypeError', builtin: 'TypeError', message: /got an unexpected keyword argument 'c'/ },
     duplicate_argument: { type: 'TypeError', builtin: 'TypeError', message: /got multiple values for argument 'report_id'/ },
     schema_report_id: { type: 'ValueError', builtin: 'ValueError', message: /report_id/ },
