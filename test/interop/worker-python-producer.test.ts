@@ -142,6 +142,7 @@ test('failures: Python get() raises the mapped exception type with the message; 
   const expectations: Record<string, { type: string; builtin: string; message: RegExp }> = {
     range_error: { type: 'ValueError', builtin: 'ValueError', message: /^bad range 42$/ },
     custom_error: { type: 'InsufficientFunds', builtin: 'Exception', message: /^balance 0 < 10$/ },
+    chosen_class: { type: 'QuotaExceeded', builtin: 'Exception', message: /^quota 100 reached$/ },
     missing_param: { type: 'TypeError', builtin: 'TypeError', message: /missing 1 required positional argument: 'report_id'/ },
     missing_positional: { type: 'TypeError', builtin: 'TypeError', message: /ts\.add\(\) missing 1 required positional argument: 'b'/ },
     unexpected_kwarg: { type: 'TypeError', builtin: 'TypeError', message: /got an unexpected keyword argument 'c'/ },
@@ -168,6 +169,11 @@ test('failures: Python get() raises the mapped exception type with the message; 
   assert.equal(f.range_error!.module, 'builtins');
   assert.equal(f.missing_param!.module, 'builtins');
   assert.equal(f.schema_report_id!.module, 'builtins');
+  // A user class without pythonModule: Celery builds a stand-in in celery.exceptions; with it,
+  // Python raises the real class, and `except QuotaExceeded` catches it.
+  assert.equal(f.custom_error!.module, 'celery.exceptions');
+  assert.equal(f.chosen_class!.module, 'worker_producer');
+  assert.equal((f.chosen_class as { caught_as_own_class?: boolean }).caught_as_own_class, true);
 });
 
 test('a custom PROGRESS state and its meta are visible to Python while the task runs', () => {

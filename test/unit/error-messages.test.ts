@@ -47,3 +47,17 @@ test("a missing positional argument is named as Python names it: missing 1 requi
   assert.deepEqual(parameterNames(async (p: unknown, q: unknown) => [p, q]), ['p', 'q']);
   assert.deepEqual(parameterNames((only: unknown) => only), ['only']);
 });
+
+test('a user error class may choose its Python module; builtins only with a builtin name', async () => {
+  const { toExceptionInfo } = await import('../../src/protocol/exceptions.js');
+  class QuotaExceeded extends Error {
+    override readonly name = 'QuotaExceeded';
+    readonly pythonModule = 'billing.errors';
+  }
+  assert.deepEqual(toExceptionInfo(new QuotaExceeded('over')), { exc_type: 'QuotaExceeded', exc_message: ['over'], exc_module: 'billing.errors' });
+  const bad = Object.assign(new QuotaExceeded('x'), { pythonModule: 'builtins' });
+  assert.equal(toExceptionInfo(bad).exc_module, 'ts_celery.tasks', 'builtins.QuotaExceeded would be a SecurityError in Python');
+  const perm = Object.assign(new Error('no'), { name: 'PermissionError', pythonModule: 'builtins' });
+  assert.deepEqual(toExceptionInfo(perm), { exc_type: 'PermissionError', exc_message: ['no'], exc_module: 'builtins' });
+  assert.equal(toExceptionInfo(Object.assign(new QuotaExceeded('x'), { pythonModule: 'not a module' })).exc_module, 'ts_celery.tasks');
+});

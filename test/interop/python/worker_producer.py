@@ -35,6 +35,10 @@ def render(report_id, format='pdf'):
     raise NotImplementedError('runs on the TypeScript worker')
 
 
+class QuotaExceeded(Exception):
+    """What ts.fail_quota's error names as its Python class (pythonModule = 'worker_producer')."""
+
+
 def _raised(result, timeout=10):
     """What get() raised, as a Python user inspects it."""
     try:
@@ -114,6 +118,7 @@ def case_failures():
     calls = {
         'range_error': app.send_task('ts.fail_range', args=['bad range 42']),
         'custom_error': app.send_task('ts.fail_custom', args=['balance 0 < 10']),
+        'chosen_class': app.send_task('ts.fail_quota', args=['quota 100 reached']),
         'missing_param': app.send_task('ts.render'),
         'missing_positional': app.send_task('ts.add', args=[1]),
         'unexpected_kwarg': app.send_task('ts.add', args=[1, 2], kwargs={'c': 3}),
@@ -121,7 +126,12 @@ def case_failures():
         'schema_report_id': app.send_task('ts.render', args=['x']),
         'schema_format': app.send_task('ts.render', args=[1, 'docx']),
     }
-    return {name: _raised(r) for name, r in calls.items()}
+    raised = {name: _raised(r) for name, r in calls.items()}
+    try:
+        calls['chosen_class'].get(timeout=10)
+    except QuotaExceeded:
+        raised['chosen_class']['caught_as_own_class'] = True
+    return raised
 
 
 BIG = 2 ** 60 + 1

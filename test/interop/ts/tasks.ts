@@ -66,6 +66,17 @@ app.task('ts.fail_custom', (message: string) => {
   throw new InsufficientFunds(message);
 });
 
+class QuotaExceeded extends Error {
+  override readonly name = 'QuotaExceeded';
+  /** The Python module holding the class of the same name (the producer script here). */
+  readonly pythonModule = 'worker_producer';
+}
+
+/** A user error class that chooses its Python class: worker_producer.QuotaExceeded. */
+app.task('ts.fail_quota', (message: string) => {
+  throw new QuotaExceeded(message);
+});
+
 /** Reports PROGRESS, then waits for the test to open `gate` before finishing. */
 app.task(
   { name: 'ts.progress', params: ['gate', 'total'], kwargs: z.object({ gate: z.string(), total: z.number().int() }) },
