@@ -65,7 +65,7 @@ function userClassName(error: Error): string {
  */
 export function toExceptionInfo(error: unknown): ExceptionInfo {
   if (error instanceof TaskError) return { exc_type: error.excType, exc_message: error.excArgs, exc_module: error.excModule };
-  if (error instanceof CeleryError) return { exc_type: error.name, exc_message: [error.message], exc_module: error.pythonModule };
+  if (error instanceof CeleryError) return { exc_type: error.name, exc_message: error.pythonArgs, exc_module: error.pythonModule };
   if (error instanceof Error) {
     const jsBuiltin = JS_BUILTINS[error.name];
     // A built-in class, or a subclass that kept the built-in's name, reads as the Python builtin.
