@@ -47,7 +47,8 @@ export function registerBeatCommand(program: Command): void {
       lockTimeout: seconds(flags.lockTimeout, '--lock-timeout'),
       cronStartingDeadline: seconds(flags.cronStartingDeadline, '--cron-starting-deadline'),
     };
-    const app = await appFromFlags(flags, 'beat', { logger, who: 'beat' });
+    // Serving beat waits for its broker (Celery's beat retries too); --list only reads and fails fast.
+    const app = await appFromFlags(flags, 'beat', flags.list ? undefined : { logger, who: 'beat' });
     try {
       const setup = setUpBeat(app, {
         scheduleFile: flags.schedule,
