@@ -7,6 +7,16 @@ import { ConfigError } from './errors.js';
 
 const seconds = z.number().finite().nonnegative();
 
+/** Whether the runtime's Intl knows the zone (Python: zoneinfo.ZoneInfo raises otherwise). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** One entry of `task_queues`: a queue and the exchange binding that feeds it. */
 const queueDeclaration = z.strictObject({
   name: z.string().min(1),
@@ -48,7 +58,13 @@ const settings = {
   result_backend: z.string().min(1).optional(),
   broker_transport_options: z.record(z.string(), z.unknown()).default({}),
   result_backend_transport_options: z.record(z.string(), z.unknown()).default({}),
-  broker_connection_retry_on_startup: z.boolean().default(true),
+  /** Start-up retry of the worker and beat (Celery: None = follow broker_connection_retry). */
+  broker_connection_retry_on_startup: z.boolean().nullable().default(null),
+  broker_connection_retry: z.boolean().default(true),
+  /** Retries before start-up gives up; null = forever. */
+  broker_connection_max_retries: z.number().int().nonnegative().nullable().default(100),
+  /** Seconds one connection attempt may take. */
+  broker_connection_timeout: seconds.default(4),
 
   task_default_queue: z.string().min(1).default('celery'),
   task_default_exchange: z.string().optional(),
@@ -103,7 +119,7 @@ const settings = {
   worker_max_message_size: z.number().int().positive().nullable().default(16 * 1024 * 1024),
 
   /** null = UTC with enable_utc (Celery's default), else the local zone (see beat's appTimeZoneName). */
-  timezone: z.string().min(1).nullable().default(null),
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"').nullable().default(null),
   enable_utc: z.boolean().default(true),
 
   event_exchange: z.string().default('celeryev'),
@@ -173,7 +189,9 @@ export function loadConfig(input: Record<string, unknown> = {}, env: NodeJS.Proc
     const issue = parsed.error.issues[0]!;
     const path = issue.path.map(String).join('.');
     const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], input);
-    throw new ConfigError(`${path || 'config'} ${issue.message.toLowerCase()}, got ${describe(value)}`);
+    const hint = path === 'timezone' && typeof value === 'string' ? didYouMean(value, Intl.supportedValuesOf('timeZone')) : '';
+    const message = issue.code === 'custom' ? issue.message : issue.message.toLowerCase();
+    throw new ConfigError(`${path || 'config'} ${message}, got ${describe(value)}${hint}`);
   }
   const config = parsed.data;
   if (env.CELERY_BROKER_URL) config.broker_url = env.CELERY_BROKER_URL;

@@ -10,6 +10,11 @@ export class CeleryError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+
+  /** The exception's args as Python holds them (`exc_message` on the wire); by default the message. */
+  get pythonArgs(): unknown[] {
+    return [this.message];
+  }
 }
 
 /** A message, envelope or header that does not follow the protocol. `field` names the culprit. */
@@ -93,7 +98,10 @@ export class Retry extends CeleryError {
   }
 }
 
-/** Thrown by a handler to reject its message, optionally requeueing it; no result is stored. */
+/**
+ * Thrown by a handler to reject its message, optionally requeueing it. Without requeue the task
+ * is recorded as FAILURE Reject(reason, False), as Celery 5.7 does; with requeue nothing is stored.
+ */
 export class Reject extends CeleryError {
   override readonly name = 'Reject' as const;
   constructor(
@@ -102,19 +110,45 @@ export class Reject extends CeleryError {
   ) {
     super(reason);
   }
+  /** celery.exceptions.Reject(reason=None, requeue=False): both are its args. */
+  override get pythonArgs(): unknown[] {
+    return [this.reason || null, this.requeue];
+  }
 }
 
 /** Thrown by a handler to ack its message and store nothing. */
 export class Ignore extends CeleryError {
   override readonly name = 'Ignore' as const;
+  constructor(message = '') {
+    super(message);
+  }
 }
 
+/**
+ * billiard's, which celery.exceptions re-exports; raised with no args (billiard/pool.py
+ * soft_timeout_sighandler `raise SoftTimeLimitExceeded()`).
+ */
 export class SoftTimeLimitExceeded extends CeleryError {
   override readonly name = 'SoftTimeLimitExceeded' as const;
+  override readonly pythonModule = 'billiard.exceptions';
+  override get pythonArgs(): unknown[] {
+    return [];
+  }
 }
 
+/** billiard's; its one arg is the hard limit in seconds (celery/worker/request.py on_timeout `TimeLimitExceeded(timeout)`). */
 export class TimeLimitExceeded extends CeleryError {
   override readonly name = 'TimeLimitExceeded' as const;
+  override readonly pythonModule = 'billiard.exceptions';
+  /** The hard limit that was exceeded, in seconds. */
+  limit: number | null;
+  constructor(message: string, options?: { cause?: unknown; limit?: number }) {
+    super(message, options);
+    this.limit = options?.limit ?? null;
+  }
+  override get pythonArgs(): unknown[] {
+    return this.limit === null ? [this.message] : [this.limit];
+  }
 }
 
 export class MaxRetriesExceededError extends CeleryError {

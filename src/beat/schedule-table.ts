@@ -4,6 +4,7 @@
 // form (redbeat/decoder.py `RedBeatJSONDecoder`), `{crontab: {…}}`
 // or `{solar: {event, lat, lon}}`.
 import { z } from 'zod';
+import { didYouMean } from '../did-you-mean.js';
 import { ConfigError } from '../errors.js';
 import type { ScheduleEntry } from './schedule-entry.js';
 import { Crontab, type CrontabSpec } from './schedules/crontab.js';
@@ -94,11 +95,7 @@ export function buildScheduleTable(table: Record<string, unknown>, options: Sche
     .sort()
     .map((name) => {
       const parsed = entrySchema.safeParse(table[name]);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const path = [name, ...issue.path.map(String)].map((p) => `[${JSON.stringify(p)}]`).join('');
-        throw new ConfigError(`beat_schedule${path} ${issue.message.toLowerCase()}`);
-      }
+      if (!parsed.success) throw new ConfigError(entryProblem(name, table[name], parsed.error.issues));
       const e = parsed.data;
       return {
         name,
@@ -109,6 +106,43 @@ export function buildScheduleTable(table: Record<string, unknown>, options: Sche
         options: e.options,
       };
     });
+}
+
+const ENTRY_KEYS = Object.keys(entrySchema.shape);
+const CRONTAB_FIELDS = ['minute', 'hour', 'day_of_week', 'day_of_month', 'month_of_year'];
+const SCHEDULE_FORMS =
+  'seconds (a positive number), a schedule object (crontab({...}), every(s), solar(event, lat, lon)), ' +
+  '{ crontab: { minute, hour, day_of_week, day_of_month, month_of_year } }, { solar: { event, lat, lon } }, ' +
+  'or celery-redbeat\'s JSON ({ __type__: "crontab" | "interval" | "solar", ... })';
+
+/**
+ * The message for an invalid entry: an unknown key first (a typo hides the key it misspells),
+ * a `schedule` of none of the accepted forms with the forms listed, else zod's first issue.
+ */
+function entryProblem(name: string, raw: unknown, issues: z.core.$ZodIssue[]): string {
+  const at = (path: PropertyKey[]) => `beat_schedule${[name, ...path.map(String)].map((p) => `[${JSON.stringify(p)}]`).join('')}`;
+  const unknown = issues.find((i) => i.code === 'unrecognized_keys' && i.path.length === 0);
+  if (unknown && unknown.code === 'unrecognized_keys') {
+    const key = unknown.keys[0]!;
+    return `${at([])} has an unknown key '${key}'${didYouMean(key, ENTRY_KEYS)}; an entry takes ${ENTRY_KEYS.join(', ')}`;
+  }
+  const issue = issues[0]!;
+  if (issue.path.length === 1 && issue.path[0] === 'schedule' && issue.code === 'invalid_union') {
+    const value = (raw as { schedule?: unknown }).schedule;
+    const plainCron = value !== null && typeof value === 'object' && !('__type__' in value) && Object.keys(value).some((k) => CRONTAB_FIELDS.includes(k));
+    const hint = plainCron ? `; for a crontab write crontab(${preview(value)}) or { crontab: ${preview(value)} }` : '';
+    return `${at(['schedule'])} must be ${SCHEDULE_FORMS}; got ${preview(value)}${hint}`;
+  }
+  return `${at(issue.path)} ${issue.message.toLowerCase()}`;
+}
+
+function preview(value: unknown): string {
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  } catch {
+    return String(value);
+  }
 }
 
 function toSchedule(name: string, s: z.infer<typeof entrySchema>['schedule'], relative: boolean, tz: TimeZone, deadline: number | null): Schedule {

@@ -30,6 +30,13 @@ registerControlCommand(program);
 registerStatusCommand(program);
 registerEventsCommand(program);
 
+// A reader that stops early (`ts-celery inspect stats | head`) ends the output, it is no crash:
+// exit quietly, as Unix tools do on SIGPIPE, instead of an unhandled EPIPE stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${errorLine(error)}\n`);
   process.exit(1);

@@ -36,6 +36,18 @@ const PYTHON_BUILTINS = new Set(
 export const USER_EXCEPTION_MODULE = 'ts_celery.tasks';
 
 const PY_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PY_MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/**
+ * The Python module a user error class names with a `pythonModule` property: Python re-raises
+ * `module.Name` when that module is loaded there (celery/backends/base.py exception_to_python).
+ * `builtins` only goes with a builtin name, which Python would refuse otherwise (SecurityError).
+ */
+function chosenModule(error: Error, name: string): string | undefined {
+  const module = (error as { pythonModule?: unknown }).pythonModule;
+  if (typeof module !== 'string' || !PY_MODULE.test(module)) return undefined;
+  return module !== 'builtins' || PYTHON_BUILTINS.has(name) ? module : undefined;
+}
 
 /** The Python class name for a JS error: its own `name`, else its class's name. */
 function userClassName(error: Error): string {
@@ -47,12 +59,13 @@ function userClassName(error: Error): string {
 /**
  * How a thrown value is stored: our CeleryErrors as their Celery class (`pythonModule`), a re-thrown
  * remote TaskError as it came, JS built-ins as the matching Python builtin (RangeError → ValueError),
- * user classes under their own name (builtins if that is a Python builtin name, such as a user's
- * `ValueError` class, else USER_EXCEPTION_MODULE), anything else thrown as `Exception(<repr>)`.
+ * user classes under their own name (in their `pythonModule` when they name one, builtins if the
+ * name is a Python builtin's, such as a user's `ValueError` class, else USER_EXCEPTION_MODULE),
+ * anything else thrown as `Exception(<repr>)`.
  */
 export function toExceptionInfo(error: unknown): ExceptionInfo {
   if (error instanceof TaskError) return { exc_type: error.excType, exc_message: error.excArgs, exc_module: error.excModule };
-  if (error instanceof CeleryError) return { exc_type: error.name, exc_message: [error.message], exc_module: error.pythonModule };
+  if (error instanceof CeleryError) return { exc_type: error.name, exc_message: error.pythonArgs, exc_module: error.pythonModule };
   if (error instanceof Error) {
     const jsBuiltin = JS_BUILTINS[error.name];
     // A built-in class, or a subclass that kept the built-in's name, reads as the Python builtin.
@@ -60,7 +73,8 @@ export function toExceptionInfo(error: unknown): ExceptionInfo {
       return { exc_type: jsBuiltin, exc_message: [error.message], exc_module: 'builtins' };
     }
     const name = userClassName(error);
-    return { exc_type: name, exc_message: [error.message], exc_module: PYTHON_BUILTINS.has(name) ? 'builtins' : USER_EXCEPTION_MODULE };
+    const module = chosenModule(error, name) ?? (PYTHON_BUILTINS.has(name) ? 'builtins' : USER_EXCEPTION_MODULE);
+    return { exc_type: name, exc_message: [error.message], exc_module: module };
   }
   return { exc_type: 'Exception', exc_message: [typeof error === 'string' ? error : pythonRepr(error)], exc_module: 'builtins' };
 }

@@ -10,7 +10,8 @@ export interface TaskMeta {
   status: string;
   result: unknown;
   traceback: string | null;
-  children: ResultTuple[];
+  /** null when stored outside a task's request (base.py `current_task_children` without one). */
+  children: ResultTuple[] | null;
   /** ISO time for ready states, else null. Celery 5.2 writes naive UTC, ≥5.5 an offset. */
   date_done: string | null;
   task_id: string;
@@ -36,7 +37,7 @@ export interface MetaInput {
   status: string;
   result: unknown;
   traceback?: string | null;
-  children?: ResultTuple[];
+  children?: ResultTuple[] | null;
   /** When the state was reached; stored only for ready states. */
   dateDone?: Date | null;
   groupId?: string | null;
@@ -57,7 +58,7 @@ export function buildTaskMeta(input: MetaInput): TaskMeta {
     status: input.status,
     result: input.result,
     traceback: input.traceback ?? null,
-    children: input.children ?? [],
+    children: input.children === undefined ? [] : input.children,
     date_done: READY.has(input.status) && input.dateDone ? formatDateDone(input.dateDone) : null,
   } as TaskMeta;
   if (input.groupId) meta.group_id = input.groupId;

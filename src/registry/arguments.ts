@@ -55,3 +55,33 @@ export function validate<S extends z.ZodType>(taskName: string, what: 'args' | '
   });
   throw new ArgumentValidationError(`${taskName}: invalid arguments: ${reasons.join('; ')}`);
 }
+
+/**
+ * The names of a function's first `count` parameters from its source (`(a, b) => …`,
+ * `function add(a, b) {…}`, `a => …`), for Python's "missing … argument: 'b'"; undefined when one
+ * of them is not a plain name (destructured) or the source is not readable.
+ */
+export function parameterNames(fn: (...args: never[]) => unknown, count = fn.length): string[] | undefined {
+  const source = Function.prototype.toString.call(fn).replace(/^async\s+/, '');
+  const single = /^([A-Za-z_$][\w$]*)\s*=>/.exec(source);
+  if (single) return count <= 1 ? [single[1]!].slice(0, count) : undefined;
+  const open = source.indexOf('(');
+  if (open < 0) return undefined;
+  // The first `count` parameters precede any default value (fn.length stops there), so the
+  // list up to the first top-level comma or parenthesis holds them as written.
+  const names: string[] = [];
+  let depth = 0;
+  let start = open + 1;
+  for (let i = start; i < source.length && names.length < count; i++) {
+    const c = source[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if ((c === ')' || c === ']' || c === '}') && depth > 0) depth--;
+    else if ((c === ',' || c === ')') && depth === 0) {
+      names.push(source.slice(start, i).trim());
+      start = i + 1;
+      if (c === ')') break;
+    }
+  }
+  if (names.length < count || !names.every((n) => /^[A-Za-z_$][\w$]*$/.test(n))) return undefined;
+  return names.slice(0, count);
+}

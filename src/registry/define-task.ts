@@ -2,7 +2,7 @@
 //  - `app.task(name, fn)`: positional args spread into `fn`, `this` is the TaskContext;
 //  - `app.task(spec, handler)`: `handler({ args, kwargs, ctx })` with zod-validated, Python-bound arguments.
 import type { z } from 'zod';
-import { bindParams, missingArgumentsError, missingParams, validate } from './arguments.js';
+import { bindParams, missingArgumentsError, missingParams, parameterNames, validate } from './arguments.js';
 import type { TaskContext, TaskDefinition, TaskInput, TaskOptions, TaskSpec } from './task-definition.js';
 
 // biome-ignore lint: any is the honest type of an arbitrary user function's parameters
@@ -19,6 +19,8 @@ export function definePositionalTask(name: string, fn: PositionalHandler, option
       }
       // fn.length counts the parameters before the first default/rest one: the required ones.
       if (args.length < fn.length) {
+        const names = parameterNames(fn);
+        if (names) throw missingArgumentsError(name, names.slice(args.length));
         const n = fn.length - args.length;
         throw new TypeError(`${name}() missing ${n} required positional argument${n === 1 ? '' : 's'}`);
       }

@@ -94,7 +94,8 @@ export function controlledWorker(worker: WorkerUnderControl, startedAt: number, 
         const meta = await backend.getMeta(id);
         if (!REVOCABLE.has(meta.status)) continue;
         await backend.storeResult(
-          buildTaskMeta({ taskId: id, status: REVOKED, result: toExceptionInfo(new TaskRevokedError('revoked')), dateDone: new Date(now()) }),
+          // celery/worker/control.py _revoke: mark_as_revoked without a request, so children is None.
+          buildTaskMeta({ taskId: id, status: REVOKED, result: toExceptionInfo(new TaskRevokedError('revoked')), children: null, dateDone: new Date(now()) }),
         );
       }
     },

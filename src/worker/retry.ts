@@ -3,6 +3,7 @@
 // re-published with `retries + 1` and an absolute eta, back to the queue it came from.
 import type { Celery } from '../app.js';
 import { MaxRetriesExceededError, type RetryOptions } from '../errors.js';
+import { pythonRepr } from '../protocol/repr.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import type { ErrorMatcher, TaskOptions } from '../registry/task-definition.js';
 import type { SendTaskOptions } from '../send-task-options.js';
@@ -42,13 +43,19 @@ export type RetryDecision =
   | { kind: 'exhausted'; error: unknown };
 
 /** Whether a retry may happen (Task.retry's max_retries check) and when it will run. */
+/** Python's repr of the args tuple Task.retry formats (`(1,)`, `(1, 2)`, `()`). */
+function tupleRepr(args: unknown[]): string {
+  const items = args.map(pythonRepr);
+  return `(${items.join(', ')}${items.length === 1 ? ',' : ''})`;
+}
+
 export function decideRetry(req: Request, options: RetryOptions, now: number): RetryDecision {
   const task = req.definition.options;
   const maxRetries = options.max_retries !== undefined ? options.max_retries : task.max_retries !== undefined ? task.max_retries : DEFAULT_MAX_RETRIES;
   if (maxRetries !== null && req.task.retries + 1 > maxRetries) {
     const error =
       options.exc ??
-      new MaxRetriesExceededError(`Can't retry ${req.task.name}[${req.id}] args:${JSON.stringify(req.task.args)} kwargs:${JSON.stringify(req.task.kwargs)}`);
+      new MaxRetriesExceededError(`Can't retry ${req.task.name}[${req.id}] args:${tupleRepr(req.task.args)} kwargs:${pythonRepr(req.task.kwargs)}`);
     return { kind: 'exhausted', error };
   }
   if (options.eta) return { kind: 'retry', eta: options.eta, countdown: null };

@@ -30,10 +30,10 @@ export interface LimitHandlers {
 export function armTimeLimits(limits: TimeLimits, handlers: LimitHandlers): () => void {
   const timers: NodeJS.Timeout[] = [];
   if (limits.soft !== null && limits.soft > 0) {
-    timers.push(setTimeout(() => handlers.onSoft(new SoftTimeLimitExceeded(`SoftTimeLimitExceeded(${limits.soft})`)), limits.soft * 1000));
+    timers.push(setTimeout(() => handlers.onSoft(new SoftTimeLimitExceeded(`soft time limit (${limits.soft}s) exceeded`)), limits.soft * 1000));
   }
   if (limits.hard !== null && limits.hard > 0) {
-    timers.push(setTimeout(() => handlers.onHard(new TimeLimitExceeded(`TimeLimitExceeded(${limits.hard})`)), limits.hard * 1000));
+    timers.push(setTimeout(() => handlers.onHard(new TimeLimitExceeded(`TimeLimitExceeded(${limits.hard})`, { limit: limits.hard! })), limits.hard * 1000));
   }
   return () => timers.forEach(clearTimeout);
 }

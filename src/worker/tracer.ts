@@ -142,6 +142,9 @@ export class TaskTracer {
     const { task, definition } = req;
     if (error instanceof Reject) {
       this.deps.logger.info(logLines.rejected(req.displayName, task.id, error.reason || 'rejected by the task'));
+      // celery/worker/request.py on_failure (5.7, celery#4222): a message rejected without requeue
+      // never runs again, so FAILURE Reject(reason, requeue) is recorded (no traceback) first.
+      if (!error.requeue) await this.fail(req, error, ctx, { traceback: null, rejected: true });
       this.settle(req.reject(error.requeue), req);
       this.emit('task-rejected', { uuid: task.id, requeue: error.requeue });
       return ['REJECTED', error];
@@ -209,28 +212,33 @@ export class TaskTracer {
       this.settle(req.reject(true), req);
       return ['REJECTED', error];
     }
-    await this.fail(req, error, ctx);
+    await this.fail(req, error, ctx, { traceback: null });
     return [FAILURE, error];
   }
 
-  private async fail(req: Request, error: unknown, ctx: TaskContext): Promise<void> {
+  /**
+   * Record FAILURE. `traceback: null` stores none, as Python does for what the worker raises
+   * outside the task (a lost worker process); `rejected`: the caller settles the message (Reject).
+   */
+  private async fail(req: Request, error: unknown, ctx: TaskContext, how: { traceback?: null; rejected?: boolean } = {}): Promise<void> {
     const { task } = req;
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
-    this.deps.logger.error(`${logLines.failed(req.displayName, task.id, exceptionRepr(info))}\n${traceback}`);
-    this.emit('task-failed', { uuid: task.id, exception: exceptionRepr(info), traceback });
+    const stored = how.traceback === null ? null : traceback;
+    if (!how.rejected) this.deps.logger.error(`${logLines.failed(req.displayName, task.id, exceptionRepr(info))}\n${traceback}`);
+    this.emit('task-failed', { uuid: task.id, exception: exceptionRepr(info), traceback: stored });
     if (!this.ignoresResult(req)) {
-      await this.recorder.store(req, FAILURE, info, traceback);
+      await this.recorder.store(req, FAILURE, info, stored);
       // Waiters on later chain steps must see the failure too (celery/backends/base.py
       // `Backend.mark_as_failure` stores it under every remaining chain step's id).
       for (const step of task.embed.chain ?? []) {
         const stepId = step.options?.task_id;
-        if (typeof stepId === 'string') await this.recorder.storeFor(stepId, FAILURE, info, traceback);
+        if (typeof stepId === 'string') await this.recorder.storeFor(stepId, FAILURE, info, stored);
       }
     }
     await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
     await publishErrbacks(this.deps.app, task, this.deps.logger);
-    if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(false), req);
+    if (!how.rejected && this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(false), req);
     await this.hook(req, 'onFailure', error, ctx);
     await this.signal('task_failure', { taskId: task.id, exception: error, traceback, ctx });
   }
@@ -239,8 +247,9 @@ export class TaskTracer {
   private async onHardLimit(req: Request, error: TimeLimitExceeded, ctx: TaskContext): Promise<void> {
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
-    this.emit('task-failed', { uuid: req.id, exception: exceptionRepr(info), traceback });
-    if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, traceback);
+    // celery/worker/request.py on_timeout: mark_as_failure(…, TimeLimitExceeded(timeout)) with no traceback.
+    this.emit('task-failed', { uuid: req.id, exception: exceptionRepr(info), traceback: null });
+    if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, null);
     await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
     if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(true), req);
     await this.hook(req, 'onFailure', error, ctx);

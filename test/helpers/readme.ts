@@ -30,7 +30,10 @@ export function readmeBlocks(text = readFileSync(README, 'utf8')): ReadmeBlock[]
     let before = i - 1;
     while (before >= 0 && lines[before]!.trim() === '') before--;
     const comment = before >= 0 ? /^<!--\s*readme-check:([\s\S]*?)-->\s*$/.exec(lines[before]!) : null;
-    blocks.push({ line: start + 1, code: lines.slice(start, end).join('\n'), declarations: comment?.[1]?.trim() ?? '' });
+    // A block importing the reader's own module (`from './tasks.ts'`) gets those names from the
+    // earlier block that defines them, like any other name it lacks: the import line is blanked.
+    const code = lines.slice(start, end).map((line) => (/^import .* from '\.\/[^']+';\s*$/.test(line) ? '' : line));
+    blocks.push({ line: start + 1, code: code.join('\n'), declarations: comment?.[1]?.trim() ?? '' });
     i = end;
   }
   return blocks;

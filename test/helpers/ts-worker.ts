@@ -60,9 +60,9 @@ export async function startTsWorker(opts: TsWorkerOptions): Promise<TsWorker> {
   return startCli(args, { env: opts.env, name: `ts-celery worker ${opts.nodeName}`, ready: opts.readyText ?? `${opts.nodeName} ready.`, readyTimeoutMs: opts.readyTimeoutMs });
 }
 
-/** `ts-celery beat <args>`; resolves once beat logs that it is starting. */
-export async function startTsBeat(args: string[], env: Record<string, string> = {}): Promise<TsProcess> {
-  return startCli(['beat', '-l', 'info', ...args], { env, name: 'ts-celery beat', ready: 'beat: Starting...' });
+/** `ts-celery beat <args>`; resolves once beat logs that it is starting (or `ready`). */
+export async function startTsBeat(args: string[], env: Record<string, string> = {}, ready = 'beat: Starting...'): Promise<TsProcess> {
+  return startCli(['beat', '-l', 'info', ...args], { env, name: 'ts-celery beat', ready });
 }
 
 interface CliProcessOptions {

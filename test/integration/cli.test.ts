@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
-import { pollUntil } from '../helpers/python.js';
+import { pollUntil, REPO_ROOT } from '../helpers/python.js';
 import { claimRedis } from '../helpers/redis.js';
 import { runCli, startTsWorker, type CliRun, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from '../interop/ts/env-config.js';
@@ -119,9 +120,10 @@ test('a bad flag: one-line error naming it, non-zero exit', async () => {
   );
 });
 
-test('an unreachable broker or backend (worker, call, purge, result): one-line reason naming it, non-zero exit within a few seconds', async () => {
+// A worker or beat waits for its broker instead (broker_connection_retry_on_startup):
+// test/integration/startup-retry.test.ts.
+test('an unreachable broker or backend (call, purge, result): one-line reason naming it, non-zero exit within a few seconds', async () => {
   const cases = [
-    ['worker', '-A', PLAIN, '-Q', queue, '-b', UNREACHABLE],
     ['call', 'cli.add', '-a', '[1,2]', '-b', UNREACHABLE],
     ['purge', '-Q', queue, '-f', '-b', UNREACHABLE],
     ['result', '00000000-0000-4000-8000-000000000001', '-b', UNREACHABLE, '--result-backend', UNREACHABLE],
@@ -142,6 +144,36 @@ test('an unreachable broker or backend (worker, call, purge, result): one-line r
       return oneLineErrorProblem(args, run, /127\.0\.0\.1:1\b/) ?? (run.ms < allowed ? null : `gave up only after ${run.ms} ms (start-up alone: ${baseline.ms} ms): ${describe(args, run)}`);
     }),
   );
+});
+
+test('no broker configured: commands that reach other processes say so and exit non-zero instead of using memory://', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['call', 'tasks.add', '-a', '[1,2]'], /^error: ts-celery call: no broker configured: pass -b URL .*CELERY_BROKER_URL.* broker_url$/],
+    [['inspect', 'ping', '-t', '0.2'], /ts-celery inspect: no broker configured/],
+    [['control', 'enable_events', '-t', '0.2'], /ts-celery control: no broker configured/],
+    [['status', '-t', '0.2'], /ts-celery status: no broker configured/],
+    [['events', '--duration', '0.2'], /ts-celery events: no broker configured/],
+    [['purge', '-f'], /ts-celery purge: no broker configured/],
+    [['result', '00000000-0000-4000-8000-000000000001', '--timeout', '0.2'], /ts-celery result: no result backend configured: pass --result-backend URL/],
+  ];
+  const runs = await inBatches(cases, 2, ([args]) => runCli(args, { timeoutMs: 30_000 }));
+  assertNoProblems(cases.map(([args, reason], i) => oneLineErrorProblem(args, runs[i]!, reason)));
+});
+
+test('`events --dump` (as documented) captures; a reader that closes early (`| head`) ends the output quietly', async () => {
+  const dump = await runCli(['events', '--dump', '--duration', '0.5', '-A', PLAIN], { env });
+  assert.equal(dump.code, 0, describe(['events', '--dump'], dump));
+  assert.match(dump.stdout, /^-> evdump: starting capture\.\.\.\n/);
+  // `| true` closes the pipe before the first write: EPIPE on every write.
+  const cli = `${JSON.stringify(process.execPath)} --import tsx src/cli/main.ts`;
+  for (const command of [`${cli} inspect --list | true`, `${cli} inspect stats -A ${PLAIN} -t 1 | true`]) {
+    const piped = await new Promise<{ code: string; stderr: string }>((resolveRun, reject) =>
+      execFile('bash', ['-c', `${command}; echo "\${PIPESTATUS[0]}"`], { cwd: REPO_ROOT, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+        error ? reject(error) : resolveRun({ code: stdout.trim(), stderr }),
+      ),
+    );
+    assert.deepEqual(piped, { code: '0', stderr: '' }, command);
+  }
 });
 
 test('-A problems: missing module, no app exported, missing named export, module that fails to import → one-line reason', async () => {

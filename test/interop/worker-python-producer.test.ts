@@ -113,6 +113,19 @@ test('apply_async / delay / signature from Python stubs run on our worker', () =
   });
 });
 
+test('integers beyond 2^53 survive args, kwargs, results, chains, chords and retries exactly; a number schema fails loudly', () => {
+  const v = value('bigint');
+  assert.equal(v.echo_equal, true, `echo: ${v.echo}`);
+  assert.equal(v.sum, String(2n ** 60n + 1n + 2n ** 60n));
+  assert.equal(v.chain, v.chain_expected);
+  assert.equal(v.chord, v.chord_expected);
+  assert.equal(v.retried, v.retried_expected);
+  assert.equal(v.mixed.type, 'TypeError', JSON.stringify(v.mixed));
+  assert.match(v.mixed.str, /BigInt/);
+  assert.equal(v.schema.type, 'ValueError', JSON.stringify(v.schema));
+  assert.match(v.schema.str, /report_id: .*expected number, received bigint/);
+});
+
 test('a task declared with params: Python passes arguments positionally, by keyword, or mixed', () => {
   assert.deepEqual(value('kwargs'), {
     positional: { report_id: 42, format: 'pdf' },
@@ -127,8 +140,9 @@ test('failures: Python get() raises the mapped exception type with the message; 
   const expectations: Record<string, { type: string; builtin: string; message: RegExp }> = {
     range_error: { type: 'ValueError', builtin: 'ValueError', message: /^bad range 42$/ },
     custom_error: { type: 'InsufficientFunds', builtin: 'Exception', message: /^balance 0 < 10$/ },
+    chosen_class: { type: 'QuotaExceeded', builtin: 'Exception', message: /^quota 100 reached$/ },
     missing_param: { type: 'TypeError', builtin: 'TypeError', message: /missing 1 required positional argument: 'report_id'/ },
-    missing_positional: { type: 'TypeError', builtin: 'TypeError', message: /missing 1 required positional argument/ },
+    missing_positional: { type: 'TypeError', builtin: 'TypeError', message: /ts\.add\(\) missing 1 required positional argument: 'b'/ },
     unexpected_kwarg: { type: 'TypeError', builtin: 'TypeError', message: /got an unexpected keyword argument 'c'/ },
     duplicate_argument: { type: 'TypeError', builtin: 'TypeError', message: /got multiple values for argument 'report_id'/ },
     schema_report_id: { type: 'ValueError', builtin: 'ValueError', message: /report_id/ },
@@ -153,6 +167,11 @@ test('failures: Python get() raises the mapped exception type with the message; 
   assert.equal(f.range_error!.module, 'builtins');
   assert.equal(f.missing_param!.module, 'builtins');
   assert.equal(f.schema_report_id!.module, 'builtins');
+  // A user class without pythonModule: Celery builds a stand-in in celery.exceptions; with it,
+  // Python raises the real class, and `except QuotaExceeded` catches it.
+  assert.equal(f.custom_error!.module, 'celery.exceptions');
+  assert.equal(f.chosen_class!.module, 'worker_producer');
+  assert.equal((f.chosen_class as { caught_as_own_class?: boolean }).caught_as_own_class, true);
 });
 
 test('a custom PROGRESS state and its meta are visible to Python while the task runs', () => {

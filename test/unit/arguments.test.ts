@@ -43,6 +43,6 @@ test('the positional form spreads args, gives `this` = ctx, and refuses kwargs',
   });
   assert.deepEqual(await add.run([2, 3], {}, ctx), [5, ctx.id]);
   assert.deepEqual(await add.run([2], {}, ctx), [3, ctx.id]);
-  await assert.rejects(add.run([], {}, ctx), { name: 'TypeError', message: 't.add() missing 1 required positional argument' });
+  await assert.rejects(add.run([], {}, ctx), { name: 'TypeError', message: "t.add() missing 1 required positional argument: 'a'" });
   await assert.rejects(add.run([1], { b: 2 }, ctx), /got an unexpected keyword argument 'b'/);
 });

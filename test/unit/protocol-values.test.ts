@@ -76,7 +76,7 @@ test('kombu ≥5.3 tagged JSON objects are revived; 5.2 plain strings stay strin
   assert.throws(() => jsonDecode(deep), DecodeError);
 });
 
-test('we write Dates as Python ISO strings and bytes in the tagged form; bigints only when exact', () => {
+test('we write Dates as Python ISO strings and bytes in the tagged form; bigints as JSON integers', () => {
   const text = jsonEncode({ at: new Date(Date.UTC(2030, 0, 2, 3, 4, 5, 678)), raw: Buffer.from('hi'), bin: Buffer.from([0xff, 0x00]), n: 1n });
   assert.deepEqual(JSON.parse(text), {
     at: '2030-01-02T03:04:05.678000+00:00',
@@ -85,7 +85,7 @@ test('we write Dates as Python ISO strings and bytes in the tagged form; bigints
     n: 1,
   });
   assert.deepEqual(jsonDecode(text), { at: '2030-01-02T03:04:05.678000+00:00', raw: Buffer.from('hi'), bin: Buffer.from([0xff, 0]), n: 1 });
-  assert.throws(() => jsonEncode({ n: 2n ** 64n }), { name: 'EncodeError' });
+  assert.equal(jsonEncode({ n: 2n ** 64n, m: [-(2n ** 70n), 5n], s: 'bigint:x:1' }), '{"n":18446744073709551616,"m":[-1180591620717411303424,5],"s":"bigint:x:1"}');
   assert.equal(jsonEncode(undefined), 'null');
 });
 
@@ -130,7 +130,8 @@ test('exceptions travel as {exc_type, exc_message, exc_module} with names Python
   assert.deepEqual(info(new TypeError('t')), { exc_type: 'TypeError', exc_message: ['t'], exc_module: 'builtins' });
   assert.deepEqual(info(new Error('e')), { exc_type: 'Exception', exc_message: ['e'], exc_module: 'builtins' });
   assert.deepEqual(info(new NotRegistered('x.y')), { exc_type: 'NotRegistered', exc_message: ['x.y'], exc_module: 'celery.exceptions' });
-  assert.equal(info(new SoftTimeLimitExceeded('soft')).exc_module, 'celery.exceptions');
+  // billiard's classes (celery.exceptions re-exports them), with the args billiard gives them.
+  assert.deepEqual(info(new SoftTimeLimitExceeded('soft')), { exc_type: 'SoftTimeLimitExceeded', exc_message: [], exc_module: 'billiard.exceptions' });
   class QuotaExceeded extends Error {
     override name = 'QuotaExceeded';
   }
@@ -227,4 +228,16 @@ test('state precedence and readiness follow celery/states.py', () => {
   assert.deepEqual([...READY_STATES].sort(), ['FAILURE', 'REVOKED', 'SUCCESS']);
   assert.equal(ALL_STATES.size, 7);
   assert.ok(!ALL_STATES.has('REJECTED') && !ALL_STATES.has('IGNORED'));
+});
+
+test('integers beyond 2^53 decode as exact bigints, everything else as before', () => {
+  // What Python's json.dumps writes for [2**60 + 1, -(2**53 + 1), 2**53 - 1, 1.0, 1e300, "…"].
+  const text = '[[1152921504606846977, -9007199254740993, 9007199254740991, 1.0, 1e+300, 12345678901234567890.5, "12345678901234567890"], {"id": 18446744073709551615}]';
+  assert.deepEqual(jsonDecode(text), [[1152921504606846977n, -9007199254740993n, 9007199254740991, 1, 1e300, 12345678901234567890.5, '12345678901234567890'], { id: 18446744073709551615n }]);
+  assert.equal(jsonEncode(jsonDecode(text)), '[[1152921504606846977,-9007199254740993,9007199254740991,1,1e+300,12345678901234567000,"12345678901234567890"],{"id":18446744073709551615}]');
+  // 2^53 itself is not safe (2^53 + 1 reads as the same number).
+  assert.equal(jsonDecode('9007199254740992'), 9007199254740992n);
+  // Escaped quotes in strings do not confuse the scan; tagged objects still revive.
+  assert.deepEqual(jsonDecode('["a\\"b 99999999999999999999", 99999999999999999999, {"__type__": "bytes", "__value__": "x"}]'), ['a"b 99999999999999999999', 99999999999999999999n, Buffer.from('x')]);
+  assert.throws(() => jsonDecode('[99999999999999999999'), DecodeError);
 });

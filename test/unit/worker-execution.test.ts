@@ -116,7 +116,7 @@ test('soft time limit aborts ctx.signal; the handler cleans up and its return de
 
 test('an unhandled soft-limit abort is FAILURE SoftTimeLimitExceeded; the message header wins over options', async () => {
   const r = await app.sendTask('x.soft_unhandled', [], {}, { soft_time_limit: 0.05 });
-  await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => e.excType === 'SoftTimeLimitExceeded' && e.excModule === 'celery.exceptions');
+  await assert.rejects(r.get({ timeout: 20 }), (e: TaskError) => e.excType === 'SoftTimeLimitExceeded' && e.excModule === 'billiard.exceptions');
 });
 
 test('hard time limit stores TimeLimitExceeded at once; the late return is dropped', async () => {

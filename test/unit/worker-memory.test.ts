@@ -107,14 +107,15 @@ test('countdown holds the message until due; expires in the past is REVOKED with
   await assert.rejects(expired.get({ timeout: 20 }), { excType: 'TaskRevokedError' });
 });
 
-test('Reject and Ignore store nothing', async () => {
+test('Reject without requeue stores FAILURE Reject(reason, False) as Celery 5.7 does; Ignore stores nothing', async () => {
   const rejected = await app.sendTask('t.reject');
   const ignored = await app.sendTask('t.ignore');
   const deadline = Date.now() + 20_000;
   while (!lines.some((l) => l.includes(`[${ignored.id}] ignored`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   while (!lines.some((l) => l.includes(`[${rejected.id}] rejected`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // celery/worker/request.py on_failure: the rejected message never runs again, so FAILURE.
+  assert.equal(await rejected.state(), 'FAILURE');
   // Only the STARTED written before the handler ran (task_track_started); no outcome is stored.
-  assert.equal(await rejected.state(), 'STARTED');
   assert.equal(await ignored.state(), 'STARTED');
 });
 

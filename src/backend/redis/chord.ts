@@ -221,8 +221,10 @@ function decodeEntry(member: string, key: string): ChordEntry {
  * as strings by ZADD, so a redelivered task re-added by a Python worker must spell the same.
  */
 export function pythonJson(value: unknown): string {
-  // Dates, bytes and bigints take kombu's JSON form first (jsonEncode), then this layout.
-  if (value instanceof Date || ArrayBuffer.isView(value) || typeof value === 'bigint') return pythonJson(JSON.parse(jsonEncode(value)));
+  // Dates and bytes take kombu's JSON form first (jsonEncode), then this layout; a bigint is
+  // its digits, as Python writes an int.
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Date || ArrayBuffer.isView(value)) return pythonJson(JSON.parse(jsonEncode(value)));
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
   if (value !== null && typeof value === 'object') {
     const fields = Object.entries(value).filter(([, v]) => v !== undefined && typeof v !== 'function');

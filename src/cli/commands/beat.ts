@@ -51,7 +51,8 @@ export function registerBeatCommand(program: Command): void {
       lockTimeout: seconds(flags.lockTimeout, '--lock-timeout'),
       cronStartingDeadline: seconds(flags.cronStartingDeadline, '--cron-starting-deadline'),
     };
-    const app = await appFromFlags(flags);
+    // Serving beat waits for its broker (Celery's beat retries too); --list only reads and fails fast.
+    const app = await appFromFlags(flags, 'beat', flags.list ? undefined : { logger, who: 'beat' });
     redact = redactor(secretsIn({ ...app.conf, broker_url: app.brokerUrl, redbeat_redis_url: flags.redbeatUrl ?? app.conf.redbeat_redis_url }));
     try {
       const setup = setUpBeat(app, {

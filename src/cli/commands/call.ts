@@ -34,7 +34,7 @@ export function registerCallCommand(program: Command): void {
     .option('--wait', 'wait for the result and print it')
     .option('--timeout <s>', 'with --wait: give up after this many seconds', seconds('--timeout'));
   addConnectionOptions(command).action(async (name: string, flags: CallFlags) => {
-    const app = await appFromFlags(flags);
+    const app = await appFromFlags(flags, 'call');
     try {
       const result = await app.sendTask(name, flags.args, flags.kwargs, {
         queue: flags.queue,

@@ -82,8 +82,8 @@ export function printCommandList(type: 'inspect' | 'control'): void {
 }
 
 /** Runs `send` with a client on the app's broker; prints replies as they come; handles "none". */
-export async function runRemote(flags: RemoteFlags, showBody: boolean, send: (client: ControlClient, app: Celery, onReply?: (r: NodeReply) => void) => Promise<Record<string, unknown>>): Promise<void> {
-  const app = await appFromFlags(flags);
+export async function runRemote(command: string, flags: RemoteFlags, showBody: boolean, send: (client: ControlClient, app: Celery, onReply?: (r: NodeReply) => void) => Promise<Record<string, unknown>>): Promise<void> {
+  const app = await appFromFlags(flags, command);
   const client = new ControlClient(app.transport, { namespace: app.conf.control_exchange, oid: app.oid });
   try {
     const onReply = flags.json ? undefined : (r: NodeReply) => void process.stdout.write(formatReply(r, showBody));
@@ -116,7 +116,7 @@ export function registerControlCommand(program: Command): void {
       throw new InvalidArgumentError(`Command ${name} not recognized. Available control commands: ${builtinCommands().list('control').map((d) => d.name).join(', ')}`);
     }
     const args = compileArguments(name, words);
-    await runRemote(flags, true, async (client, _app, onReply) => {
+    await runRemote('control', flags, true, async (client, _app, onReply) => {
       const replies = await client.broadcast(name, args, { reply: true, timeout: flags.timeout, destination: flags.destination ?? null, onReply });
       return Object.assign({}, ...replies) as Record<string, unknown>;
     });

@@ -45,12 +45,13 @@ export function registerEventsCommand(program: Command): void {
   const command = program
     .command('events')
     .description('Dump the event stream (celery events --dump)')
+    .option('-d, --dump', 'dump events to stdout (what this command always does; Celery without it opens its curses monitor)')
     .option('-j, --json', 'one JSON object per event')
     .option('--limit <n>', 'exit after n events', positiveInt('--limit'))
     .option('--duration <seconds>', 'exit after this many seconds', seconds('--duration'))
     .option('--no-wakeup', 'do not ask workers for an immediate heartbeat');
   addConnectionOptions(command).action(async (flags: ConnectionFlags & { json?: boolean; limit?: number; duration?: number; wakeup: boolean }) => {
-    const app = await appFromFlags(flags);
+    const app = await appFromFlags(flags, 'events');
     const names = new Map<string, string>();
     let seen = 0;
     let finish: () => void = () => {};

@@ -20,6 +20,6 @@ export function registerInspectCommand(program: Command): void {
     // Celery's Inspect methods send these defaults (celery/app/control.py).
     const defaults: Record<string, Record<string, unknown>> = { active: { safe: null }, registered: { taskinfoitems: [] }, conf: { with_defaults: false } };
     const args = { ...defaults[name], ...compileArguments(name, words) };
-    await runRemote(flags, true, (client, _app, onReply) => client.inspect(name, args, { timeout: flags.timeout, destination: flags.destination ?? null, onReply }));
+    await runRemote('inspect', flags, true, (client, _app, onReply) => client.inspect(name, args, { timeout: flags.timeout, destination: flags.destination ?? null, onReply }));
   });
 }

@@ -11,7 +11,7 @@ export function registerPurgeCommand(program: Command): void {
     .option('-Q, --queues <q1,q2>', 'queues to purge', queueList)
     .option('-f, --force', 'do not ask for confirmation');
   addConnectionOptions(command).action(async (flags: ConnectionFlags & { queues?: string[]; force?: boolean }) => {
-    const app = await appFromFlags(flags);
+    const app = await appFromFlags(flags, 'purge');
     try {
       const queues = flags.queues ?? [app.conf.task_default_queue];
       if (!flags.force) {

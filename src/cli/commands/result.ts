@@ -10,7 +10,7 @@ export function registerResultCommand(program: Command): void {
     .description("Wait for a task's result and print it (errors exit non-zero)")
     .option('--timeout <s>', 'give up after this many seconds', seconds('--timeout'));
   addConnectionOptions(command).action(async (id: string, flags: ConnectionFlags & { timeout?: number }) => {
-    const app = await appFromFlags(flags);
+    const app = await appFromFlags(flags, 'result');
     try {
       printResult(await app.AsyncResult(id).get({ timeout: flags.timeout }));
     } finally {

@@ -5,6 +5,6 @@ import { addRemoteOptions, type RemoteFlags, runRemote } from './control.js';
 export function registerStatusCommand(program: Command): void {
   const command = program.command('status').description('Show list of workers that are online (celery status)');
   addRemoteOptions(command).action(async (flags: RemoteFlags) => {
-    await runRemote(flags, false, (client, _app, onReply) => client.inspect('ping', {}, { timeout: flags.timeout, destination: flags.destination ?? null, onReply }));
+    await runRemote('status', flags, false, (client, _app, onReply) => client.inspect('ping', {}, { timeout: flags.timeout, destination: flags.destination ?? null, onReply }));
   });
 }

@@ -3,6 +3,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { startEmbeddedBeat } from '../../beat/beat-setup.js';
 import { redactor, secretsIn } from '../../censor.js';
+import { ensureConnected } from '../../broker-connection.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
 import { claimPidfile, logFileWriter } from '../process-files.js';
 import { loadApp } from '../../registry/module-loader.js';
@@ -90,7 +91,7 @@ export function registerWorkerCommand(program: Command): void {
         logger,
       });
       if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: worker.executor.name, taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');
-      await app.connect();
+      await ensureConnected({ conf: app.conf, connect: (ms) => app.connect(ms), logger, who: 'consumer' });
       logger.info(logLines.connected(maskUrl(app.brokerUrl)));
       await worker.start();
       const beat = flags.beat ? startEmbeddedBeat(app, { scheduleFile: flags.schedule, scheduler: flags.scheduler, owner: worker.hostname, logger }) : null;

@@ -35,6 +35,10 @@ def render(report_id, format='pdf'):
     raise NotImplementedError('runs on the TypeScript worker')
 
 
+class QuotaExceeded(Exception):
+    """What ts.fail_quota's error names as its Python class (pythonModule = 'worker_producer')."""
+
+
 def _raised(result, timeout=10):
     """What get() raised, as a Python user inspects it."""
     try:
@@ -114,6 +118,7 @@ def case_failures():
     calls = {
         'range_error': app.send_task('ts.fail_range', args=['bad range 42']),
         'custom_error': app.send_task('ts.fail_custom', args=['balance 0 < 10']),
+        'chosen_class': app.send_task('ts.fail_quota', args=['quota 100 reached']),
         'missing_param': app.send_task('ts.render'),
         'missing_positional': app.send_task('ts.add', args=[1]),
         'unexpected_kwarg': app.send_task('ts.add', args=[1, 2], kwargs={'c': 3}),
@@ -121,7 +126,40 @@ def case_failures():
         'schema_report_id': app.send_task('ts.render', args=['x']),
         'schema_format': app.send_task('ts.render', args=[1, 'docx']),
     }
-    return {name: _raised(r) for name, r in calls.items()}
+    raised = {name: _raised(r) for name, r in calls.items()}
+    try:
+        calls['chosen_class'].get(timeout=10)
+    except QuotaExceeded:
+        raised['chosen_class']['caught_as_own_class'] = True
+    return raised
+
+
+BIG = 2 ** 60 + 1
+
+
+def case_bigint():
+    """Integers beyond 2**53 (ids, amounts in cents) survive every path exactly."""
+    from celery import chain, chord
+    big_args = [BIG, -(2 ** 63), 2 ** 64 - 1, [2 ** 53 + 1], {'id': 2 ** 70}]
+    big_kwargs = {'snowflake': 1541815603606036480, 'cents': 10 ** 20}
+    echo = app.send_task('ts.echo', args=big_args, kwargs=big_kwargs).get(timeout=10)
+    chained = chain(app.signature('ts.add', args=(BIG, 2 ** 60)), app.signature('ts.add', args=(2 ** 62,))).apply_async()
+    chorded = chord([app.signature('ts.add', args=(BIG, i)) for i in (2 ** 55, 2 ** 56)], app.signature('ts.echo')).apply_async()
+    retried = app.send_task('ts.retry_once', args=[BIG], kwargs={'k': 2 ** 65})
+    return {
+        'echo_equal': echo == {'args': big_args, 'kwargs': big_kwargs},
+        'echo': repr(echo),
+        'sum': repr(app.send_task('ts.add', args=[BIG, 2 ** 60]).get(timeout=10)),
+        'chain': repr(chained.get(timeout=10)),
+        'chain_expected': repr(BIG + 2 ** 60 + 2 ** 62),
+        'chord': repr(chorded.get(timeout=10)),
+        'chord_expected': repr({'args': [[BIG + 2 ** 55, BIG + 2 ** 56]], 'kwargs': {}}),
+        'retried': repr(retried.get(timeout=10)),
+        'retried_expected': repr({'args': [BIG], 'kwargs': {'k': 2 ** 65}, 'retries': 1}),
+        # A handler that adds a bigint to a number, or a zod number schema, fails loudly.
+        'mixed': _raised(app.send_task('ts.add', args=[BIG, 0])),
+        'schema': _raised(app.send_task('ts.render', args=[BIG])),
+    }
 
 
 def case_progress():
@@ -246,6 +284,7 @@ def run_all(preloaded_ids):
     run('kwargs', case_kwargs)
     run('unknown', case_unknown)
     run('failures', case_failures)
+    run('bigint', case_bigint)
     run('progress', case_progress)
     run('expires', case_expires)
     run('priority_header', case_priority_header)

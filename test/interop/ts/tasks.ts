@@ -46,6 +46,12 @@ app.task(
   ({ kwargs }) => ({ report_id: kwargs.report_id, format: kwargs.format }),
 );
 
+/** Retries once (countdown 0), then returns what it received and its retry count. */
+app.task({ name: 'ts.retry_once' }, ({ args, kwargs, ctx }) => {
+  if (ctx.retries === 0) ctx.retry({ countdown: 0 });
+  return { args, kwargs, retries: ctx.retries };
+});
+
 /** A RangeError reaches Python as ValueError. */
 app.task('ts.fail_range', (message: string) => {
   throw new RangeError(message);
@@ -58,6 +64,17 @@ class InsufficientFunds extends Error {
 /** A user-defined error class reaches Python under its own name. */
 app.task('ts.fail_custom', (message: string) => {
   throw new InsufficientFunds(message);
+});
+
+class QuotaExceeded extends Error {
+  override readonly name = 'QuotaExceeded';
+  /** The Python module holding the class of the same name (the producer script here). */
+  readonly pythonModule = 'worker_producer';
+}
+
+/** A user error class that chooses its Python class: worker_producer.QuotaExceeded. */
+app.task('ts.fail_quota', (message: string) => {
+  throw new QuotaExceeded(message);
 });
 
 /** Reports PROGRESS, then waits for the test to open `gate` before finishing. */
