@@ -15,6 +15,8 @@ const queueDeclaration = z.strictObject({
   routing_key: z.string().optional(),
   /** kombu `Queue(max_priority=)`: RabbitMQ's `x-max-priority` for this queue. */
   max_priority: z.number().int().min(1).max(255).optional(),
+  /** kombu `Queue(queue_arguments=)`: RabbitMQ `x-` arguments, e.g. `{'x-queue-type': 'quorum'}`. */
+  queue_arguments: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** What a route (task_routes entry or router function) may say about a task's destination. */
@@ -59,6 +61,12 @@ const settings = {
   /** RabbitMQ: `x-max-priority` of every queue Celery declares (a queue's own max_priority wins). */
   task_queue_max_priority: z.number().int().min(1).max(255).nullable().default(null),
   task_create_missing_queues: z.boolean().default(true),
+  /** RabbitMQ: the type of the default queue Celery declares when task_queues is empty. */
+  task_default_queue_type: z.enum(['classic', 'quorum']).default('classic'),
+  /** RabbitMQ: the type of queues created on the fly (celery/app/amqp.py `Queues.new_missing`). */
+  task_create_missing_queue_type: z.enum(['classic', 'quorum']).default('classic'),
+  /** RabbitMQ: the `celery_delayed_*` queues' type (kombu native delayed delivery). */
+  broker_native_delayed_delivery_queue_type: z.enum(['classic', 'quorum']).default('quorum'),
   task_routes: z.union([routeEntry, z.array(routeEntry)]).nullable().default(null),
   task_serializer: z.literal('json').default('json'),
   accept_content: z.array(z.string()).default(['json']),
@@ -87,6 +95,8 @@ const settings = {
   worker_disable_rate_limits: z.boolean().default(false),
   worker_max_tasks_per_child: z.number().int().positive().nullable().default(null),
   worker_max_memory_per_child: z.number().int().positive().nullable().default(null),
+  /** RabbitMQ: consume with per-consumer prefetch when a queue is quorum (global QoS is refused there). */
+  worker_detect_quorum_queues: z.boolean().default(true),
 
   /** null = UTC with enable_utc (Celery's default), else the local zone (see beat's appTimeZoneName). */
   timezone: z.string().min(1).nullable().default(null),
