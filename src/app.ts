@@ -83,7 +83,7 @@ export class Celery {
 
   /** The broker transport, connected on first use. */
   get transport(): Transport {
-    this.transportInstance ??= createTransport(this.brokerUrl, this.conf.broker_transport_options);
+    this.transportInstance ??= createTransport(this.brokerUrl, this.conf.broker_transport_options, this.conf.broker_failover_strategy ?? 'round-robin');
     return this.transportInstance;
   }
 
@@ -100,7 +100,7 @@ export class Celery {
         keyPrefix: prefix,
         masterName: typeof masterName === 'string' ? masterName : undefined,
         sentinelKwargs: sentinelKwargs && typeof sentinelKwargs === 'object' ? (sentinelKwargs as Record<string, unknown>) : undefined,
-      });
+      }, { transport: () => this.transport, replyQueue: this.oid, persistent: this.conf.result_persistent ?? false, expires: this.conf.result_expires });
     }
     return this.backendInstance;
   }
@@ -226,6 +226,7 @@ export class Celery {
       await transport.declareQueue(route.queue);
       this.declared.add(route.queue.name);
     }
+    if (!message.headers.ignore_result) await this.backend?.prepareReplies?.();
     const delay = eta ? (eta.getTime() - now.getTime()) / 1000 : 0;
     await transport.publish(message, (await this.delayedTarget(route, delay)) ?? route.target);
     return this.AsyncResult<T>(id);

@@ -51,6 +51,8 @@ const settings = {
   broker_transport_options: z.record(z.string(), z.unknown()).default({}),
   result_backend_transport_options: z.record(z.string(), z.unknown()).default({}),
   broker_connection_retry_on_startup: z.boolean().default(true),
+  /** RabbitMQ URL lists (`amqp://h1//;amqp://h2//`): which node next when one fails (kombu's strategies). */
+  broker_failover_strategy: z.enum(['round-robin', 'shuffle']).nullable().default(null),
 
   task_default_queue: z.string().min(1).default('celery'),
   task_default_exchange: z.string().optional(),
@@ -87,6 +89,8 @@ const settings = {
 
   result_expires: seconds.nullable().default(86400),
   result_extended: z.boolean().default(false),
+  /** rpc://: result messages persistent (delivery mode 2); Celery's default is transient. */
+  result_persistent: z.boolean().nullable().default(null),
   result_compression: z.enum(['gzip', 'zlib', 'brotli']).nullable().default(null),
 
   worker_concurrency: z.number().int().positive().nullable().default(null),

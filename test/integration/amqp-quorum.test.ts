@@ -88,6 +88,33 @@ test('a quorum queue another client declared is found quorum and consumed with a
   assert.deepEqual(got.map((d) => JSON.parse(d.message.body.toString())), [0, 1, 2, 3, 4]);
 });
 
+test("a raised prefetch on a quorum channel reaches consumers started afterwards only (Celery's static per-consumer window)", async () => {
+  const q1 = name('grow-1');
+  const q2 = name('grow-2');
+  await declareElsewhere(q1, { 'x-queue-type': 'quorum' });
+  await declareElsewhere(q2, { 'x-queue-type': 'quorum' });
+  const transport = new AmqpTransport(URL);
+  closers.push(() => transport.close());
+  const lost: string[] = [];
+  transport.onEvent((e) => e.type === 'connection-lost' && lost.push(e.error.message));
+  await transport.declareQueue({ name: q1, exchange: '' });
+  await transport.declareQueue({ name: q2, exchange: '' });
+  for (let i = 0; i < 3; i++) await transport.publish(message(i), { exchange: '', routingKey: q1 });
+  for (let i = 0; i < 3; i++) await transport.publish(message(i), { exchange: '', routingKey: q2 });
+  const got: Delivery[] = [];
+  const consumer = transport.consume([q1], { prefetch: 1 }, (d) => got.push(d));
+  await pollUntil('one delivery', () => got.length === 1);
+  consumer.setPrefetch(2); // a held ETA message: the worker raises the window by one
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(got.length, 1, 'the running consumer keeps its window of 1');
+  consumer.addQueue(q2);
+  await pollUntil('two from the consumer started after the raise', () => got.filter((d) => d.info.queue === q2).length === 2);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(got.filter((d) => d.info.queue === q2).length, 2);
+  assert.deepEqual(lost, [], 'basic.qos stayed per consumer (a global one would close the connection)');
+  for (const d of got) await d.ack();
+});
+
 test('a classic queue beside a quorum one: both consumed on one per-consumer channel', async () => {
   const qq = name('mixed-q');
   const qc = name('mixed-c');

@@ -28,7 +28,7 @@ import type {
 import { AckBatcher } from './ack-batcher.js';
 import { type DelayedQueueType, delayedBindingKey, delayedTopology } from './native-delayed-delivery.js';
 import { fromAmqp, publishOptions } from './amqp-message.js';
-import { type AmqpConnectionOptions, type AmqpTransportOptions, parseAmqpTransportOptions, parseAmqpUrl } from './amqp-options.js';
+import { type AmqpConnectionOptions, type AmqpTransportOptions, type FailoverStrategy, nextNode, parseAmqpTransportOptions, parseAmqpUrls } from './amqp-options.js';
 
 const NOT_FOUND = 404;
 const NOT_IMPLEMENTED = 540;
@@ -42,7 +42,9 @@ interface Restartable {
 
 export class AmqpTransport implements Transport {
   private readonly options: AmqpTransportOptions;
-  private readonly connection: AmqpConnectionOptions;
+  /** The nodes of a `;`-separated URL list; `node` is the one in use (kombu's failover). */
+  private readonly nodes: AmqpConnectionOptions[];
+  private node = 0;
   private model: ChannelModel | null = null;
   private opening: Promise<ChannelModel> | null = null;
   private publisher: Promise<Channel | ConfirmChannel> | null = null;
@@ -62,9 +64,17 @@ export class AmqpTransport implements Transport {
   constructor(
     private readonly url: string,
     transportOptions: Record<string, unknown> = {},
+    /** Celery's `broker_failover_strategy` (default round-robin). */
+    private readonly failoverStrategy: FailoverStrategy = 'round-robin',
   ) {
     this.options = parseAmqpTransportOptions(transportOptions);
-    this.connection = parseAmqpUrl(url, this.options.heartbeat);
+    this.nodes = parseAmqpUrls(url, this.options.heartbeat);
+  }
+
+  /** The node in use (or to be tried next): `host:port`. */
+  get currentNode(): string {
+    const { hostname, port } = this.nodes[this.node]!;
+    return `${hostname}:${port}`;
   }
 
   /**
@@ -213,12 +223,22 @@ export class AmqpTransport implements Transport {
     return channel;
   }
 
+  /** Connect to the node in use; when it fails, to the next ones the strategy picks, each once. */
   private async dial(): Promise<ChannelModel> {
-    const { protocol, hostname, port, username, password, vhost, heartbeat } = this.connection;
-    const model = await amqplib.connect(
-      { protocol, hostname, port, username, password, vhost, heartbeat },
-      { timeout: this.options.connectTimeoutMs, clientProperties: this.options.clientProperties },
-    );
+    let model: ChannelModel | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const { protocol, hostname, port, username, password, vhost, heartbeat } = this.nodes[this.node]!;
+      try {
+        model = await amqplib.connect(
+          { protocol, hostname, port, username, password, vhost, heartbeat },
+          { timeout: this.options.connectTimeoutMs, clientProperties: this.options.clientProperties },
+        );
+        break;
+      } catch (error) {
+        if (this.closing || attempt + 1 >= this.nodes.length) throw error;
+        this.node = nextNode(this.node, this.nodes.length, this.failoverStrategy);
+      }
+    }
     if (this.closing) {
       // close() ran while we dialled: this connection has no owner any more.
       await model.close().catch(() => undefined);
@@ -240,6 +260,8 @@ export class AmqpTransport implements Transport {
     this.model = null;
     this.publisher = null;
     if (this.closing) return;
+    // kombu `Connection._ensure_connection`: after a connection error, the next node first.
+    if (this.nodes.length > 1) this.node = nextNode(this.node, this.nodes.length, this.failoverStrategy);
     this.connectionProblem(error ?? new Error('connection closed by the broker'));
   }
 
