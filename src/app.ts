@@ -19,12 +19,13 @@ import type { TaskContext, TaskInput, TaskSpec } from './registry/task-definitio
 import { attachHandleMethods, localContext, type TaskHandleMethods } from './registry/task-handle.js';
 import { TaskRegistry } from './registry/task-registry.js';
 import { AsyncResult, GroupResult } from './result.js';
-import { Router } from './routing.js';
+import { type Route, Router } from './routing.js';
 import type { SendTaskOptions } from './send-task-options.js';
 import { Signals } from './signals.js';
 import { ControlClient } from './control/control-client.js';
 import { createTransport } from './transport/index.js';
-import type { Transport } from './transport/transport.js';
+import { calculateRoutingKey, levelName, MAX_LEVEL } from './transport/amqp/native-delayed-delivery.js';
+import type { PublishTarget, Transport } from './transport/transport.js';
 
 /** Collaborators that tests and the embedded demo inject instead of URLs. */
 export interface AppDependencies {
@@ -82,7 +83,7 @@ export class Celery {
 
   /** The broker transport, connected on first use. */
   get transport(): Transport {
-    this.transportInstance ??= createTransport(this.brokerUrl, this.conf.broker_transport_options);
+    this.transportInstance ??= createTransport(this.brokerUrl, this.conf.broker_transport_options, this.conf.broker_failover_strategy ?? 'round-robin');
     return this.transportInstance;
   }
 
@@ -99,7 +100,7 @@ export class Celery {
         keyPrefix: prefix,
         masterName: typeof masterName === 'string' ? masterName : undefined,
         sentinelKwargs: sentinelKwargs && typeof sentinelKwargs === 'object' ? (sentinelKwargs as Record<string, unknown>) : undefined,
-      });
+      }, { transport: () => this.transport, replyQueue: this.oid, persistent: this.conf.result_persistent ?? false, expires: this.conf.result_expires });
     }
     return this.backendInstance;
   }
@@ -189,12 +190,13 @@ export class Celery {
     // root_id and parent_id default from `current_worker_task`).
     const parent = this.currentTask.getStore();
     const route = this.router.route(name, args, kwargs, options);
+    const eta = options.countdown !== undefined ? new Date(now.getTime() + options.countdown * 1000) : toDate(options.eta, 'eta');
     const message = buildTaskMessage({
       id,
       task: name,
       args,
       kwargs,
-      eta: options.countdown !== undefined ? new Date(now.getTime() + options.countdown * 1000) : toDate(options.eta, 'eta'),
+      eta,
       expires: typeof options.expires === 'number' ? new Date(now.getTime() + options.expires * 1000) : toDate(options.expires, 'expires'),
       shadow: options.shadow ?? null,
       group: options.group_id ?? null,
@@ -224,8 +226,29 @@ export class Celery {
       await transport.declareQueue(route.queue);
       this.declared.add(route.queue.name);
     }
-    await transport.publish(message, route.target);
+    if (!message.headers.ignore_result) await this.backend?.prepareReplies?.();
+    const delay = eta ? (eta.getTime() - now.getTime()) / 1000 : 0;
+    await transport.publish(message, (await this.delayedTarget(route, delay)) ?? route.target);
     return this.AsyncResult<T>(id);
+  }
+
+  /**
+   * Where a countdown/ETA task goes through RabbitMQ's native delayed delivery, as
+   * celery/app/base.py `Celery.send_task` does when quorum queues are in use: to
+   * `celery_delayed_27` with kombu's `calculate_routing_key` (whole seconds), when the target
+   * queue is quorum and its exchange is not direct (the delivery exchange reaches a queue through
+   * its exchange, which a direct one cannot do for the `#.<key>` pattern). Null: publish as usual
+   * and the worker holds the message until its ETA.
+   */
+  private async delayedTarget(route: Route, delaySeconds: number): Promise<PublishTarget | null> {
+    const transport = this.transport;
+    const queue = route.queue;
+    const seconds = Math.trunc(delaySeconds);
+    if (seconds < 1 || !queue || !transport.declareNativeDelayedDelivery) return null;
+    if (!(this.router.isQuorum(queue.name) || transport.isQuorum?.(queue.name))) return null;
+    if ((queue.exchangeType ?? 'direct') === 'direct') return null;
+    await transport.declareNativeDelayedDelivery(this.conf.broker_native_delayed_delivery_queue_type);
+    return { exchange: levelName(MAX_LEVEL), routingKey: calculateRoutingKey(seconds, queue.routingKey ?? queue.name), exchangeType: 'topic' };
   }
 
   /**

@@ -25,6 +25,8 @@ const queueDeclaration = z.strictObject({
   routing_key: z.string().optional(),
   /** kombu `Queue(max_priority=)`: RabbitMQ's `x-max-priority` for this queue. */
   max_priority: z.number().int().min(1).max(255).optional(),
+  /** kombu `Queue(queue_arguments=)`: RabbitMQ `x-` arguments, e.g. `{'x-queue-type': 'quorum'}`. */
+  queue_arguments: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** What a route (task_routes entry or router function) may say about a task's destination. */
@@ -65,6 +67,8 @@ const settings = {
   broker_connection_max_retries: z.number().int().nonnegative().nullable().default(100),
   /** Seconds one connection attempt may take. */
   broker_connection_timeout: seconds.default(4),
+  /** RabbitMQ URL lists (`amqp://h1//;amqp://h2//`): which node next when one fails (kombu's strategies). */
+  broker_failover_strategy: z.enum(['round-robin', 'shuffle']).nullable().default(null),
 
   task_default_queue: z.string().min(1).default('celery'),
   task_default_exchange: z.string().optional(),
@@ -75,6 +79,12 @@ const settings = {
   /** RabbitMQ: `x-max-priority` of every queue Celery declares (a queue's own max_priority wins). */
   task_queue_max_priority: z.number().int().min(1).max(255).nullable().default(null),
   task_create_missing_queues: z.boolean().default(true),
+  /** RabbitMQ: the type of the default queue Celery declares when task_queues is empty. */
+  task_default_queue_type: z.enum(['classic', 'quorum']).default('classic'),
+  /** RabbitMQ: the type of queues created on the fly (celery/app/amqp.py `Queues.new_missing`). */
+  task_create_missing_queue_type: z.enum(['classic', 'quorum']).default('classic'),
+  /** RabbitMQ: the `celery_delayed_*` queues' type (kombu native delayed delivery). */
+  broker_native_delayed_delivery_queue_type: z.enum(['classic', 'quorum']).default('quorum'),
   task_routes: z.union([routeEntry, z.array(routeEntry)]).nullable().default(null),
   task_serializer: z.literal('json').default('json'),
   accept_content: z.array(z.string()).default(['json']),
@@ -95,6 +105,8 @@ const settings = {
 
   result_expires: seconds.nullable().default(86400),
   result_extended: z.boolean().default(false),
+  /** rpc://: result messages persistent (delivery mode 2); Celery's default is transient. */
+  result_persistent: z.boolean().nullable().default(null),
   result_compression: z.enum(['gzip', 'zlib', 'brotli']).nullable().default(null),
 
   worker_concurrency: z.number().int().positive().nullable().default(null),
@@ -117,6 +129,8 @@ const settings = {
    * and stored as FAILURE MessageTooLarge. null = no limit (Celery's behaviour).
    */
   worker_max_message_size: z.number().int().positive().nullable().default(16 * 1024 * 1024),
+  /** RabbitMQ: consume with per-consumer prefetch when a queue is quorum (global QoS is refused there). */
+  worker_detect_quorum_queues: z.boolean().default(true),
 
   /** null = UTC with enable_utc (Celery's default), else the local zone (see beat's appTimeZoneName). */
   timezone: z.string().refine(isTimeZone, 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"').nullable().default(null),

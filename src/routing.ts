@@ -34,7 +34,7 @@ export class Router {
         exchange: q.exchange ?? q.name,
         exchangeType: q.exchange_type ?? 'direct',
         routingKey: q.routing_key ?? q.name,
-        ...this.attributes(q.max_priority),
+        ...this.attributes(q.name, q.queue_arguments ?? {}, q.max_priority),
       });
     }
   }
@@ -52,7 +52,9 @@ export class Router {
       exchange: isDefault ? (this.config.task_default_exchange ?? name) : name,
       exchangeType: isDefault ? this.config.task_default_exchange_type : 'direct',
       routingKey: isDefault ? (this.config.task_default_routing_key ?? name) : name,
-      ...this.attributes(),
+      // celery/app/amqp.py `AMQP.Queues` (the default queue, when task_queues is empty) and
+      // `Queues.new_missing` (any other queue) choose the type.
+      ...this.attributes(name, queueType(isDefault && this.config.task_queues.length === 0 ? this.config.task_default_queue_type : this.config.task_create_missing_queue_type)),
     };
     this.queues.set(name, spec);
     return spec;
@@ -72,16 +74,31 @@ export class Router {
       exchange: options.exchange ?? name,
       exchangeType: options.exchangeType ?? 'direct',
       routingKey: options.routingKey ?? name,
-      ...this.attributes(),
+      ...this.attributes(name, queueType(this.config.task_create_missing_queue_type)),
     };
     this.queues.set(name, spec);
     return spec;
   }
 
-  /** RabbitMQ queue arguments Celery adds (`x-max-priority`); none when no priority is configured. */
-  private attributes(maxPriority?: number): Pick<QueueSpec, 'attributes'> {
-    const priority = maxPriority ?? this.config.task_queue_max_priority;
-    return priority ? { attributes: { arguments: { 'x-max-priority': priority } } } : {};
+  /**
+   * RabbitMQ queue arguments: the queue's own, plus `x-max-priority` where a priority is
+   * configured. A quorum queue has no `x-max-priority` (RabbitMQ refuses the declaration), so
+   * asking for both is a configuration error rather than a broker error at start-up.
+   */
+  private attributes(name: string, args: Record<string, unknown> = {}, maxPriority?: number): Pick<QueueSpec, 'attributes'> {
+    const priority = maxPriority ?? args['x-max-priority'] ?? this.config.task_queue_max_priority;
+    if (priority && args['x-queue-type'] === 'quorum') {
+      throw new ConfigError(
+        `queue '${name}' is a quorum queue, and quorum queues do not support priorities (x-max-priority ${String(priority)} from ${maxPriority ? 'its max_priority' : args['x-max-priority'] ? 'its queue_arguments' : 'task_queue_max_priority'}): use a classic queue for priorities, or drop the priority`,
+      );
+    }
+    const all = priority ? { ...args, 'x-max-priority': priority } : args;
+    return Object.keys(all).length ? { attributes: { arguments: all } } : {};
+  }
+
+  /** True when the queue is declared quorum by the configuration. */
+  isQuorum(name: string): boolean {
+    return this.queue(name).attributes?.arguments?.['x-queue-type'] === 'quorum';
   }
 
   private lookup(name: string, args: unknown[], kwargs: Record<string, unknown>, explicit: DestinationOptions): RouteOptions | null {
@@ -103,6 +120,9 @@ export class Router {
       merged.queue = this.config.task_default_queue;
     }
     const queue = merged.queue !== undefined ? this.queue(merged.queue) : null;
+    if (explicit.priority !== undefined && queue?.attributes?.arguments?.['x-queue-type'] === 'quorum') {
+      throw new ConfigError(`queue '${queue.name}' is a quorum queue: quorum queues do not support message priorities (priority=${explicit.priority}); send without priority or route to a classic queue`);
+    }
     const exchangeType: ExchangeType = merged.exchange_type ?? queue?.exchangeType ?? 'direct';
     let target: PublishTarget;
     if ((!merged.exchange || !merged.routing_key) && exchangeType === 'direct') {
@@ -117,6 +137,10 @@ export class Router {
     }
     return { queue, target, priority: merged.priority ?? this.config.task_default_priority ?? undefined };
   }
+}
+
+function queueType(type: 'classic' | 'quorum'): Record<string, unknown> {
+  return type === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -4,8 +4,11 @@ import { maskUrl, urlScheme } from '../url-mask.js';
 import { MemoryBackend } from './memory.js';
 import { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 import type { ResultBackend } from './result-backend.js';
+import { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
+import type { Transport } from '../transport/transport.js';
 
 export { MemoryBackend } from './memory.js';
+export { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
 export { DEFAULT_RESULT_EXPIRES, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 export { ResultKeys } from './redis/keys.js';
 export { RedisChordStore, type ChordEntry, type ChordPart, type ChordPartOutcome, type RedisChordStoreOptions } from './redis/chord.js';
@@ -16,7 +19,11 @@ export type * from './result-backend.js';
  * `disabled`). `options` apply to Redis (`result_expires`, `global_keyprefix`).
  * @example const backend = createBackend('redis://localhost:6379/1', { resultExpires: 3600 });
  */
-export function createBackend(url: string | undefined | null, options: RedisBackendOptions = {}): ResultBackend | null {
+export function createBackend(
+  url: string | undefined | null,
+  options: RedisBackendOptions = {},
+  rpc?: { transport: () => Transport } & RpcBackendOptions,
+): ResultBackend | null {
   if (!url || url === 'disabled' || url === 'disabled://') return null;
   const scheme = urlScheme(url, { slashes: false });
   switch (scheme) {
@@ -28,7 +35,10 @@ export function createBackend(url: string | undefined | null, options: RedisBack
       return new RedisBackend(url, options);
     case 'memory':
       return new MemoryBackend();
+    case 'rpc':
+      if (!rpc) throw new ConfigError('result_backend rpc:// needs the app (it sends results over the broker)');
+      return new RpcBackend(rpc.transport, rpc);
     default:
-      throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://, rediss://, sentinel:// or redis+socket://)`);
+      throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://, rediss://, sentinel://, redis+socket:// or rpc://)`);
   }
 }

@@ -11,6 +11,12 @@ export interface WaitOptions {
   until?: (meta: TaskMeta) => boolean;
 }
 
+/** Where the rpc:// backend sends a state: the task message's `reply_to` and `correlation_id`. */
+export interface ResultDestination {
+  replyTo: string | null;
+  correlationId: string | null;
+}
+
 export interface ResultBackend {
   /** Verify the store answers; rejects with a one-line TransportError (e.g. at CLI start-up). */
   connect(timeoutMs?: number): Promise<void>;
@@ -18,7 +24,9 @@ export interface ResultBackend {
    * Store a task's meta (SET with `result_expires` + PUBLISH). A stored SUCCESS is never
    * overwritten: the write is skipped and `false` returned.
    */
-  storeResult(meta: TaskMeta): Promise<boolean>;
+  storeResult(meta: TaskMeta, destination?: ResultDestination): Promise<boolean>;
+  /** rpc://: declare and consume the caller's reply queue before a task is sent. Others: absent. */
+  prepareReplies?(): Promise<void>;
   /** The stored meta, or a PENDING meta when nothing is stored. */
   getMeta(taskId: string): Promise<TaskMeta>;
   /** Wait until the task reaches a ready state (or `until` holds). Subscribes before reading. */

@@ -19,7 +19,7 @@ export type * from './transport.js';
  * @example
  * const transport = createTransport('redis://localhost:6379/0', { visibility_timeout: 7200 });
  */
-export function createTransport(url: string, options: Record<string, unknown> = {}): Transport {
+export function createTransport(url: string, options: Record<string, unknown> = {}, failoverStrategy: 'round-robin' | 'shuffle' = 'round-robin'): Transport {
   const scheme = urlScheme(url);
   switch (scheme) {
     case 'redis':
@@ -33,7 +33,7 @@ export function createTransport(url: string, options: Record<string, unknown> = 
     case 'amqp':
     case 'amqps':
     case 'pyamqp':
-      return new AmqpTransport(url, options);
+      return new AmqpTransport(url, options, failoverStrategy);
     default:
       throw new ConfigError(`broker_url ${maskUrl(url)}: unknown transport scheme '${scheme ?? url}' (supported: redis://, rediss://, sentinel://, redis+socket://, unix://, amqp://, amqps://, pyamqp://, memory://)`);
   }

@@ -87,6 +87,11 @@ export interface ConsumeOptions {
    * reported as a `message-too-large` event. Unset = no limit here (the worker still checks bodies).
    */
   maxMessageSize?: number;
+  /**
+   * RabbitMQ: consume quorum queues with per-consumer prefetch (Celery's
+   * `worker_detect_quorum_queues`, default true); other brokers ignore it.
+   */
+  detectQuorumQueues?: boolean;
 }
 
 export interface Consumer {
@@ -148,6 +153,19 @@ export interface Transport {
   purge(queue: string): Promise<number>;
   /** Number of messages waiting in the queue (all priority levels). */
   queueSize(queue: string): Promise<number>;
+  /** RabbitMQ: whether a declared queue is quorum (declared so, or found so). Others: absent. */
+  isQuorum?(queue: string): boolean;
+  /**
+   * RabbitMQ: declare kombu's native delayed delivery exchanges and queues (once per transport;
+   * entities that exist are used as they are). Others: absent.
+   */
+  declareNativeDelayedDelivery?(queueType: 'classic' | 'quorum'): Promise<void>;
+  /**
+   * RabbitMQ: the topology, then each queue's exchange bound to the delivery exchange and the
+   * queue to its exchange (kombu `bind_queue_to_native_delayed_delivery_exchange`). Returns the
+   * queues left out because their exchange is direct (kombu warns about those).
+   */
+  bindNativeDelayedDelivery?(queues: QueueSpec[], queueType: 'classic' | 'quorum'): Promise<string[]>;
   /** Subscribe to status events (connection lost/restored, dropped messages). */
   onEvent(listener: (event: TransportEvent) => void): void;
   /** Restore every unsettled delivery to the front of its queue, then disconnect. */

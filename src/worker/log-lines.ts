@@ -23,6 +23,10 @@ export const logLines = {
     `Task ${name}[${id}] has an ETA (${etaIso}) beyond the broker's visibility_timeout (${visibilitySeconds}s): it will be redelivered to another worker before it runs. Raise broker_transport_options.visibility_timeout.`,
   connected: (url: string) => `Connected to ${url}`,
   connectionLost: (reason: string) => `consumer: Cannot connect to the broker: ${reason}. Trying again with back-off...`,
+  // kombu/transport/native_delayed_delivery.py and celery/worker/consumer/delayed_delivery.py.
+  delayedDeliveryDirect: (queue: string) =>
+    `Exchange of queue ${queue} is a direct exchange and native delayed delivery do not support direct exchanges. ETA tasks published to this exchange will block the worker until the ETA arrives.`,
+  delayedDeliveryFailed: (reason: string) => `Failed to setup delayed delivery: ${reason}. Native delayed delivery will not be available.`,
   reconnected: () => 'consumer: Connection to broker re-established',
   staleDropped: (count: number) => `consumer: ${count} message(s) fetched before the connection was lost will be redelivered by the broker`,
   ready: (node: string) => `${node} ready.`,

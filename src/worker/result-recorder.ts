@@ -1,7 +1,7 @@
 // Writes a request's states to the result backend in Celery's meta format, with `result_extended`
 // fields when enabled (celery/backends/base.py `Backend._get_result_meta`). A value JSON cannot
 // carry becomes an EncodeError.
-import type { ResultBackend } from '../backend/result-backend.js';
+import type { ResultBackend, ResultDestination } from '../backend/result-backend.js';
 import type { CeleryConfig } from '../config.js';
 import { EncodeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -35,7 +35,8 @@ export class ResultRecorder {
       parentId: task.parentId,
       extended,
     });
-    return this.write(meta, req.displayName);
+    // rpc:// sends it to the caller's reply queue (celery/backends/rpc.py `destination_for`).
+    return this.write(meta, req.displayName, { replyTo: task.replyTo, correlationId: task.correlationId ?? task.id });
   }
 
   /** Store a state under another task id (the later steps of a failed chain). */
@@ -43,10 +44,10 @@ export class ResultRecorder {
     return this.write(buildTaskMeta({ taskId, status, result, traceback, dateDone: new Date(this.now()) }), taskId);
   }
 
-  private async write(meta: TaskMeta, name: string): Promise<Error | undefined> {
+  private async write(meta: TaskMeta, name: string, destination?: ResultDestination): Promise<Error | undefined> {
     if (!this.backend) return undefined;
     try {
-      await this.backend.storeResult(meta);
+      await this.backend.storeResult(meta, destination);
     } catch (error) {
       if (error instanceof EncodeError || error instanceof TypeError || error instanceof RangeError) {
         // JSON refused the value (BigInt, cycle): like Celery, the task fails with an EncodeError.

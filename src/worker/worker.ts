@@ -236,13 +236,33 @@ export class Worker implements WorkerUnderControl {
     const transport = this.app.transport;
     transport.onEvent((event) => this.onTransportEvent(event));
     for (const queue of this.queues) await transport.declareQueue(this.app.router.queue(queue));
-    this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch, maxMessageSize: this.wireSizeLimit() }, (delivery) => this.onDelivery(delivery));
+    await this.setUpDelayedDelivery();
+    this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch, maxMessageSize: this.wireSizeLimit(), detectQuorumQueues: this.app.conf.worker_detect_quorum_queues }, (delivery) => this.onDelivery(delivery));
     if (this.remoteOptions.enabled) {
       this.remote = new WorkerRemoteControl(this, { ...this.remoteOptions, logger: this.logger, now: this.now });
       await this.remote.start();
     }
     this.logger.info(logLines.ready(this.hostname));
     await this.sendSignal('worker_ready');
+  }
+
+  /**
+   * With a quorum queue among ours (RabbitMQ), bind our queues to kombu's native delayed delivery
+   * exchanges, as celery/worker/consumer/delayed_delivery.py `DelayedDelivery.start` does (it is
+   * included when `detect_quorum_queues` finds one); a failure is logged, not fatal, there too.
+   */
+  private async setUpDelayedDelivery(): Promise<void> {
+    const transport = this.app.transport;
+    if (!transport.bindNativeDelayedDelivery || !this.queues.some((q) => transport.isQuorum?.(q))) return;
+    try {
+      const skipped = await transport.bindNativeDelayedDelivery(
+        this.queues.map((q) => this.app.router.queue(q)),
+        this.app.conf.broker_native_delayed_delivery_queue_type,
+      );
+      for (const queue of skipped) this.logger.warn(logLines.delayedDeliveryDirect(queue));
+    } catch (error) {
+      this.logger.warn(logLines.delayedDeliveryFailed((error as Error).message));
+    }
   }
 
   /**

@@ -51,6 +51,7 @@ export const REDIS_CLAIMS = {
   'core-python-worker': { db: 14, stem: 'pywork' },
   'core-sentinel': { db: 11, stem: 'sentinel' },
   'core-visibility': { db: 15, stem: 'visib' },
+  'rabbitmq-quorum': { db: 13, stem: 'rquorum' },
   'security-secrets': { db: 11, stem: 'secrets' },
   'worker-canvas': { db: 12, stem: 'canvas' },
   'worker-crash-recovery': { db: 15, stem: 'crash' },

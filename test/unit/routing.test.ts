@@ -56,3 +56,19 @@ test('(e)(f) task_routes by exact name, glob, regex and function; missing queues
   assert.equal(r.route('reports.render', [], {}, { queue: 'urgent' }).target.routingKey, 'urgent');
   assert.deepEqual(r.queue('wirefx.undeclared'), { name: 'wirefx.undeclared', exchange: 'wirefx.undeclared', exchangeType: 'direct', routingKey: 'wirefx.undeclared' });
 });
+
+test('quorum queues: task_default_queue_type, task_create_missing_queue_type and queue_arguments declare x-queue-type; priorities are refused', () => {
+  const byDefault = new Router(loadConfig({ task_default_queue: 'jobs', task_default_queue_type: 'quorum' }));
+  assert.deepEqual(byDefault.queue('jobs').attributes, { arguments: { 'x-queue-type': 'quorum' } });
+  assert.equal(byDefault.isQuorum('jobs'), true);
+  assert.equal(byDefault.queue('other').attributes, undefined, 'only the default queue takes task_default_queue_type');
+  const missing = new Router(loadConfig({ task_create_missing_queue_type: 'quorum' }));
+  assert.equal(missing.isQuorum('anything'), true);
+  const listed = new Router(loadConfig({ task_queues: [{ name: 'q', queue_arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 5 } }] }));
+  assert.deepEqual(listed.queue('q').attributes, { arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 5 } });
+  assert.throws(() => new Router(loadConfig({ task_queues: [{ name: 'q', max_priority: 10, queue_arguments: { 'x-queue-type': 'quorum' } }] })), /queue 'q' is a quorum queue, and quorum queues do not support priorities/);
+  const global = new Router(loadConfig({ task_queue_max_priority: 10, task_default_queue_type: 'quorum' }));
+  assert.throws(() => global.queue('celery'), /task_queue_max_priority/);
+  assert.throws(() => byDefault.route('t', [], {}, { priority: 5 }), /quorum queues do not support message priorities/);
+  assert.throws(() => loadConfig({ task_default_queue_type: 'stream' }), /task_default_queue_type/);
+});

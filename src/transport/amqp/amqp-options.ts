@@ -47,6 +47,28 @@ export function parseAmqpUrl(url: string, heartbeat: number): AmqpConnectionOpti
   };
 }
 
+/**
+ * A broker URL list (`amqp://h1//;amqp://h2//`) as kombu's `Connection` takes it: the nodes to
+ * fail over between, the first one first.
+ */
+export function parseAmqpUrls(url: string, heartbeat: number): AmqpConnectionOptions[] {
+  const parts = url.split(';').map((part) => part.trim()).filter(Boolean);
+  if (parts.length === 0) throw new ConfigError('broker URL is empty');
+  return parts.map((part) => parseAmqpUrl(part, heartbeat));
+}
+
+export type FailoverStrategy = 'round-robin' | 'shuffle';
+
+/**
+ * The next node to try after `current` failed (kombu/connection.py `failover_strategies`):
+ * round-robin cycles through the list in order; shuffle picks at random (`shufflecycle`).
+ */
+export function nextNode(current: number, count: number, strategy: FailoverStrategy, random: () => number = Math.random): number {
+  if (count <= 1) return 0;
+  if (strategy === 'shuffle') return Math.floor(random() * count) % count;
+  return (current + 1) % count;
+}
+
 const seconds = z.number().finite().nonnegative();
 
 // kombu's pyamqp transport options and Celery's publish retry policy; the ones that only tune

@@ -3,7 +3,9 @@
 // queues from celery/app/amqp.py `Queues.new_missing`). An entity that already exists is used as
 // it is (a passive check first), so attributes another client chose never clash with ours.
 // Prefetch is RabbitMQ's channel-global basic.qos, as Celery sets it for RabbitMQ (it can grow
-// live for held ETA tasks). A lost connection is re-opened with back-off; declarations,
+// live for held ETA tasks) — except where a consumed queue is quorum: RabbitMQ refuses global QoS
+// there, so the prefetch is per consumer, as celery/worker/consumer/tasks.py `Tasks.qos_global`
+// decides with worker_detect_quorum_queues. A lost connection is re-opened with back-off; declarations,
 // consumers and subscriptions are restored, and deliveries of the dead channel settle as no-ops
 // (RabbitMQ has already requeued them).
 import { once } from 'node:events';
@@ -24,10 +26,12 @@ import type {
   TransportEvent,
 } from '../transport.js';
 import { AckBatcher } from './ack-batcher.js';
+import { type DelayedQueueType, delayedBindingKey, delayedTopology } from './native-delayed-delivery.js';
 import { fromAmqp, publishOptions } from './amqp-message.js';
-import { type AmqpConnectionOptions, type AmqpTransportOptions, parseAmqpTransportOptions, parseAmqpUrl } from './amqp-options.js';
+import { type AmqpConnectionOptions, type AmqpTransportOptions, type FailoverStrategy, nextNode, parseAmqpTransportOptions, parseAmqpUrls } from './amqp-options.js';
 
 const NOT_FOUND = 404;
+const NOT_IMPLEMENTED = 540;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
 
@@ -38,7 +42,9 @@ interface Restartable {
 
 export class AmqpTransport implements Transport {
   private readonly options: AmqpTransportOptions;
-  private readonly connection: AmqpConnectionOptions;
+  /** The nodes of a `;`-separated URL list; `node` is the one in use (kombu's failover). */
+  private readonly nodes: AmqpConnectionOptions[];
+  private node = 0;
   private model: ChannelModel | null = null;
   private opening: Promise<ChannelModel> | null = null;
   private publisher: Promise<Channel | ConfirmChannel> | null = null;
@@ -48,6 +54,8 @@ export class AmqpTransport implements Transport {
   private lost = false;
   private readonly exchanges = new Set<string>();
   private readonly queues = new Map<string, QueueSpec>();
+  /** Queues known to be quorum: declared so by us or found so on the broker. */
+  private readonly quorum = new Set<string>();
   /** Declarations under way: concurrent publishers to a new queue share one declaration. */
   private readonly pending = new Map<string, Promise<void>>();
   private readonly live = new Set<Restartable>();
@@ -56,9 +64,17 @@ export class AmqpTransport implements Transport {
   constructor(
     private readonly url: string,
     transportOptions: Record<string, unknown> = {},
+    /** Celery's `broker_failover_strategy` (default round-robin). */
+    private readonly failoverStrategy: FailoverStrategy = 'round-robin',
   ) {
     this.options = parseAmqpTransportOptions(transportOptions);
-    this.connection = parseAmqpUrl(url, this.options.heartbeat);
+    this.nodes = parseAmqpUrls(url, this.options.heartbeat);
+  }
+
+  /** The node in use (or to be tried next): `host:port`. */
+  get currentNode(): string {
+    const { hostname, port } = this.nodes[this.node]!;
+    return `${hostname}:${port}`;
   }
 
   /**
@@ -93,8 +109,19 @@ export class AmqpTransport implements Transport {
     });
   }
 
+  /** True when the queue is quorum (declared so, or found so by `declareQueue`). */
+  isQuorum(queue: string): boolean {
+    return this.quorum.has(queue);
+  }
+
+  /** Remember a queue RabbitMQ told us is quorum (it refused global QoS on it). */
+  markQuorum(queue: string): void {
+    this.quorum.add(queue);
+  }
+
   async deleteQueue(spec: QueueSpec): Promise<void> {
     this.queues.delete(spec.name);
+    this.quorum.delete(spec.name);
     await this.withScratchChannel((ch) => ch.deleteQueue(spec.name), null);
   }
 
@@ -122,7 +149,7 @@ export class AmqpTransport implements Transport {
 
   consume(queues: string[], options: ConsumeOptions, onDelivery: (delivery: Delivery) => void): Consumer {
     if (this.closing) throw new TransportError('the transport is closed');
-    const consumer = new AmqpConsumer(this, [...new Set(queues)], options.prefetch, onDelivery);
+    const consumer = new AmqpConsumer(this, [...new Set(queues)], options.prefetch, options.detectQuorumQueues ?? true, onDelivery);
     this.live.add(consumer);
     void consumer.restart().catch((error: Error) => this.connectionProblem(error));
     return consumer;
@@ -196,12 +223,27 @@ export class AmqpTransport implements Transport {
     return channel;
   }
 
+  /** Connect to the node in use; when it fails, to the next ones the strategy picks, each once. */
   private async dial(): Promise<ChannelModel> {
-    const { protocol, hostname, port, username, password, vhost, heartbeat } = this.connection;
-    const model = await amqplib.connect(
-      { protocol, hostname, port, username, password, vhost, heartbeat },
-      { timeout: this.options.connectTimeoutMs, clientProperties: this.options.clientProperties },
-    );
+    let model: ChannelModel | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const { protocol, hostname, port, username, password, vhost, heartbeat } = this.nodes[this.node]!;
+      try {
+        model = await amqplib.connect(
+          { protocol, hostname, port, username, password, vhost, heartbeat },
+          { timeout: this.options.connectTimeoutMs, clientProperties: this.options.clientProperties },
+        );
+        break;
+      } catch (error) {
+        if (this.closing || attempt + 1 >= this.nodes.length) throw error;
+        this.node = nextNode(this.node, this.nodes.length, this.failoverStrategy);
+      }
+    }
+    if (this.closing) {
+      // close() ran while we dialled: this connection has no owner any more.
+      await model.close().catch(() => undefined);
+      throw new TransportError('the transport is closed');
+    }
     model.on('error', () => undefined); // 'close' follows and carries the story
     model.on('close', (error?: Error) => this.onClosed(model, error));
     this.model = model;
@@ -212,10 +254,14 @@ export class AmqpTransport implements Transport {
 
   private onClosed(model: ChannelModel, error?: Error): void {
     if (this.model !== model) return;
+    const quorum = globalQosRefusedOn(error);
+    if (quorum) this.quorum.add(quorum);
     this.connectionGeneration++;
     this.model = null;
     this.publisher = null;
     if (this.closing) return;
+    // kombu `Connection._ensure_connection`: after a connection error, the next node first.
+    if (this.nodes.length > 1) this.node = nextNode(this.node, this.nodes.length, this.failoverStrategy);
     this.connectionProblem(error ?? new Error('connection closed by the broker'));
   }
 
@@ -271,8 +317,68 @@ export class AmqpTransport implements Transport {
       await this.withChannel((ch) =>
         ch.assertQueue(spec.name, { durable: a.durable ?? true, autoDelete: a.autoDelete ?? false, exclusive: a.exclusive ?? false, arguments: a.arguments }),
       );
+      if (a.arguments?.['x-queue-type'] === 'quorum') this.quorum.add(spec.name);
+    } else if (await this.probeQuorum(spec.name)) {
+      this.quorum.add(spec.name);
     }
     if (exchange) await this.withChannel((ch) => ch.bindQueue(spec.name, exchange, spec.routingKey ?? spec.name));
+  }
+
+  declareNativeDelayedDelivery(queueType: DelayedQueueType): Promise<void> {
+    if (this.exchanges.has(`delayed:${queueType}`)) return Promise.resolve();
+    return this.once(`delayed:${queueType}`, async () => {
+      // kombu/transport/native_delayed_delivery.py `declare_native_delayed_delivery_exchanges_and_queues`.
+      const plan = delayedTopology(queueType);
+      for (const level of plan.levels) {
+        await this.ensureExchange(level.name, { type: 'topic', durable: true });
+        const exists = await this.withScratchChannel(async (ch) => (await ch.checkQueue(level.name), true), false);
+        if (!exists) await this.withChannel((ch) => ch.assertQueue(level.name, { durable: true, arguments: level.arguments }));
+      }
+      await this.ensureExchange(plan.deliveryExchange, { type: 'topic', durable: true });
+      await this.withChannel(async (ch) => {
+        for (const level of plan.levels) await ch.bindQueue(level.name, level.name, level.routingKey);
+        for (const b of plan.bindings) await ch.bindExchange(b.destination, b.source, b.routingKey);
+      });
+      // Remembered beside the exchanges: a reconnect forgets both and declares again on demand.
+      this.exchanges.add(`delayed:${queueType}`);
+    });
+  }
+
+  async bindNativeDelayedDelivery(queues: QueueSpec[], queueType: DelayedQueueType): Promise<string[]> {
+    await this.declareNativeDelayedDelivery(queueType);
+    const { deliveryExchange } = delayedTopology(queueType);
+    const skipped: string[] = [];
+    for (const spec of queues) {
+      const exchange = spec.exchange ?? spec.name;
+      const key = exchange ? delayedBindingKey(spec.exchangeType ?? 'direct', spec.routingKey ?? spec.name) : null;
+      if (key === null) {
+        skipped.push(spec.name);
+        continue;
+      }
+      await this.withChannel(async (ch) => {
+        await ch.bindExchange(exchange, deliveryExchange, key);
+        await ch.bindQueue(spec.name, exchange, key);
+      });
+    }
+    return skipped;
+  }
+
+  /**
+   * Whether an existing queue is quorum. AMQP does not report a queue's arguments, but RabbitMQ
+   * checks them on a re-declaration: declaring it again as quorum succeeds only if it is one,
+   * and otherwise fails (closing only the scratch channel) naming the `x-queue-type` mismatch.
+   * Any other mismatch (say an `x-max-length` the owner set) leaves the answer open: no here,
+   * and the consumer still switches to per-consumer QoS if RabbitMQ refuses the global one.
+   */
+  private async probeQuorum(queue: string): Promise<boolean> {
+    try {
+      await this.withChannel((ch) => ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
+      return true;
+    } catch (error) {
+      // 406 is the mismatch; an exclusive queue of another connection answers 405: not quorum either.
+      if (typeof (error as { code?: number }).code === 'number') return false;
+      throw error;
+    }
   }
 
   async ensureExchange(name: string, declaration: ExchangeDeclaration): Promise<void> {
@@ -326,12 +432,26 @@ export class AmqpTransport implements Transport {
   }
 }
 
-/** One consumer: its own channel, a channel-global prefetch, a consumer tag per queue. */
+/** A consumer's channel and the QoS mode it was opened with. */
+interface ConsumerChannel {
+  channel: Channel;
+  acks: AckBatcher;
+  /** Channel-global prefetch (classic queues) or per consumer (quorum queues). */
+  global: boolean;
+  /** False once the channel closed: RabbitMQ has requeued its unacked deliveries. */
+  open: boolean;
+}
+
+/**
+ * One consumer: its own channel, a consumer tag per queue. The prefetch is channel-global unless
+ * a queue is quorum; then, as Celery does (`Tasks.qos_global`), it is per consumer for all of the
+ * consumer's queues. A quorum queue added later to a global channel gets a per-consumer channel
+ * of its own, so consumers that are running keep their deliveries.
+ */
 class AmqpConsumer implements Consumer, Restartable {
-  private channel: Channel | null = null;
-  private acks: AckBatcher | null = null;
+  private readonly channels: ConsumerChannel[] = [];
   private generation = -1;
-  private readonly tags = new Map<string, string>();
+  private readonly tags = new Map<string, { tag: string; on: ConsumerChannel }>();
   private active = true;
   private tagSeq = 0;
 
@@ -339,6 +459,7 @@ class AmqpConsumer implements Consumer, Restartable {
     private readonly transport: AmqpTransport,
     private readonly names: string[],
     private prefetch: number,
+    private readonly detectQuorum: boolean,
     private readonly onDelivery: (delivery: Delivery) => void,
   ) {}
 
@@ -349,58 +470,81 @@ class AmqpConsumer implements Consumer, Restartable {
   async restart(): Promise<void> {
     if (!this.active) return;
     this.tags.clear();
-    this.channel = await this.transport.newChannel();
-    this.acks = new AckBatcher(this.channel);
+    this.channels.length = 0;
     this.generation = this.transport.generation;
-    await this.channel.prefetch(this.prefetch, true);
-    for (const queue of this.names) await this.subscribe(queue);
+    const global = !(this.detectQuorum && this.names.some((q) => this.transport.isQuorum(q)));
+    const on = await this.openChannel(global);
+    // A quorum queue we could not tell apart (see AmqpTransport.probeQuorum) makes RabbitMQ close
+    // the connection (540, naming the queue): AmqpTransport.onClosed remembers the queue as
+    // quorum, and the reconnect restarts this consumer with per-consumer QoS.
+    for (const queue of this.names) await this.subscribe(queue, on);
   }
 
   setPrefetch(prefetch: number): void {
     this.prefetch = prefetch;
-    void this.channel?.prefetch(prefetch, true).catch(() => undefined);
+    // Per consumer, RabbitMQ applies a new basic.qos to consumers started after it only: the
+    // window of running ones stays (Celery: "Prefetch count is now static"; kombu `QoS.update`).
+    for (const on of this.channels) if (on.open) void on.channel.prefetch(prefetch, on.global).catch(() => undefined);
   }
 
   addQueue(queue: string): void {
     if (this.names.includes(queue)) return;
     this.names.push(queue);
-    if (this.channel) void this.subscribe(queue).catch(() => undefined);
+    if (this.channels.length) void this.subscribeAnywhere(queue).catch(() => undefined);
   }
 
   removeQueue(queue: string): void {
     const i = this.names.indexOf(queue);
     if (i >= 0) this.names.splice(i, 1);
-    const tag = this.tags.get(queue);
+    const entry = this.tags.get(queue);
     this.tags.delete(queue);
-    if (tag) void this.channel?.cancel(tag).catch(() => undefined);
+    if (entry) void entry.on.channel.cancel(entry.tag).catch(() => undefined);
   }
 
   async cancel(): Promise<void> {
     this.active = false;
-    this.acks?.flush();
-    const channel = this.channel;
-    for (const tag of this.tags.values()) await channel?.cancel(tag).catch(() => undefined);
+    for (const on of this.channels) on.acks.flush();
+    for (const { tag, on } of this.tags.values()) await on.channel.cancel(tag).catch(() => undefined);
     this.tags.clear();
   }
 
-  private async subscribe(queue: string): Promise<void> {
-    const channel = this.channel!;
-    const generation = this.generation;
-    const acks = this.acks!;
-    const { consumerTag } = await channel.consume(queue, (msg) => msg && this.deliver(channel, acks, generation, msg, queue), { noAck: false });
-    this.tags.set(queue, consumerTag);
+  private async openChannel(global: boolean): Promise<ConsumerChannel> {
+    const channel = await this.transport.newChannel();
+    const on: ConsumerChannel = { channel, acks: new AckBatcher(channel), global, open: true };
+    channel.on('close', () => {
+      on.open = false;
+    });
+    this.channels.push(on);
+    await channel.prefetch(this.prefetch, global);
+    return on;
   }
 
-  private deliver(channel: Channel, acks: AckBatcher, generation: number, msg: ConsumeMessage, queue: string): void {
+  /** A queue added while consuming: on a channel of the QoS mode it needs. */
+  private async subscribeAnywhere(queue: string): Promise<void> {
+    const global = !(this.detectQuorum && this.transport.isQuorum(queue));
+    const on = this.channels.find((c) => c.open && c.global === global) ?? (await this.openChannel(global));
+    await this.subscribe(queue, on);
+  }
+
+  private async subscribe(queue: string, on: ConsumerChannel): Promise<void> {
+    const generation = this.generation;
+    const { consumerTag } = await on.channel.consume(queue, (msg) => msg && this.deliver(on, generation, msg, queue), { noAck: false });
+    this.tags.set(queue, { tag: consumerTag, on });
+  }
+
+  private deliver(on: ConsumerChannel, generation: number, msg: ConsumeMessage, queue: string): void {
+    const { channel, acks } = on;
     const { message, info } = fromAmqp(msg, queue);
     const tag = msg.fields.deliveryTag;
     acks.received(tag);
     let settled = false;
-    // Settling a delivery of a connection that is gone is a no-op: RabbitMQ requeued it already.
+    const transport = this.transport;
+    const dead = () => generation !== transport.generation || !on.open;
+    // Settling a delivery of a channel that is gone is a no-op: RabbitMQ requeued it already.
     const settle = (op: () => void) => {
       if (settled) return Promise.resolve();
       settled = true;
-      if (generation === this.transport.generation) {
+      if (!dead()) {
         try {
           op();
         } catch {
@@ -409,12 +553,11 @@ class AmqpConsumer implements Consumer, Restartable {
       }
       return Promise.resolve();
     };
-    const transport = this.transport;
     this.onDelivery({
       message,
       info,
       get stale() {
-        return generation !== transport.generation;
+        return dead();
       },
       deliveryTag: `${generation}.${++this.tagSeq}.${msg.fields.deliveryTag}`,
       ack: () => settle(() => acks.ack(tag)),
@@ -422,6 +565,15 @@ class AmqpConsumer implements Consumer, Restartable {
       restore: () => settle(() => acks.settledOtherwise(tag, () => channel.nack(msg, false, true))),
     });
   }
+}
+
+/**
+ * The queue named by RabbitMQ's connection close when global QoS meets a quorum queue:
+ * "NOT_IMPLEMENTED - queue 'jobs' in vhost '/' does not support global qos".
+ */
+function globalQosRefusedOn(error: unknown): string | null {
+  if ((error as { code?: number } | undefined)?.code !== NOT_IMPLEMENTED) return null;
+  return /queue '(.*)' in vhost '.*' does not support global qos/.exec((error as Error).message ?? '')?.[1] ?? null;
 }
 
 /**

@@ -10,8 +10,8 @@ Configured ONLY from environment variables, so each test file isolates itself:
   VISIBILITY_TIMEOUT  broker_transport_options.visibility_timeout (seconds)
   DEFAULT_QUEUE       task_default_queue (default "celery")
   MASTER_NAME         master_name in both transport options (sentinel:// URLs)
-  TASK_QUEUES         optional JSON list of {"name", "exchange", "exchange_type", "routing_key"}
-                      declared as task_queues (the default queue is added to it)
+  TASK_QUEUES         optional JSON list of {"name", "exchange", "exchange_type", "routing_key",
+                      "queue_arguments"} declared as task_queues (the default queue is added to it)
 """
 import json
 import os
@@ -57,7 +57,8 @@ def make_app(name='interop', **overrides):
         for q in json.loads(os.environ['TASK_QUEUES']):
             queues.append(Queue(q['name'], Exchange(q.get('exchange', q['name']),
                                                     type=q.get('exchange_type', 'direct')),
-                                routing_key=q.get('routing_key', q['name'])))
+                                routing_key=q.get('routing_key', q['name']),
+                                queue_arguments=q.get('queue_arguments')))
         new.conf.task_queues = queues
     new.conf.update(overrides)
     return new

@@ -1,7 +1,7 @@
 // Celery settings for the test tasks modules, from the same environment variables the Python
 // interop app reads (test/interop/python/interop_app.py): BROKER_URL, RESULT_BACKEND, KEYPREFIX
 // (both global_keyprefix options), VISIBILITY_TIMEOUT, DEFAULT_QUEUE, MASTER_NAME (both
-// master_name options, for sentinel:// URLs).
+// master_name options, for sentinel:// URLs), TASK_QUEUES (task_queues, as JSON).
 
 /**
  * The result backend's global_keyprefix that gives the keys the Python side writes. Celery 5.3
@@ -31,5 +31,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Record<stri
     broker_transport_options: brokerOptions,
     result_backend_transport_options: backendOptions,
     task_default_queue: env.DEFAULT_QUEUE ?? 'celery',
+    // TASK_QUEUES: the same JSON list interop_app.py declares as task_queues.
+    ...(env.TASK_QUEUES ? { task_queues: JSON.parse(env.TASK_QUEUES) as unknown[] } : {}),
   };
 }
