@@ -21,6 +21,7 @@ import { logLines } from './log-lines.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import { WorkerLostError } from './pools/worker-lost.js';
 import type { Request } from './request.js';
+import type { TaskObserver } from './task-observer.js';
 import { ResultRecorder } from './result-recorder.js';
 import { autoretryFor, decideRetry, republish } from './retry.js';
 import { armTimeLimits, resolveTimeLimits } from './time-limits.js';
@@ -42,6 +43,8 @@ export interface TracerDeps {
 
 export class TaskTracer {
   private readonly recorder: ResultRecorder;
+  /** Metrics, when on (set by the worker before it consumes). */
+  observer: TaskObserver | null = null;
 
   constructor(private readonly deps: TracerDeps) {
     this.recorder = new ResultRecorder(deps.backend, deps.app.conf, deps.hostname, deps.logger, deps.now);
@@ -66,6 +69,7 @@ export class TaskTracer {
     const acksLate = this.acksLate(req);
     if (!acksLate) this.settle(req.ack(), req);
     req.startedAt = this.deps.now();
+    this.observer?.started(req, (req.startedAt - (task.eta?.getTime() ?? req.receivedAt)) / 1000);
     this.emit('task-started', { uuid: task.id });
     if ((definition.options.track_started ?? this.conf.task_track_started) && !this.ignoresResult(req)) {
       await this.recorder.store(req, STARTED, { pid: process.pid, hostname: this.deps.hostname });
@@ -114,6 +118,7 @@ export class TaskTracer {
   /** Discard a revoked, expired or terminated request: ack, store REVOKED, log. */
   async revoke(req: Request, reason: 'revoked' | 'expired' | 'terminated'): Promise<void> {
     this.settle(req.ack(), req);
+    this.observer?.revoked(req);
     this.deps.logger.info(reason === 'expired' ? logLines.expired(req.displayName, req.id) : logLines.revoked(req.displayName, req.id));
     this.emit('task-revoked', { uuid: req.id, terminated: reason === 'terminated', signum: reason === 'terminated' ? 15 : null, expired: reason === 'expired' });
     const info = toExceptionInfo(new TaskRevokedError(reason));
@@ -130,6 +135,7 @@ export class TaskTracer {
     await onChordPartReturn(this.deps.app, req, SUCCESS, value, this.deps.logger);
     const repr = argsRepr(value);
     if (this.deps.logger.isEnabled('info')) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, repr));
+    this.observer?.succeeded(req, runtime);
     this.emit('task-succeeded', { uuid: req.id, result: repr, runtime });
     if (this.acksLate(req)) this.settle(req.ack(), req);
     await this.hook(req, 'onSuccess', value, ctx);
@@ -143,6 +149,7 @@ export class TaskTracer {
     if (error instanceof Reject) {
       this.deps.logger.info(logLines.rejected(req.displayName, task.id, error.reason || 'rejected by the task'));
       this.settle(req.reject(error.requeue), req);
+      this.observer?.rejected(req);
       this.emit('task-rejected', { uuid: task.id, requeue: error.requeue });
       return ['REJECTED', error];
     }
@@ -189,6 +196,7 @@ export class TaskTracer {
     const when = decision.countdown !== null ? `Retry in ${decision.countdown}s` : `Retry at ${decision.eta.toISOString()}`;
     const info = toExceptionInfo(reason);
     this.deps.logger.info(logLines.retry(req.displayName, req.id, `${when}: ${exceptionRepr(info)}`));
+    this.observer?.retried(req);
     this.emit('task-retried', { uuid: req.id, exception: exceptionRepr(info), traceback: formatTraceback(reason) });
     if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, info, formatTraceback(reason), [child]);
     // The original message is done with: the retry is a new message (Celery acks it, also with acks_late).
@@ -207,6 +215,7 @@ export class TaskTracer {
     if (this.acksLate(req) && rejectOnLost) {
       this.deps.logger.error(`Task handler raised error: ${exceptionRepr(toExceptionInfo(error))}`);
       this.settle(req.reject(true), req);
+      this.observer?.rejected(req);
       return ['REJECTED', error];
     }
     await this.fail(req, error, ctx);
@@ -218,6 +227,7 @@ export class TaskTracer {
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
     this.deps.logger.error(`${logLines.failed(req.displayName, task.id, exceptionRepr(info))}\n${traceback}`);
+    this.observer?.failed(req, info.exc_type);
     this.emit('task-failed', { uuid: task.id, exception: exceptionRepr(info), traceback });
     if (!this.ignoresResult(req)) {
       await this.recorder.store(req, FAILURE, info, traceback);
@@ -239,6 +249,7 @@ export class TaskTracer {
   private async onHardLimit(req: Request, error: TimeLimitExceeded, ctx: TaskContext): Promise<void> {
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
+    this.observer?.failed(req, info.exc_type);
     this.emit('task-failed', { uuid: req.id, exception: exceptionRepr(info), traceback });
     if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, traceback);
     await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);

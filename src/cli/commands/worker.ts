@@ -34,6 +34,7 @@ interface WorkerFlags {
   scheduler?: string;
   logfile?: string;
   pidfile?: string;
+  metricsPort?: number;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -60,6 +61,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--soft-time-limit <s>', 'soft time limit for every task (task_soft_time_limit)', seconds('--soft-time-limit'))
     .option('-f, --logfile <file>', 'append log lines to FILE instead of stderr')
     .option('--pidfile <file>', 'write the process id to FILE; refuse to start while a live process holds it')
+    .option('--metrics-port <port>', 'serve /metrics (Prometheus), /healthz and /readyz on PORT (worker_metrics_port)', nonNegativeInt('metrics port'))
     .option('-O <profile>', "accepted for Celery compatibility ('fair' is how this worker always schedules)")
     .option('-B, --beat', 'also run the beat scheduler in this process (on a Redis broker/backend, -B on several workers still sends each slot once)')
     .option('-s, --schedule <file>', 'with -B: JSON state file of last run times (beat_schedule_filename)')
@@ -83,6 +85,7 @@ export function registerWorkerCommand(program: Command): void {
         appModule: flags.app,
         maxTasksPerChild: flags.maxTasksPerChild,
         maxMemoryPerChild: flags.maxMemoryPerChild,
+        metricsPort: flags.metricsPort,
         logger,
       });
       if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: worker.executor.name, taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');
