@@ -11,15 +11,17 @@ import type { ResultBackend } from './backend/result-backend.js';
 import { type CeleryConfig, loadConfig, unimplementedSettings } from './config.js';
 import { ConfigError } from './errors.js';
 import { newId } from './protocol/ids.js';
+import type { Message } from './protocol/message.js';
 import type { ResultTuple } from './protocol/result-meta.js';
 import type { Signature } from './protocol/task-message.js';
 import { buildTaskMessage } from './protocol/task-message.js';
+import { CeleryTracing } from './observe/celery-tracing.js';
 import { definePositionalTask, defineSpecTask, type PositionalHandler } from './registry/define-task.js';
 import type { TaskContext, TaskInput, TaskSpec } from './registry/task-definition.js';
 import { attachHandleMethods, localContext, type TaskHandleMethods } from './registry/task-handle.js';
 import { TaskRegistry } from './registry/task-registry.js';
 import { AsyncResult, GroupResult } from './result.js';
-import { Router } from './routing.js';
+import { type Route, Router } from './routing.js';
 import type { SendTaskOptions } from './send-task-options.js';
 import { Signals } from './signals.js';
 import { ControlClient } from './control/control-client.js';
@@ -219,13 +221,32 @@ export class Celery {
       compression: options.compression ?? this.conf.task_compression ?? undefined,
       now,
     });
+    if (CeleryTracing.registered() && (this.tracingInstance ??= await CeleryTracing.load())) {
+      // opentelemetry-instrumentation-celery `_trace_before_publish`: the span's context goes into the message headers.
+      const attributes = { 'celery.action': 'apply_async', 'messaging.message.id': id, 'celery.task_name': name, 'messaging.destination': route.target.routingKey, ...(route.target.exchange ? { 'celery.exchange': route.target.exchange } : {}) };
+      await this.tracingInstance.producer(name, attributes, message.headers, () => this.publishMessage(message, route));
+    } else {
+      await this.publishMessage(message, route);
+    }
+    return this.AsyncResult<T>(id);
+  }
+
+  private async publishMessage(message: Message, route: Route): Promise<void> {
     const transport = this.transport;
     if (route.queue && !this.declared.has(route.queue.name)) {
       await transport.declareQueue(route.queue);
       this.declared.add(route.queue.name);
     }
     await transport.publish(message, route.target);
-    return this.AsyncResult<T>(id);
+  }
+
+  /** The OpenTelemetry bridge once a tracer provider was seen (null: `@opentelemetry/api` is not installed). */
+  private tracingInstance: CeleryTracing | null | undefined;
+
+  /** @internal The tracing bridge for the worker: null unless a tracer provider is registered. */
+  async tracing(): Promise<CeleryTracing | null> {
+    if (!CeleryTracing.registered()) return null;
+    return (this.tracingInstance ??= await CeleryTracing.load());
   }
 
   /**

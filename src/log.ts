@@ -30,6 +30,8 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   processName?: string;
   now?: () => Date;
+  /** Fields added to every JSON line when it returns some (the active trace's `trace_id` / `span_id`). */
+  context?: () => Record<string, unknown> | undefined;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
@@ -48,7 +50,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (RANK[level] < threshold) return;
     const time = now();
     if (options.format === 'json') {
-      write(JSON.stringify({ time: time.toISOString(), level: level.toUpperCase(), process: processName, message, ...fields }));
+      write(JSON.stringify({ time: time.toISOString(), level: level.toUpperCase(), process: processName, message, ...options.context?.(), ...fields }));
     } else {
       write(`[${formatAsctime(time)}: ${level.toUpperCase()}/${processName}] ${message}`);
     }

@@ -8,6 +8,7 @@ import { applySignature } from '../canvas/apply-signature.js';
 import { Replace, replacementFor } from '../canvas/replace.js';
 import { Ignore, Reject, Retry, type RetryOptions, SoftTimeLimitExceeded, TaskRevokedError, type TimeLimitExceeded } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { CeleryTracing } from '../observe/celery-tracing.js';
 import { exceptionRepr, formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
 import { argsRepr } from '../protocol/repr.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
@@ -24,6 +25,7 @@ import type { Request } from './request.js';
 import type { TaskObserver } from './task-observer.js';
 import { ResultRecorder } from './result-recorder.js';
 import { autoretryFor, decideRetry, republish } from './retry.js';
+import { runSpanAttributes } from './run-span-attributes.js';
 import { armTimeLimits, resolveTimeLimits } from './time-limits.js';
 
 export interface TracerDeps {
@@ -45,6 +47,8 @@ export class TaskTracer {
   private readonly recorder: ResultRecorder;
   /** Metrics, when on (set by the worker before it consumes). */
   observer: TaskObserver | null = null;
+  /** OpenTelemetry, when a tracer provider is registered (set by the worker before it consumes). */
+  tracing: CeleryTracing | null = null;
 
   constructor(private readonly deps: TracerDeps) {
     this.recorder = new ResultRecorder(deps.backend, deps.app.conf, deps.hostname, deps.logger, deps.now);
@@ -63,7 +67,16 @@ export class TaskTracer {
   }
 
   /** Run the request's task to completion (never throws). `controller` aborts the handler's signal. */
-  async execute(req: Request, controller: AbortController): Promise<void> {
+  execute(req: Request, controller: AbortController): Promise<void> {
+    if (this.tracing === null) return this.run(req, controller);
+    // opentelemetry-instrumentation-celery `_trace_prerun`: a CONSUMER span, parent from the headers.
+    return this.tracing.consumer(req.task.name, req.task.headers, (span) => {
+      req.span = span;
+      return this.run(req, controller);
+    });
+  }
+
+  private async run(req: Request, controller: AbortController): Promise<void> {
     const { task, definition } = req;
     if (task.expires && task.expires.getTime() <= this.deps.now()) return this.revoke(req, 'expired');
     const acksLate = this.acksLate(req);
@@ -112,6 +125,7 @@ export class TaskTracer {
       disarm();
     }
     await this.signal('task_postrun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, retval, state, ctx });
+    req.span?.finish(runSpanAttributes(req, state, this.deps.hostname));
     await this.hook(req, 'after', state, retval, ctx);
   }
 
@@ -197,6 +211,7 @@ export class TaskTracer {
     const info = toExceptionInfo(reason);
     this.deps.logger.info(logLines.retry(req.displayName, req.id, `${when}: ${exceptionRepr(info)}`));
     this.observer?.retried(req);
+    req.span?.retried(exceptionRepr(info));
     this.emit('task-retried', { uuid: req.id, exception: exceptionRepr(info), traceback: formatTraceback(reason) });
     if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, info, formatTraceback(reason), [child]);
     // The original message is done with: the retry is a new message (Celery acks it, also with acks_late).
@@ -228,6 +243,7 @@ export class TaskTracer {
     const traceback = formatTraceback(error);
     this.deps.logger.error(`${logLines.failed(req.displayName, task.id, exceptionRepr(info))}\n${traceback}`);
     this.observer?.failed(req, info.exc_type);
+    req.span?.failed(error, error instanceof Error ? error.message : String(error));
     this.emit('task-failed', { uuid: task.id, exception: exceptionRepr(info), traceback });
     if (!this.ignoresResult(req)) {
       await this.recorder.store(req, FAILURE, info, traceback);
@@ -250,6 +266,7 @@ export class TaskTracer {
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
     this.observer?.failed(req, info.exc_type);
+    req.span?.failed(error, error instanceof Error ? error.message : String(error));
     this.emit('task-failed', { uuid: req.id, exception: exceptionRepr(info), traceback });
     if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, traceback);
     await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);

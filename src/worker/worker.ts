@@ -281,6 +281,8 @@ export class Worker implements WorkerUnderControl {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error('a worker can only be started once');
     if (this.metricsPort !== null) await this.startProbes(this.metricsPort);
+    // Decided once: a tracer provider registered after this is not seen (register it first).
+    this.tracer.tracing = await this.app.tracing();
     await this.executor.start?.();
     this.state = 'running';
     if (this.app.unimplementedSettings.length) this.logger.warn(logLines.unimplementedSettings(this.app.unimplementedSettings));

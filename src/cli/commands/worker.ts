@@ -3,6 +3,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { startEmbeddedBeat } from '../../beat/beat-setup.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
+import type { CeleryTracing } from '../../observe/celery-tracing.js';
 import { claimPidfile, logFileWriter } from '../process-files.js';
 import { loadApp } from '../../registry/module-loader.js';
 import { maskUrl } from '../../url-mask.js';
@@ -69,8 +70,16 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (flags: WorkerFlags) => {
       applyConnectionFlags(flags);
       if (flags.pidfile) claimPidfile(flags.pidfile);
-      const logger = createLogger({ level: flags.loglevel, format: flags.logFormat, write: flags.logfile ? logFileWriter(flags.logfile) : undefined });
+      let tracing: CeleryTracing | null = null;
+      const logger = createLogger({
+        level: flags.loglevel,
+        format: flags.logFormat,
+        write: flags.logfile ? logFileWriter(flags.logfile) : undefined,
+        context: () => tracing?.logFields(),
+      });
       const app = await loadApp(flags.app);
+      // A tracer provider registered by the tasks module (or `node --import`): JSON lines name the active span.
+      tracing = await app.tracing();
       if (flags.timeLimit !== undefined) app.conf.task_time_limit = flags.timeLimit;
       if (flags.softTimeLimit !== undefined) app.conf.task_soft_time_limit = flags.softTimeLimit;
       const worker = new Worker(app, {
