@@ -223,8 +223,7 @@ export class Celery {
     });
     if (CeleryTracing.registered() && (this.tracingInstance ??= await CeleryTracing.load())) {
       // opentelemetry-instrumentation-celery `_trace_before_publish`: the span's context goes into the message headers.
-      const attributes = { 'celery.action': 'apply_async', 'messaging.message.id': id, 'celery.task_name': name, 'messaging.destination': route.target.routingKey, ...(route.target.exchange ? { 'celery.exchange': route.target.exchange } : {}) };
-      await this.tracingInstance.producer(name, attributes, message.headers, () => this.publishMessage(message, route));
+      await this.tracingInstance.producer(name, producerSpanAttributes(id, name, route), message.headers, () => this.publishMessage(message, route));
     } else {
       await this.publishMessage(message, route);
     }
@@ -289,4 +288,18 @@ function toDate(value: Date | string | undefined, field: string): Date | null {
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) throw new TypeError(`${field} must be a valid date, got ${JSON.stringify(value)}`);
   return date;
+}
+
+/**
+ * opentelemetry-instrumentation-celery's attributes on an `apply_async/<task>` span, from what
+ * `before_task_publish` gets: the exchange (when named), the routing key, and the kind of the
+ * queue declared for it (`declare`: a direct exchange's queue is a "queue", a topic's a "topic").
+ */
+function producerSpanAttributes(id: string, name: string, route: Route): Record<string, string> {
+  const attributes: Record<string, string> = { 'celery.action': 'apply_async', 'messaging.message.id': id, 'celery.task_name': name };
+  if (route.target.exchange) attributes['celery.exchange'] = route.target.exchange;
+  attributes['messaging.destination'] = route.target.routingKey;
+  const kind = route.queue ? (route.queue.exchangeType ?? 'direct') : null;
+  if (kind === 'direct' || kind === 'topic') attributes['messaging.destination_kind'] = kind === 'direct' ? 'queue' : 'topic';
+  return attributes;
 }

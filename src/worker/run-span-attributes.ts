@@ -19,7 +19,6 @@ export function runSpanAttributes(req: Request, state: string, hostname: string)
   // `origin` wins over `hostname` (the instrumentation writes both to celery.hostname, origin last).
   a['celery.hostname'] = task.origin || hostname;
   a['messaging.message.id'] = task.id;
-  if (task.priority !== null) a['celery.priority'] = task.priority;
   if (task.replyTo) a['celery.reply_to'] = task.replyTo;
   if (task.retries !== 0) a['celery.retries'] = task.retries;
   const [hard, soft] = task.timeLimit;
