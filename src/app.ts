@@ -11,9 +11,11 @@ import type { ResultBackend } from './backend/result-backend.js';
 import { type CeleryConfig, loadConfig, unimplementedSettings } from './config.js';
 import { ConfigError } from './errors.js';
 import { newId } from './protocol/ids.js';
+import type { Message } from './protocol/message.js';
 import type { ResultTuple } from './protocol/result-meta.js';
 import type { Signature } from './protocol/task-message.js';
 import { buildTaskMessage } from './protocol/task-message.js';
+import { CeleryTracing } from './observe/celery-tracing.js';
 import { definePositionalTask, defineSpecTask, type PositionalHandler } from './registry/define-task.js';
 import type { TaskContext, TaskInput, TaskSpec } from './registry/task-definition.js';
 import { attachHandleMethods, localContext, type TaskHandleMethods } from './registry/task-handle.js';
@@ -221,15 +223,33 @@ export class Celery {
       compression: options.compression ?? this.conf.task_compression ?? undefined,
       now,
     });
+    const delaySeconds = eta ? (eta.getTime() - now.getTime()) / 1000 : 0;
+    if (CeleryTracing.registered() && (this.tracingInstance ??= await CeleryTracing.load())) {
+      // opentelemetry-instrumentation-celery `_trace_before_publish`: the span's context goes into the message headers.
+      await this.tracingInstance.producer(name, producerSpanAttributes(id, name, route), message.headers, () => this.publishMessage(message, route, delaySeconds));
+    } else {
+      await this.publishMessage(message, route, delaySeconds);
+    }
+    return this.AsyncResult<T>(id);
+  }
+
+  private async publishMessage(message: Message, route: Route, delaySeconds: number): Promise<void> {
     const transport = this.transport;
     if (route.queue && !this.declared.has(route.queue.name)) {
       await transport.declareQueue(route.queue);
       this.declared.add(route.queue.name);
     }
     if (!message.headers.ignore_result) await this.backend?.prepareReplies?.();
-    const delay = eta ? (eta.getTime() - now.getTime()) / 1000 : 0;
-    await transport.publish(message, (await this.delayedTarget(route, delay)) ?? route.target);
-    return this.AsyncResult<T>(id);
+    await transport.publish(message, (await this.delayedTarget(route, delaySeconds)) ?? route.target);
+  }
+
+  /** The OpenTelemetry bridge once a tracer provider was seen (null: `@opentelemetry/api` is not installed). */
+  private tracingInstance: CeleryTracing | null | undefined;
+
+  /** @internal The tracing bridge for the worker: null unless a tracer provider is registered. */
+  async tracing(): Promise<CeleryTracing | null> {
+    if (!CeleryTracing.registered()) return null;
+    return (this.tracingInstance ??= await CeleryTracing.load());
   }
 
   /**
@@ -291,4 +311,18 @@ function toDate(value: Date | string | undefined, field: string): Date | null {
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) throw new TypeError(`${field} must be a valid date, got ${JSON.stringify(value)}`);
   return date;
+}
+
+/**
+ * opentelemetry-instrumentation-celery's attributes on an `apply_async/<task>` span, from what
+ * `before_task_publish` gets: the exchange (when named), the routing key, and the kind of the
+ * queue declared for it (`declare`: a direct exchange's queue is a "queue", a topic's a "topic").
+ */
+function producerSpanAttributes(id: string, name: string, route: Route): Record<string, string> {
+  const attributes: Record<string, string> = { 'celery.action': 'apply_async', 'messaging.message.id': id, 'celery.task_name': name };
+  if (route.target.exchange) attributes['celery.exchange'] = route.target.exchange;
+  attributes['messaging.destination'] = route.target.routingKey;
+  const kind = route.queue ? (route.queue.exchangeType ?? 'direct') : null;
+  if (kind === 'direct' || kind === 'topic') attributes['messaging.destination_kind'] = kind === 'direct' ? 'queue' : 'topic';
+  return attributes;
 }

@@ -131,6 +131,10 @@ const settings = {
   worker_max_message_size: z.number().int().positive().nullable().default(16 * 1024 * 1024),
   /** RabbitMQ: consume with per-consumer prefetch when a queue is quorum (global QoS is refused there). */
   worker_detect_quorum_queues: z.boolean().default(true),
+  // ts-celery's own: the port of /metrics (Prometheus), /healthz and /readyz; null = off.
+  worker_metrics_port: z.number().int().min(0).max(65535).nullable().default(null),
+  /** Interface of the metrics port; null = every interface. */
+  worker_metrics_host: z.string().min(1).nullable().default(null),
 
   /** null = UTC with enable_utc (Celery's default), else the local zone (see beat's appTimeZoneName). */
   timezone: z.string().refine(isTimeZone, 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"').nullable().default(null),
@@ -153,6 +157,8 @@ const settings = {
   beat_leader_lock: z.boolean().default(true),
   /** Seconds a dead leader's lock outlives it (a standby takes over after at most this). */
   beat_lock_timeout: z.number().finite().positive().default(30),
+  /** `/metrics`, `/healthz` and `/readyz` of `ts-celery beat` on this port; null = off. */
+  beat_metrics_port: z.number().int().min(0).max(65535).nullable().default(null),
   // celery-redbeat's settings (redbeat/schedulers.py RedBeatConfig).
   redbeat_redis_url: z.string().min(1).nullable().default(null),
   redbeat_key_prefix: z.string().min(1).default('redbeat:'),
@@ -171,7 +177,7 @@ export type CeleryConfigInput = z.input<typeof configSchema>;
 export type CeleryConfig = z.output<typeof configSchema>;
 
 /** Settings of ts-celery's own, where no Celery or celery-redbeat setting does their job (README). */
-export const TS_CELERY_SETTINGS: readonly string[] = ['beat_leader_lock', 'beat_lock_timeout', 'worker_max_message_size'];
+export const TS_CELERY_SETTINGS: readonly string[] = ['worker_metrics_port', 'worker_metrics_host', 'worker_max_message_size', 'beat_leader_lock', 'beat_lock_timeout', 'beat_metrics_port'];
 
 /** Every setting name we know, for "did you mean" hints. */
 export const KNOWN_SETTINGS: readonly string[] = Object.keys(settings);

@@ -32,6 +32,8 @@ export interface LoggerOptions {
   now?: () => Date;
   /** Applied to every finished line: blanks out secrets (see censor.ts `redactor`). */
   redact?: (line: string) => string;
+  /** Fields added to every JSON line when it returns some (the active trace's `trace_id` / `span_id`). */
+  context?: () => Record<string, unknown> | undefined;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
@@ -51,7 +53,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (RANK[level] < threshold) return;
     const time = now();
     if (options.format === 'json') {
-      write(redact(JSON.stringify({ time: time.toISOString(), level: level.toUpperCase(), process: processName, message, ...fields })));
+      write(redact(JSON.stringify({ time: time.toISOString(), level: level.toUpperCase(), process: processName, message, ...options.context?.(), ...fields })));
     } else {
       write(redact(`[${formatAsctime(time)}: ${level.toUpperCase()}/${processName}] ${message}`));
     }

@@ -8,6 +8,7 @@ import type { Celery } from '../app.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseRedisUrl, type RedisConnectionOptions } from '../transport/redis/options.js';
+import type { ProbeStatus } from '../observe/probe-server.js';
 import { maskUrl, urlScheme } from '../url-mask.js';
 import { Beat, type BeatClock, systemClock } from './beat.js';
 import { type LeaderLock, RedisLeaderLock } from './leader-lock.js';
@@ -81,6 +82,8 @@ export interface BeatSetup {
   readonly lock?: LeaderLock;
   /** One line for the start-up log: where the state lives. */
   readonly description: string;
+  /** `/readyz`: running as leader or standby, and connected (its Redis, its broker). */
+  readiness(): ProbeStatus;
   /** Close the store and the Redis connection beat opened (not the app). */
   close(): Promise<void>;
 }
@@ -138,7 +141,20 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
     scheduler = new Scheduler({ app, entries, store, now: clock.now, logger, maxIntervalMs, syncEveryTasks: conf.beat_sync_every });
   }
   const beat = new Beat({ scheduler, clock, logger, lock, noLockReason });
+  let brokerConnected = true;
+  if (!overrides.readOnly) {
+    app.transport.onEvent((event) => {
+      if (event.type === 'connection-lost') brokerConnected = false;
+      else if (event.type === 'reconnected') brokerConnected = true;
+    });
+  }
   return {
+    readiness(): ProbeStatus {
+      if (!beat.running) return { ok: false, detail: 'beat is not running' };
+      if (redis && redis.status !== 'ready') return { ok: false, detail: `beat: its Redis connection is ${redis.status}` };
+      if (!brokerConnected) return { ok: false, detail: 'beat: broker connection lost' };
+      return { ok: true, detail: `beat: ${!beat.hasLock ? 'running (no leader lock)' : beat.isLeader ? 'leader' : 'standby'}` };
+    },
     kind,
     entries,
     scheduler,

@@ -46,6 +46,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, fallback: T):
 
 export class Beat {
   private leader = false;
+  private runningNow = false;
   /** Logged that we stand by (and not yet that we took over). */
   private standingBy = false;
 
@@ -56,10 +57,21 @@ export class Beat {
     return this.leader;
   }
 
+  /** True from `run` until it has shut down. */
+  get running(): boolean {
+    return this.runningNow;
+  }
+
+  /** Whether this beat holds a leader lock at all (else it always leads). */
+  get hasLock(): boolean {
+    return this.options.lock !== undefined;
+  }
+
   /** Runs until `signal` aborts, then syncs the store and releases the lock. */
   async run(signal: AbortSignal): Promise<void> {
     const { scheduler, clock, logger, lock } = this.options;
     logger.info('beat: Starting...');
+    this.runningNow = true;
     try {
       if (!lock) {
         if (this.options.noLockReason) logger.info(`beat: no leader lock held: ${this.options.noLockReason}; every beat started for this schedule sends it`);
@@ -94,6 +106,7 @@ export class Beat {
       // Unreleased (Redis gone), the lock simply expires.
       if (lock && this.leader) await untilAborted(lock.release().catch(() => {}), AbortSignal.timeout(RELEASE_WAIT_MS), undefined);
       this.leader = false;
+      this.runningNow = false;
       logger.info('beat: Shutting down...');
     }
   }

@@ -39,6 +39,8 @@ export async function appFromFlags(flags: ConnectionFlags, command: string, wait
  */
 function needs(app: Celery, command: string): void {
   const where = 'pass -b URL (e.g. redis://localhost:6379/0), set CELERY_BROKER_URL, or -A a module whose app sets';
+  // `beat --list` computes the next runs from the table (and reads a broker's shared state if one is configured).
+  if (command === 'beat --list') return;
   if (command === 'result') {
     if (!app.conf.result_backend) throw new ConfigError(`ts-celery result: no result backend configured: ${where.replace('-b URL', '--result-backend URL')} result_backend`);
     return;

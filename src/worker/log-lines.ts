@@ -30,6 +30,7 @@ export const logLines = {
   reconnected: () => 'consumer: Connection to broker re-established',
   staleDropped: (count: number) => `consumer: ${count} message(s) fetched before the connection was lost will be redelivered by the broker`,
   ready: (node: string) => `${node} ready.`,
+  metricsServing: (port: number) => `metrics: serving /metrics, /healthz and /readyz on port ${port}`,
   unimplementedSettings: (names: readonly string[]) => `Ignoring Celery settings ts-celery does not implement: ${names.join(', ')}`,
   warmShutdown: () => 'worker: Warm shutdown (MainProcess)',
   coldShutdown: () => 'worker: Cold shutdown (MainProcess)',

@@ -1,5 +1,6 @@
 // One task message inside the worker, from delivery to settlement: the decoded request, the
 // task definition it runs, and whether its message was acknowledged (for inspect and shutdown).
+import type { TaskSpan } from '../observe/celery-tracing.js';
 import type { TaskRequest } from '../protocol/task-message.js';
 import type { TaskDefinition } from '../registry/task-definition.js';
 import type { Delivery } from '../transport/transport.js';
@@ -9,6 +10,8 @@ export class Request {
   startedAt: number | null = null;
   /** Set by `terminate` (revoke with terminate): the outcome is REVOKED whatever the handler does. */
   terminated = false;
+  /** Its OpenTelemetry `run/<task>` span while it runs, when tracing is on. */
+  span: TaskSpan | null = null;
   private settled = false;
   private ackedEarly = false;
 

@@ -8,6 +8,7 @@ import { applySignature } from '../canvas/apply-signature.js';
 import { Replace, replacementFor } from '../canvas/replace.js';
 import { Ignore, Reject, Retry, type RetryOptions, SoftTimeLimitExceeded, TaskRevokedError, type TimeLimitExceeded } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { CeleryTracing } from '../observe/celery-tracing.js';
 import { exceptionRepr, formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
 import { argsRepr } from '../protocol/repr.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
@@ -21,8 +22,10 @@ import { logLines } from './log-lines.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import { WorkerLostError } from './pools/worker-lost.js';
 import type { Request } from './request.js';
+import type { TaskObserver } from './task-observer.js';
 import { ResultRecorder } from './result-recorder.js';
 import { autoretryFor, decideRetry, republish } from './retry.js';
+import { runSpanAttributes } from './run-span-attributes.js';
 import { armTimeLimits, resolveTimeLimits } from './time-limits.js';
 
 export interface TracerDeps {
@@ -42,6 +45,10 @@ export interface TracerDeps {
 
 export class TaskTracer {
   private readonly recorder: ResultRecorder;
+  /** Metrics, when on (set by the worker before it consumes). */
+  observer: TaskObserver | null = null;
+  /** OpenTelemetry, when a tracer provider is registered (set by the worker before it consumes). */
+  tracing: CeleryTracing | null = null;
 
   constructor(private readonly deps: TracerDeps) {
     this.recorder = new ResultRecorder(deps.backend, deps.app.conf, deps.hostname, deps.logger, deps.now);
@@ -60,12 +67,22 @@ export class TaskTracer {
   }
 
   /** Run the request's task to completion (never throws). `controller` aborts the handler's signal. */
-  async execute(req: Request, controller: AbortController): Promise<void> {
+  execute(req: Request, controller: AbortController): Promise<void> {
+    if (this.tracing === null) return this.run(req, controller);
+    // opentelemetry-instrumentation-celery `_trace_prerun`: a CONSUMER span, parent from the headers.
+    return this.tracing.consumer(req.task.name, req.task.headers, (span) => {
+      req.span = span;
+      return this.run(req, controller);
+    });
+  }
+
+  private async run(req: Request, controller: AbortController): Promise<void> {
     const { task, definition } = req;
     if (task.expires && task.expires.getTime() <= this.deps.now()) return this.revoke(req, 'expired');
     const acksLate = this.acksLate(req);
     if (!acksLate) this.settle(req.ack(), req);
     req.startedAt = this.deps.now();
+    this.observer?.started(req, (req.startedAt - (task.eta?.getTime() ?? req.receivedAt)) / 1000);
     this.emit('task-started', { uuid: task.id });
     if ((definition.options.track_started ?? this.conf.task_track_started) && !this.ignoresResult(req)) {
       await this.recorder.store(req, STARTED, { pid: process.pid, hostname: this.deps.hostname });
@@ -108,12 +125,14 @@ export class TaskTracer {
       disarm();
     }
     await this.signal('task_postrun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, retval, state, ctx });
+    req.span?.finish(runSpanAttributes(req, state, this.deps.hostname));
     await this.hook(req, 'after', state, retval, ctx);
   }
 
   /** Discard a revoked, expired or terminated request: ack, store REVOKED, log. */
   async revoke(req: Request, reason: 'revoked' | 'expired' | 'terminated'): Promise<void> {
     this.settle(req.ack(), req);
+    this.observer?.revoked(req);
     this.deps.logger.info(reason === 'expired' ? logLines.expired(req.displayName, req.id) : logLines.revoked(req.displayName, req.id));
     this.emit('task-revoked', { uuid: req.id, terminated: reason === 'terminated', signum: reason === 'terminated' ? 15 : null, expired: reason === 'expired' });
     const info = toExceptionInfo(new TaskRevokedError(reason));
@@ -130,6 +149,7 @@ export class TaskTracer {
     await onChordPartReturn(this.deps.app, req, SUCCESS, value, this.deps.logger);
     const repr = argsRepr(value);
     if (this.deps.logger.isEnabled('info')) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, repr));
+    this.observer?.succeeded(req, runtime);
     this.emit('task-succeeded', { uuid: req.id, result: repr, runtime });
     if (this.acksLate(req)) this.settle(req.ack(), req);
     await this.hook(req, 'onSuccess', value, ctx);
@@ -146,6 +166,7 @@ export class TaskTracer {
       // never runs again, so FAILURE Reject(reason, requeue) is recorded (no traceback) first.
       if (!error.requeue) await this.fail(req, error, ctx, { traceback: null, rejected: true });
       this.settle(req.reject(error.requeue), req);
+      this.observer?.rejected(req);
       this.emit('task-rejected', { uuid: task.id, requeue: error.requeue });
       return ['REJECTED', error];
     }
@@ -192,6 +213,8 @@ export class TaskTracer {
     const when = decision.countdown !== null ? `Retry in ${decision.countdown}s` : `Retry at ${decision.eta.toISOString()}`;
     const info = toExceptionInfo(reason);
     this.deps.logger.info(logLines.retry(req.displayName, req.id, `${when}: ${exceptionRepr(info)}`));
+    this.observer?.retried(req);
+    req.span?.retried(exceptionRepr(info));
     this.emit('task-retried', { uuid: req.id, exception: exceptionRepr(info), traceback: formatTraceback(reason) });
     if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, info, formatTraceback(reason), [child]);
     // The original message is done with: the retry is a new message (Celery acks it, also with acks_late).
@@ -210,6 +233,7 @@ export class TaskTracer {
     if (this.acksLate(req) && rejectOnLost) {
       this.deps.logger.error(`Task handler raised error: ${exceptionRepr(toExceptionInfo(error))}`);
       this.settle(req.reject(true), req);
+      this.observer?.rejected(req);
       return ['REJECTED', error];
     }
     await this.fail(req, error, ctx, { traceback: null });
@@ -226,6 +250,8 @@ export class TaskTracer {
     const traceback = formatTraceback(error);
     const stored = how.traceback === null ? null : traceback;
     if (!how.rejected) this.deps.logger.error(`${logLines.failed(req.displayName, task.id, exceptionRepr(info))}\n${traceback}`);
+    this.observer?.failed(req, info.exc_type);
+    req.span?.failed(error, error instanceof Error ? error.message : String(error));
     this.emit('task-failed', { uuid: task.id, exception: exceptionRepr(info), traceback: stored });
     if (!this.ignoresResult(req)) {
       await this.recorder.store(req, FAILURE, info, stored);
@@ -248,6 +274,8 @@ export class TaskTracer {
     const info = toExceptionInfo(error);
     const traceback = formatTraceback(error);
     // celery/worker/request.py on_timeout: mark_as_failure(…, TimeLimitExceeded(timeout)) with no traceback.
+    this.observer?.failed(req, info.exc_type);
+    req.span?.failed(error, error instanceof Error ? error.message : String(error));
     this.emit('task-failed', { uuid: req.id, exception: exceptionRepr(info), traceback: null });
     if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, null);
     await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);

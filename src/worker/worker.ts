@@ -21,7 +21,10 @@ import { Rejections } from './rejections.js';
 import { Request } from './request.js';
 import { parseRate, RateLimiter } from './rate-limit.js';
 import { WorkerRemoteControl } from './remote-control.js';
+import type { TaskObserver } from './task-observer.js';
 import { TaskTracer } from './tracer.js';
+import type { WorkerMetrics } from './worker-metrics.js';
+import { ProbeServer, type ProbeStatus } from '../observe/probe-server.js';
 
 export interface WorkerOptions {
   /** Queues to consume (`-Q`); default `task_default_queue`. */
@@ -48,6 +51,13 @@ export interface WorkerOptions {
   maxTasksPerChild?: number;
   /** Threads pool: replace a thread holding more KiB after a task (default `worker_max_memory_per_child`). */
   maxMemoryPerChild?: number;
+  /**
+   * Serve `/metrics` (Prometheus), `/healthz` and `/readyz` on this port (`--metrics-port`);
+   * default `worker_metrics_port`; null = off (prom-client is then never loaded). 0 picks a free port.
+   */
+  metricsPort?: number | null;
+  /** Interface for the metrics port (default `worker_metrics_host`, else every interface). */
+  metricsHost?: string;
   logger?: Logger;
   now?: () => number;
 }
@@ -85,6 +95,14 @@ export class Worker implements WorkerUnderControl {
   private readonly reserved = new Set<Request>();
   private readonly active = new Map<Request, AbortController>();
   private consumer: Consumer | undefined;
+  /** Metrics, when on; every per-task call is behind this one null check. */
+  private observer: TaskObserver | null = null;
+  private metrics: WorkerMetrics | undefined;
+  private probes: ProbeServer | undefined;
+  private readonly metricsPort: number | null;
+  private readonly metricsHost: string | undefined;
+  /** False between a transport's `connection-lost` and its `reconnected`. */
+  private brokerConnected = true;
   private remote: WorkerRemoteControl | undefined;
   private readonly remoteOptions: { enabled: boolean; taskEvents: boolean; heartbeat: boolean; mingle: boolean };
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -126,6 +144,8 @@ export class Worker implements WorkerUnderControl {
     });
     this.rejections = new Rejections({ backend: () => app.backend, logger: this.logger, now: this.now, maxMessageSize: conf.worker_max_message_size });
     this.stats = { processed: {}, startedAt: this.now() };
+    this.metricsPort = options.metricsPort === undefined ? conf.worker_metrics_port : options.metricsPort;
+    this.metricsHost = options.metricsHost ?? conf.worker_metrics_host ?? undefined;
     this.remoteOptions = {
       enabled: options.remoteControl ?? conf.worker_enable_remote_control,
       taskEvents: options.taskEvents ?? conf.worker_send_task_events,
@@ -227,9 +247,56 @@ export class Worker implements WorkerUnderControl {
     return this.eta.requests();
   }
 
+  /** The port `/metrics`, `/healthz` and `/readyz` are served on (after start); undefined when off. */
+  get metricsPortInUse(): number | undefined {
+    return this.probes?.port;
+  }
+
+  /** `/readyz`: running, connected to the broker and consuming. */
+  readiness(): ProbeStatus {
+    if (this.state !== 'running') return { ok: false, detail: `worker ${this.hostname} is ${this.state}` };
+    if (!this.brokerConnected) return { ok: false, detail: `worker ${this.hostname}: broker connection lost` };
+    if (!this.consumer) return { ok: false, detail: `worker ${this.hostname}: not consuming yet` };
+    return { ok: true, detail: `worker ${this.hostname}: consuming ${this.queues.join(', ')}` };
+  }
+
+  /** Load prom-client (only now, only when asked) and listen on the metrics port. */
+  private async startProbes(port: number): Promise<void> {
+    const { WorkerMetrics } = await import('./worker-metrics.js');
+    const worker = this;
+    const metrics = new WorkerMetrics(this.hostname, {
+      get running() {
+        return worker.state === 'running';
+      },
+      get activeCount() {
+        return worker.active.size;
+      },
+      get reservedCount() {
+        return worker.reserved.size + worker.rateLimiter.size;
+      },
+      get scheduledCount() {
+        return worker.eta.size;
+      },
+      get prefetchWindow() {
+        return worker.basePrefetch > 0 ? worker.basePrefetch + worker.eta.size + worker.rateLimiter.size : 0;
+      },
+      get concurrency() {
+        return worker.concurrencySlots;
+      },
+    });
+    this.metrics = metrics;
+    this.observer = metrics;
+    this.tracer.observer = metrics;
+    this.probes = await ProbeServer.listen({ port, host: this.metricsHost, ready: () => this.readiness(), metrics: () => metrics.exposition() });
+    this.logger.info(logLines.metricsServing(this.probes.port));
+  }
+
   /** Declare the queues and start consuming. */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error('a worker can only be started once');
+    if (this.metricsPort !== null) await this.startProbes(this.metricsPort);
+    // Decided once: a tracer provider registered after this is not seen (register it first).
+    this.tracer.tracing = await this.app.tracing();
     await this.executor.start?.();
     this.state = 'running';
     if (this.app.unimplementedSettings.length) this.logger.warn(logLines.unimplementedSettings(this.app.unimplementedSettings));
@@ -280,6 +347,7 @@ export class Worker implements WorkerUnderControl {
       this.state = 'stopped';
       await this.executor.close();
       await this.app.close();
+      await this.probes?.close();
       return;
     }
     this.state = 'stopping';
@@ -294,6 +362,7 @@ export class Worker implements WorkerUnderControl {
     await this.remote?.stop();
     await this.app.close();
     this.state = 'stopped';
+    await this.probes?.close();
   }
 
   private async sendSignal(name: 'worker_ready' | 'worker_shutdown'): Promise<void> {
@@ -314,6 +383,7 @@ export class Worker implements WorkerUnderControl {
     await this.app.close();
     await this.executor.close();
     this.state = 'stopped';
+    await this.probes?.close();
   }
 
   private async giveBack(requests: Request[]): Promise<void> {
@@ -346,6 +416,7 @@ export class Worker implements WorkerUnderControl {
       return;
     }
     if (this.logger.isEnabled('info')) this.logger.info(logLines.received(req.displayName, task.id));
+    this.observer?.received(req);
     this.remote?.emit('task-received', {
       uuid: task.id,
       name: req.displayName,
@@ -463,9 +534,12 @@ export class Worker implements WorkerUnderControl {
         void this.rejections.tooLarge(event);
         break;
       case 'connection-lost':
+        this.brokerConnected = false;
         this.logger.error(logLines.connectionLost(event.error.message));
         break;
       case 'reconnected':
+        this.brokerConnected = true;
+        this.metrics?.brokerReconnected();
         this.logger.info(logLines.reconnected());
         this.dropStaleRequests();
         break;

@@ -22,6 +22,7 @@ interface BeatFlags extends ConnectionFlags {
   cronStartingDeadline?: string;
   logfile?: string;
   pidfile?: string;
+  metricsPort?: string;
 }
 
 export function registerBeatCommand(program: Command): void {
@@ -40,6 +41,7 @@ export function registerBeatCommand(program: Command): void {
     .option('-l, --loglevel <level>', 'logging level', 'INFO')
     .option('-f, --logfile <file>', 'append log lines to FILE instead of stderr')
     .option('--pidfile <file>', 'write the process id to FILE; refuse to start while a live process holds it')
+    .option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on PORT (beat_metrics_port)')
     .option('--list', 'print the entries with their next run time and exit');
   addConnectionOptions(command).action(async (flags: BeatFlags) => {
     if (flags.pidfile && !flags.list) claimPidfile(flags.pidfile);
@@ -52,7 +54,7 @@ export function registerBeatCommand(program: Command): void {
       cronStartingDeadline: seconds(flags.cronStartingDeadline, '--cron-starting-deadline'),
     };
     // Serving beat waits for its broker (Celery's beat retries too); --list only reads and fails fast.
-    const app = await appFromFlags(flags, 'beat', flags.list ? undefined : { logger, who: 'beat' });
+    const app = await appFromFlags(flags, flags.list ? 'beat --list' : 'beat', flags.list ? undefined : { logger, who: 'beat' });
     redact = redactor(secretsIn({ ...app.conf, broker_url: app.brokerUrl, redbeat_redis_url: flags.redbeatUrl ?? app.conf.redbeat_redis_url }));
     try {
       const setup = setUpBeat(app, {
@@ -76,6 +78,8 @@ export function registerBeatCommand(program: Command): void {
         }
         const count = setup.entries.length;
         logger.info(`beat: ${count} entr${count === 1 ? 'y' : 'ies'}, max interval ${setup.maxIntervalMs / 1000} s, ${setup.description}`);
+        const metricsPort = flags.metricsPort !== undefined ? port(flags.metricsPort) : app.conf.beat_metrics_port;
+        const probes = metricsPort === null ? null : await (await import('../../beat/beat-probes.js')).serveBeatProbes(setup, { port: metricsPort, logger });
         const controller = new AbortController();
         const stop = () => controller.abort();
         process.once('SIGINT', stop);
@@ -85,6 +89,7 @@ export function registerBeatCommand(program: Command): void {
         } finally {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
+          await probes?.close();
         }
       } finally {
         await setup.close();
@@ -106,6 +111,12 @@ async function readScheduleTable(file: string): Promise<Record<string, unknown>>
     throw new Error(`--schedule-table ${file}: expected a JSON object of entry name → entry`);
   }
   return parsed as Record<string, unknown>;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--metrics-port must be a port number, got '${value}'`);
+  return n;
 }
 
 function seconds(value: string | undefined, flag: string): number | undefined {

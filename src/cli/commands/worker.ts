@@ -5,6 +5,7 @@ import { startEmbeddedBeat } from '../../beat/beat-setup.js';
 import { redactor, secretsIn } from '../../censor.js';
 import { ensureConnected } from '../../broker-connection.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
+import type { CeleryTracing } from '../../observe/celery-tracing.js';
 import { claimPidfile, logFileWriter } from '../process-files.js';
 import { loadApp } from '../../registry/module-loader.js';
 import { maskUrl } from '../../url-mask.js';
@@ -36,6 +37,7 @@ interface WorkerFlags {
   scheduler?: string;
   logfile?: string;
   pidfile?: string;
+  metricsPort?: number;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -62,6 +64,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--soft-time-limit <s>', 'soft time limit for every task (task_soft_time_limit)', seconds('--soft-time-limit'))
     .option('-f, --logfile <file>', 'append log lines to FILE instead of stderr')
     .option('--pidfile <file>', 'write the process id to FILE; refuse to start while a live process holds it')
+    .option('--metrics-port <port>', 'serve /metrics (Prometheus), /healthz and /readyz on PORT (worker_metrics_port)', nonNegativeInt('metrics port'))
     .option('-O <profile>', "accepted for Celery compatibility ('fair' is how this worker always schedules)")
     .option('-B, --beat', 'also run the beat scheduler in this process (on a Redis broker/backend, -B on several workers still sends each slot once)')
     .option('-s, --schedule <file>', 'with -B: JSON state file of last run times (beat_schedule_filename)')
@@ -71,9 +74,18 @@ export function registerWorkerCommand(program: Command): void {
       if (flags.pidfile) claimPidfile(flags.pidfile);
       // Secrets are known once the app is loaded; every line is redacted from then on.
       let redact = (line: string) => line;
-      const logger = createLogger({ level: flags.loglevel, format: flags.logFormat, write: flags.logfile ? logFileWriter(flags.logfile) : undefined, redact: (line) => redact(line) });
+      let tracing: CeleryTracing | null = null;
+      const logger = createLogger({
+        level: flags.loglevel,
+        format: flags.logFormat,
+        write: flags.logfile ? logFileWriter(flags.logfile) : undefined,
+        redact: (line) => redact(line),
+        context: () => tracing?.logFields(),
+      });
       const app = await loadApp(flags.app);
       redact = redactor(secretsIn({ ...app.conf, broker_url: app.brokerUrl }));
+      // A tracer provider registered by the tasks module (or `node --import`): JSON lines name the active span.
+      tracing = await app.tracing();
       if (flags.timeLimit !== undefined) app.conf.task_time_limit = flags.timeLimit;
       if (flags.softTimeLimit !== undefined) app.conf.task_soft_time_limit = flags.softTimeLimit;
       const worker = new Worker(app, {
@@ -88,6 +100,7 @@ export function registerWorkerCommand(program: Command): void {
         appModule: flags.app,
         maxTasksPerChild: flags.maxTasksPerChild,
         maxMemoryPerChild: flags.maxMemoryPerChild,
+        metricsPort: flags.metricsPort,
         logger,
       });
       if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: worker.executor.name, taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');
