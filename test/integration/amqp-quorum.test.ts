@@ -168,8 +168,12 @@ test('a quorum queue whose other arguments hide its type from the probe: RabbitM
     got.push(JSON.parse(d.message.body.toString()));
     void d.ack();
   });
-  await transport.publish(message(7), { exchange: '', routingKey: q });
-  await pollUntil('delivered', () => got.length === 1);
+  // Published by another client, as a producer would: the consumer's own connection is the one
+  // RabbitMQ closes for the global QoS, and a publish racing that close could go down with it.
+  const producer = new AmqpTransport(URL);
+  closers.push(() => producer.close());
+  await producer.publish(message(7), { exchange: '', routingKey: q });
+  await pollUntil('delivered', () => got.length === 1, { timeoutMs: 20_000 });
   assert.equal(transport.isQuorum(q), true);
 });
 
