@@ -1,6 +1,6 @@
-// A private redis-server for tests that need a server of their own (one that starts late, or a
-// clean database the README's unchanged snippets can use): a spare port, started and killed by
-// the test itself (by PID).
+// A private redis-server for tests that need a server of their own — one that starts late, goes
+// away and comes back, or a clean database the README's unchanged snippets can use — on a spare
+// port, started and killed by the test itself (the shared Redis on 6379 is never stopped).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
@@ -20,26 +20,43 @@ export function sparePort(): Promise<number> {
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
-  /** SIGKILL the server (no persistence to flush). */
-  kill(): void;
+  /** SIGKILL the server (no persistence to flush); clients see the connection drop. */
+  kill(): Promise<void>;
+  /** Start it again on the same port (empty). */
+  restart(): Promise<void>;
 }
 
-/** Start redis-server on `port` (no persistence) and resolve once it answers PING. */
-export async function startRedisServer(port: number): Promise<RedisServer> {
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+/** Start redis-server (no persistence) on `port`, or a spare one, and resolve once it answers PING. */
+export async function startRedisServer(port?: number): Promise<RedisServer> {
+  const serverPort = port ?? (await sparePort());
+  let child: ChildProcess | undefined;
+  const kill = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
   };
-  process.once('exit', kill);
-  const probe = new Redis({ port, host: '127.0.0.1', retryStrategy: () => 50, maxRetriesPerRequest: null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.ping(); // queued until the server answers
-  } catch (error) {
-    kill();
-    throw error;
-  } finally {
-    probe.disconnect();
-  }
-  return { port, url: `redis://127.0.0.1:${port}/0`, kill };
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(serverPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const probe = new Redis({ port: serverPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    const deadline = Date.now() + 10_000;
+    try {
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`redis-server on port ${serverPort} exited with ${child.exitCode}`);
+        if ((await probe.connect().then(() => probe.ping(), () => null)) === 'PONG') return;
+        if (Date.now() > deadline) throw new Error(`redis-server on port ${serverPort} did not answer`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } catch (error) {
+      await kill();
+      throw error;
+    } finally {
+      probe.disconnect();
+    }
+  };
+  process.once('exit', () => child?.kill('SIGKILL'));
+  await start();
+  return { port: serverPort, url: `redis://127.0.0.1:${serverPort}/0`, kill, restart: start };
 }

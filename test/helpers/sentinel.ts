@@ -2,12 +2,12 @@
 // the test Redis (127.0.0.1:6379) under a unique master name. Stopped by the caller.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pollUntil } from './python.js';
 import { REDIS_HOST, REDIS_PORT } from './redis.js';
+import { sparePort } from './redis-server.js';
 
 export interface Sentinel {
   /** `sentinel://127.0.0.1:<port>` (append `/<db>` for a database). */
@@ -17,20 +17,9 @@ export interface Sentinel {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startSentinel(masterName: string): Promise<Sentinel> {
   const dir = await mkdtemp(join(tmpdir(), 'sentinel-'));
-  const port = await freePort();
+  const port = await sparePort();
   const conf = join(dir, 'sentinel.conf');
   // Sentinel rewrites its config file, so it gets a private copy.
   await writeFile(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${masterName} ${REDIS_HOST} ${REDIS_PORT} 1\n`);

@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Celery } from '../../src/app.js';
-import { freePort, startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
+import { type RedisServer, sparePort, startRedisServer } from '../helpers/redis-server.js';
 import { probe, scrape, total } from '../helpers/prometheus.js';
 import { uniqueToken } from '../helpers/redis.js';
 import { startTsBeat, startTsWorker, type TsProcess } from '../helpers/ts-worker.js';
 
 const token = uniqueToken();
 const processes: TsProcess[] = [];
-let redis: PrivateRedis | undefined;
+let redis: RedisServer | undefined;
 
 after(async () => {
   for (const p of processes) await p.stop().catch(() => {});
@@ -27,8 +27,8 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20
 }
 
 test('ts-celery worker --metrics-port: curl /metrics shows the counts of what it ran', async () => {
-  redis ??= await startPrivateRedis();
-  const port = await freePort();
+  redis ??= await startRedisServer();
+  const port = await sparePort();
   const queue = `cli-metrics-${token}`;
   const worker = await startTsWorker({
     app: 'test/interop/ts/tasks.ts',
@@ -58,8 +58,8 @@ test('ts-celery worker --metrics-port: curl /metrics shows the counts of what it
 });
 
 test('ts-celery beat --metrics-port: leader and standby are ready; both flip with their Redis', async () => {
-  redis ??= await startPrivateRedis();
-  const ports = [await freePort(), await freePort()];
+  redis ??= await startRedisServer();
+  const ports = [await sparePort(), await sparePort()];
   for (const port of ports) {
     const beat = await startTsBeat(['-b', redis.url, '--metrics-port', String(port), '--lock-timeout', '3']);
     processes.push(beat);

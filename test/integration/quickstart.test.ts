@@ -20,7 +20,7 @@ const root = mkdtempSync(join(tmpdir(), `ts-celery-quickstart-${token}-`));
 let server: RedisServer | undefined;
 let workerPid: number | undefined;
 
-after(() => {
+after(async () => {
   if (workerPid !== undefined) {
     try {
       process.kill(-workerPid, 'SIGKILL');
@@ -28,7 +28,7 @@ after(() => {
       /* already gone */
     }
   }
-  server?.kill();
+  await server?.kill();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -58,7 +58,7 @@ async function pack(): Promise<string> {
 }
 
 test("the README's Quick start works as written in an empty folder, and a finished producer exits", { timeout: 180_000 }, async () => {
-  const [tgz, redis] = await Promise.all([pack(), sparePort().then(startRedisServer)]);
+  const [tgz, redis] = await Promise.all([pack(), startRedisServer()]);
   server = redis;
   const app = join(root, 'app');
   mkdirSync(app);

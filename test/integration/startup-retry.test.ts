@@ -25,7 +25,7 @@ const scratch = mkdtempSync(join(tmpdir(), `ts-celery-startup-${token}-`));
 
 after(async () => {
   for (const p of processes) p.kill();
-  for (const s of servers) s.kill();
+  await Promise.all(servers.map((s) => s.kill()));
   rmSync(scratch, { recursive: true, force: true });
 });
 

@@ -8,7 +8,7 @@ import { Reject } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { Worker } from '../../src/worker/worker.js';
 import { scrape, probe, total } from '../helpers/prometheus.js';
-import { startPrivateRedis } from '../helpers/private-redis.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 import { claimRedis } from '../helpers/redis.js';
 
 const claim = claimRedis('worker-metrics');
@@ -115,7 +115,7 @@ test('a busy worker: /metrics counts what it received, ran, failed, retried, rej
 });
 
 test('the probes flip when the broker goes away and comes back; reconnects are counted', async () => {
-  const redis = await startPrivateRedis();
+  const redis = await startRedisServer();
   try {
     const queue = `probes-${token}`;
     const app = new Celery({ broker_url: redis.url, result_backend: redis.url, task_default_queue: queue });

@@ -3,12 +3,12 @@
 // runtimes and results from our task events.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/index.js';
 import { PYTHON_DIR, pollUntil, requirePython } from '../helpers/python.js';
 import { claimRedis } from '../helpers/redis.js';
+import { sparePort } from '../helpers/redis-server.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
 import { configFromEnv } from './ts/env-config.js';
 
@@ -22,15 +22,6 @@ let port: number;
 let flowerLog = '';
 let app: Celery;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function api<T>(path: string): Promise<T | undefined> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -41,7 +32,7 @@ async function api<T>(path: string): Promise<T | undefined> {
 }
 
 before(async () => {
-  port = await freePort();
+  port = await sparePort();
   worker = await startTsWorker({ app: 'test/interop/ts/control-tasks.ts', queues: [queue], nodeName: node, env, concurrency: 2, extraArgs: ['-E'] });
   flower = spawn(requirePython(), ['-m', 'celery', '-A', 'interop_app', 'flower', `--port=${port}`, '--address=127.0.0.1'], {
     cwd: PYTHON_DIR,
