@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { REPO_ROOT, requirePython } from '../helpers/python.js';
@@ -21,6 +22,7 @@ let server: RedisServer | undefined;
 let workerPid: number | undefined;
 
 after(async () => {
+  // The whole process group (npx and the worker under it): a straggler would hold this file's pipes open.
   if (workerPid !== undefined) {
     try {
       process.kill(-workerPid, 'SIGKILL');
@@ -87,7 +89,9 @@ test("the README's Quick start works as written in an empty folder, and a finish
   let log = '';
   worker.stdout.on('data', (c: Buffer) => (log += c));
   worker.stderr.on('data', (c: Buffer) => (log += c));
-  const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+  // Every process of the group has exited once nothing holds the output pipes any more (npx's own
+  // exit comes first; the worker under it may still be shutting down).
+  const pipesClosed = Promise.all([once(worker.stdout, 'close'), once(worker.stderr, 'close')]);
   const deadline = Date.now() + 60_000;
   while (!/ts1@\S+ ready\./.test(log)) {
     assert.ok(Date.now() < deadline && worker.exitCode === null, `the README's worker command did not get ready; log:\n${log}`);
@@ -108,7 +112,14 @@ test("the README's Quick start works as written in an empty folder, and a finish
 
   // SIGTERM to the process group (npx and the worker): npx dies of it, the worker shuts down warm.
   process.kill(-worker.pid!, 'SIGTERM');
-  await exited;
+  let shutdownDeadline: NodeJS.Timeout | undefined;
+  await Promise.race([
+    pipesClosed,
+    new Promise((_, reject) => {
+      shutdownDeadline = setTimeout(() => reject(new Error(`the worker did not exit within 20 s of SIGTERM; log:\n${log}`)), 20_000);
+    }),
+  ]);
+  clearTimeout(shutdownDeadline);
   workerPid = undefined;
   assert.match(log, /Task reports\.render\[[^\]]+\] succeeded/);
   assert.match(log, /worker: Warm shutdown/);
