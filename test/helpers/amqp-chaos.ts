@@ -17,7 +17,8 @@ export interface Fault {
   /** Fire once this share (0..1) of the tasks has a result. */
   readonly at: number;
   readonly label: string;
-  run(): Promise<void>;
+  /** Do it; may resolve to the moment the fault hit (default: when run() was called). */
+  run(): Promise<void | number>;
 }
 
 export interface DrainOptions {
@@ -32,7 +33,8 @@ export interface DrainOptions {
   /** Milliseconds each task takes (a timer, so a drain outlasts the faults). */
   readonly taskMs: number;
   readonly faults: readonly Fault[];
-  readonly redis: RedisClaim;
+  /** The result backend's db and key prefix (a test file's claim, or the chaos run's own). */
+  readonly redis: Pick<RedisClaim, 'url' | 'prefix' | 'token' | 'deleteKeys'>;
   /** Give up after this long (default 90 s). */
   readonly timeoutMs?: number;
 }
@@ -115,10 +117,10 @@ export async function drainThroughFaults(o: DrainOptions): Promise<DrainOutcome>
         await new Promise((r) => setTimeout(r, 20));
       }
       const firedAt = await stored();
-      const t0 = Date.now();
+      const called = Date.now();
       const startedBefore = started;
-      await fault.run();
-      // Resumed: a task started after the fault had done its work (or the drain is over).
+      const t0 = (await fault.run()) ?? called;
+      // Resumed: a task started after the fault hit (or the drain is over).
       while (started === startedBefore || lastStart < t0) {
         if ((await stored()) === o.n) break;
         if (Date.now() > deadline) throw new Error(`no task ran after "${fault.label}" (${await stored()}/${o.n} results)`);
