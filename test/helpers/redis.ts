@@ -26,6 +26,7 @@ interface Claim {
 export const REDIS_CLAIMS = {
   // test/integration
   'amqp-cluster-failover': { db: 10, stem: 'acfail' },
+  'amqp-private-restart': { db: 11, stem: 'aprestart' },
   'backend-chord': { db: 11, stem: 'bchord' },
   'backend-conformance': { db: 12, stem: 'bconf' },
   'backend-redis': { db: 13, stem: 'bredis' },
