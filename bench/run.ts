@@ -254,11 +254,12 @@ async function waitAmqpSize(queue: string, n: number): Promise<void> {
   while ((await amqpQueue('size', queue)) < n) await new Promise((r) => setTimeout(r, 20));
 }
 
-async function drainOnRabbit(cmd: string, args: string[], n: number, withEnv: NodeJS.ProcessEnv): Promise<{ rate: number; rssMb: number }> {
-  const queue = 'bench-amqp-drain';
+async function drainOnRabbit(cmd: string, args: string[], n: number, withEnv: NodeJS.ProcessEnv, queueType: 'classic' | 'quorum' = 'classic'): Promise<{ rate: number; rssMb: number }> {
+  const queue = queueType === 'quorum' ? 'bench-amqp-drain-quorum' : 'bench-amqp-drain';
   await reset();
   await amqpQueue('purge', queue);
-  const a = new Celery({ broker_url: AMQP_URL, result_backend: URL, result_backend_transport_options: { global_keyprefix: PREFIX } });
+  // A quorum queue is declared so by the producer (task_default_queue_type); the worker finds it quorum.
+  const a = new Celery({ broker_url: AMQP_URL, result_backend: URL, result_backend_transport_options: { global_keyprefix: PREFIX }, task_default_queue_type: queueType });
   await inFlight(n, 1000, () => a.sendTask('bench.noop', [], {}, { queue }));
   await a.close();
   await waitAmqpSize(queue, n);
@@ -317,8 +318,12 @@ async function rabbitBench(): Promise<void> {
   report('ts-celery sendTask over RabbitMQ, 1000 in flight', `${fmt(ours)}  = ${(ours / py.rate).toFixed(1)}× Python, ${((ours / raw) * 100).toFixed(0)}% of raw`);
   const pyDrain = await drainOnRabbit(requirePython(), ['-m', 'celery', '-A', 'bench_app', 'worker', '-P', 'prefork', '-c', '2', '--without-mingle', '--without-gossip', '-n', 'bench-py-amqp@%h', '-l', 'INFO'], PY_N, amqpEnv);
   report('Python worker on RabbitMQ -P prefork -c 2, results on', fmt(pyDrain.rate));
-  const ourDrain = await drainOnRabbit(process.execPath, ['dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-c', String(CONCURRENCY), '-l', 'warning', '-n', 'bench-ts-amqp@%h'], N, amqpEnv);
+  const ourArgs = ['dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-c', String(CONCURRENCY), '-l', 'warning', '-n', 'bench-ts-amqp@%h'];
+  const ourDrain = await drainOnRabbit(process.execPath, ourArgs, N, amqpEnv);
   report(`ts-celery worker on RabbitMQ -c ${CONCURRENCY}, results on`, `${fmt(ourDrain.rate)}  = ${(ourDrain.rate / pyDrain.rate).toFixed(1)}× prefork, peak RSS ${ourDrain.rssMb.toFixed(0)} MB`);
+  // The same drain from a quorum queue (per-consumer prefetch; every message replicated through Raft).
+  const quorumDrain = await drainOnRabbit(process.execPath, ourArgs, N, amqpEnv, 'quorum');
+  report(`ts-celery worker on RabbitMQ -c ${CONCURRENCY}, QUORUM queue`, `${fmt(quorumDrain.rate)}  = ${((quorumDrain.rate / ourDrain.rate) * 100).toFixed(0)}% of the classic-queue drain`);
 }
 
 // ---------------------------------------------------------------------------------------------

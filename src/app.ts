@@ -85,7 +85,7 @@ export class Celery {
 
   /** The broker transport, connected on first use. */
   get transport(): Transport {
-    this.transportInstance ??= createTransport(this.brokerUrl, this.conf.broker_transport_options, this.conf.broker_failover_strategy ?? 'round-robin');
+    this.transportInstance ??= createTransport(this.brokerUrl, this.conf.broker_transport_options, this.conf.broker_failover_strategy ?? 'round-robin', this.conf.broker_use_ssl);
     return this.transportInstance;
   }
 

@@ -67,6 +67,8 @@ const settings = {
   broker_connection_max_retries: z.number().int().nonnegative().nullable().default(100),
   /** Seconds one connection attempt may take. */
   broker_connection_timeout: seconds.default(4),
+  /** TLS for the broker connection: RabbitMQ takes py-amqp's dict (ca_certs, certfile, keyfile, cert_reqs, server_hostname, ciphers), or true. */
+  broker_use_ssl: z.union([z.boolean(), z.record(z.string(), z.unknown())]).nullable().default(null),
   /** RabbitMQ URL lists (`amqp://h1//;amqp://h2//`): which node next when one fails (kombu's strategies). */
   broker_failover_strategy: z.enum(['round-robin', 'shuffle']).nullable().default(null),
 

@@ -19,7 +19,13 @@ export type * from './transport.js';
  * @example
  * const transport = createTransport('redis://localhost:6379/0', { visibility_timeout: 7200 });
  */
-export function createTransport(url: string, options: Record<string, unknown> = {}, failoverStrategy: 'round-robin' | 'shuffle' = 'round-robin'): Transport {
+export function createTransport(
+  url: string,
+  options: Record<string, unknown> = {},
+  failoverStrategy: 'round-robin' | 'shuffle' = 'round-robin',
+  /** Celery's `broker_use_ssl` (RabbitMQ: py-amqp's ssl dict, or true). */
+  useSsl: Record<string, unknown> | boolean | null = null,
+): Transport {
   const scheme = urlScheme(url);
   switch (scheme) {
     case 'redis':
@@ -33,7 +39,7 @@ export function createTransport(url: string, options: Record<string, unknown> = 
     case 'amqp':
     case 'amqps':
     case 'pyamqp':
-      return new AmqpTransport(url, options, failoverStrategy);
+      return new AmqpTransport(url, options, failoverStrategy, useSsl);
     default:
       throw new ConfigError(`broker_url ${maskUrl(url)}: unknown transport scheme '${scheme ?? url}' (supported: redis://, rediss://, sentinel://, redis+socket://, unix://, amqp://, amqps://, pyamqp://, memory://)`);
   }

@@ -28,6 +28,8 @@ export const logLines = {
     `Exchange of queue ${queue} is a direct exchange and native delayed delivery do not support direct exchanges. ETA tasks published to this exchange will block the worker until the ETA arrives.`,
   delayedDeliveryFailed: (reason: string) => `Failed to setup delayed delivery: ${reason}. Native delayed delivery will not be available.`,
   reconnected: () => 'consumer: Connection to broker re-established',
+  redeliveredCopy: (name: string, id: string, settlement: string | null) =>
+    `Task ${name}[${id}] redelivered after a lost connection already ran here: ${settlement === 'ack' ? 'acknowledged without running it again' : settlement === 'reject' ? 'rejected as the earlier run rejected it' : 'running it again (the earlier run gave it back)'}`,
   staleDropped: (count: number) => `consumer: ${count} message(s) fetched before the connection was lost will be redelivered by the broker`,
   ready: (node: string) => `${node} ready.`,
   metricsServing: (port: number) => `metrics: serving /metrics, /healthz and /readyz on port ${port}`,

@@ -4,6 +4,7 @@ import type { TaskSpan } from '../observe/celery-tracing.js';
 import type { TaskRequest } from '../protocol/task-message.js';
 import type { TaskDefinition } from '../registry/task-definition.js';
 import type { Delivery } from '../transport/transport.js';
+import type { Settlement } from './redelivery-guard.js';
 
 export class Request {
   /** Epoch ms when execution started; null while reserved or held for its ETA. */
@@ -14,6 +15,8 @@ export class Request {
   span: TaskSpan | null = null;
   private settled = false;
   private ackedEarly = false;
+  /** How the message was settled (null while it is not). */
+  settlement: Settlement | null = null;
 
   constructor(
     readonly delivery: Delivery,
@@ -44,12 +47,14 @@ export class Request {
     if (this.settled) return Promise.resolve();
     this.settled = true;
     this.ackedEarly = true;
+    this.settlement = 'ack';
     return this.delivery.ack();
   }
 
   reject(requeue: boolean): Promise<void> {
     if (this.settled) return Promise.resolve();
     this.settled = true;
+    this.settlement = requeue ? 'requeue' : 'reject';
     return this.delivery.reject({ requeue });
   }
 
@@ -57,6 +62,7 @@ export class Request {
   restore(): Promise<void> {
     if (this.settled) return Promise.resolve();
     this.settled = true;
+    this.settlement = 'requeue';
     return this.delivery.restore();
   }
 }

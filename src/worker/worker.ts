@@ -18,6 +18,7 @@ import { AsyncPool } from './pools/async-pool.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import { ThreadPool } from './pools/thread-pool.js';
 import { Rejections } from './rejections.js';
+import { RedeliveryGuard, type Settlement } from './redelivery-guard.js';
 import { Request } from './request.js';
 import { parseRate, RateLimiter } from './rate-limit.js';
 import { WorkerRemoteControl } from './remote-control.js';
@@ -94,6 +95,8 @@ export class Worker implements WorkerUnderControl {
   private readonly rates = new Map<string, number | null>();
   private readonly reserved = new Set<Request>();
   private readonly active = new Map<Request, AbortController>();
+  /** Redelivered copies of tasks run here on a lost connection are not run twice. */
+  private readonly redeliveries = new RedeliveryGuard();
   private consumer: Consumer | undefined;
   /** Metrics, when on; every per-task call is behind this one null check. */
   private observer: TaskObserver | null = null;
@@ -415,6 +418,31 @@ export class Worker implements WorkerUnderControl {
       void this.tracer.revoke(req, 'revoked');
       return;
     }
+    const earlier = this.redeliveries.copyOf(task.id, task.retries, delivery.info.redelivered);
+    if (earlier) {
+      void earlier.then((settlement) => this.settleCopy(req, settlement));
+      return;
+    }
+    this.announce(req);
+  }
+
+  /**
+   * A redelivered copy of a task this worker ran on a lost connection: settled as the earlier
+   * run settled its message; run only if that run gave it back (or never settled it).
+   */
+  private settleCopy(req: Request, settlement: Settlement | null): void {
+    if (this.state !== 'running') {
+      void req.restore();
+      return;
+    }
+    this.logger.warn(logLines.redeliveredCopy(req.displayName, req.id, settlement));
+    if (settlement === 'ack') void req.ack();
+    else if (settlement === 'reject') void req.reject(false);
+    else this.announce(req);
+  }
+
+  private announce(req: Request): void {
+    const task = req.task;
     if (this.logger.isEnabled('info')) this.logger.info(logLines.received(req.displayName, task.id));
     this.observer?.received(req);
     this.remote?.emit('task-received', {
@@ -508,12 +536,14 @@ export class Worker implements WorkerUnderControl {
       if (this.revoked.has(req.id)) return this.tracer.revoke(req, 'revoked');
       const controller = new AbortController();
       this.active.set(req, controller);
+      const settled = this.redeliveries.started(req.id, req.task.retries);
       // celery/worker/state.py task_accepted: counted when execution starts (`inspect stats` total).
       this.stats.processed[req.task.name] = (this.stats.processed[req.task.name] ?? 0) + 1;
       try {
         await this.tracer.execute(req, controller);
       } finally {
         this.active.delete(req);
+        settled(req.settlement);
       }
     });
   }
@@ -535,6 +565,7 @@ export class Worker implements WorkerUnderControl {
         break;
       case 'connection-lost':
         this.brokerConnected = false;
+        this.redeliveries.connectionLost();
         this.logger.error(logLines.connectionLost(event.error.message));
         break;
       case 'reconnected':

@@ -25,6 +25,8 @@ interface Claim {
 /** Which test file (its basename without `.test.ts`) owns which db and prefix stem. */
 export const REDIS_CLAIMS = {
   // test/integration
+  'amqp-cluster-failover': { db: 10, stem: 'acfail' },
+  'amqp-private-restart': { db: 11, stem: 'aprestart' },
   'backend-chord': { db: 11, stem: 'bchord' },
   'backend-conformance': { db: 12, stem: 'bconf' },
   'backend-redis': { db: 13, stem: 'bredis' },

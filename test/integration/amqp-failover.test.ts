@@ -1,7 +1,7 @@
 // Failover across a broker URL list on the real RabbitMQ: with the first node unreachable the
 // transport (and a worker) carries on with the next one; with none reachable the error names the
-// list, passwords masked. (A second RabbitMQ node cannot run here; the unreachable node is a
-// closed port.)
+// list, passwords masked. (The unreachable node is a closed port; failover between live nodes of
+// a cluster is amqp-cluster-failover.test.ts.)
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import amqplib from 'amqplib';

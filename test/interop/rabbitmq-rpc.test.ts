@@ -1,7 +1,7 @@
 // The rpc:// result backend on RabbitMQ, both directions: results travel as messages to the
 // caller's reply queue (its oid) with the task id as correlation_id, as celery/backends/rpc.py
 // sends them. A Python rpc:// caller's get() returns our worker's values and re-raises its
-// failures; our rpc:// caller gets a Python worker's values, failures and PROGRESS states.
+// failures, and its AsyncResult.state/info show our worker's PROGRESS meta; our rpc:// caller gets a Python worker's values, failures and PROGRESS states.
 // Reply queues are auto-delete; the task queues and exchanges are deleted in `after`.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -72,4 +72,20 @@ test('our rpc:// caller gets a Python worker\'s results, failures and PROGRESS s
   const seen = await app.backend!.waitFor(progress.id, { timeoutMs: 15_000, until: (m) => m.status === 'PROGRESS' });
   assert.equal((seen.result as { total: number }).total, 3);
   assert.equal(await progress.get({ timeout: 15 }), 3);
+});
+
+test("a Python rpc:// caller reads our worker's PROGRESS state and meta, then the result", async () => {
+  const { json } = await runPython(
+    `import json, time
+from interop_app import app
+r = app.send_task('ts.progress_steps', args=[3, 0.4], queue='${qTs}')
+deadline = time.time() + 15
+while r.state != 'PROGRESS' and time.time() < deadline:
+    time.sleep(0.05)
+state, info = r.state, r.info
+print(json.dumps({'state': state, 'total': info.get('total') if isinstance(info, dict) else repr(info), 'result': r.get(timeout=15), 'final': r.state}))`,
+    env,
+    40_000,
+  );
+  assert.deepEqual(json, { state: 'PROGRESS', total: 3, result: 3, final: 'SUCCESS' });
 });

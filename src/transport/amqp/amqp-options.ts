@@ -18,7 +18,8 @@ export interface AmqpConnectionOptions {
   heartbeat: number;
 }
 
-export function parseAmqpUrl(url: string, heartbeat: number): AmqpConnectionOptions {
+/** `tls`: broker_use_ssl is set, so an `amqp://` URL connects with TLS too (default port 5671, as kombu's default_ssl_port). */
+export function parseAmqpUrl(url: string, heartbeat: number, tls = false): AmqpConnectionOptions {
   const scheme = urlScheme(url);
   if (scheme !== 'amqp' && scheme !== 'amqps' && scheme !== 'pyamqp') {
     throw new ConfigError(`broker URL ${maskUrl(url)}: '${scheme ?? url}' is not an AMQP URL`);
@@ -32,7 +33,7 @@ export function parseAmqpUrl(url: string, heartbeat: number): AmqpConnectionOpti
   for (const key of parts.searchParams.keys()) {
     if (key !== 'heartbeat') throw new ConfigError(`broker URL ${maskUrl(url)}: unknown query parameter '${key}' (known: heartbeat)`);
   }
-  const protocol = scheme === 'amqps' ? 'amqps' : 'amqp';
+  const protocol = scheme === 'amqps' || tls ? 'amqps' : 'amqp';
   const path = decodeURIComponent(parts.pathname.replace(/^\//, ''));
   const queryHeartbeat = parts.searchParams.get('heartbeat');
   return {
@@ -51,10 +52,10 @@ export function parseAmqpUrl(url: string, heartbeat: number): AmqpConnectionOpti
  * A broker URL list (`amqp://h1//;amqp://h2//`) as kombu's `Connection` takes it: the nodes to
  * fail over between, the first one first.
  */
-export function parseAmqpUrls(url: string, heartbeat: number): AmqpConnectionOptions[] {
+export function parseAmqpUrls(url: string, heartbeat: number, tls = false): AmqpConnectionOptions[] {
   const parts = url.split(';').map((part) => part.trim()).filter(Boolean);
   if (parts.length === 0) throw new ConfigError('broker URL is empty');
-  return parts.map((part) => parseAmqpUrl(part, heartbeat));
+  return parts.map((part) => parseAmqpUrl(part, heartbeat, tls));
 }
 
 export type FailoverStrategy = 'round-robin' | 'shuffle';

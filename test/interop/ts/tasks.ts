@@ -87,6 +87,15 @@ app.task(
   },
 );
 
+/** As interop.progress: PROGRESS {current, total} before each of n steps of `delay` seconds, then n (no Redis needed). */
+app.task('ts.progress_steps', async function (this: TaskContext, n: number, delay: number) {
+  for (let i = 0; i < n; i++) {
+    await this.updateState('PROGRESS', { current: i, total: n });
+    await sleep(delay * 1000);
+  }
+  return n;
+});
+
 /** When it ran (epoch seconds) and what it knew of its schedule and delivery. */
 app.task('ts.info', function (this: TaskContext, tag: unknown = null) {
   return {
