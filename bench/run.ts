@@ -149,25 +149,40 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** User + system CPU of a process so far, in ms (/proc/<pid>/stat utime + stime, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function drainOurs(n: number, withResults: boolean): Promise<{ rate: number; rssMb: number }> {
+interface DrainFigures {
+  rate: number;
+  rssMb: number;
+  /** Worker CPU (user + system) per task during the drain, in ms. */
+  cpuPerTask: number;
+}
+
+async function drainOurs(n: number, withResults: boolean, workerArgs: string[] = ['-c', String(CONCURRENCY)]): Promise<DrainFigures> {
   const queue = 'bench-drain';
   await reset();
   await prefill(queue, n, !withResults);
   const { child } = await startProcess(
     process.execPath,
-    [...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), 'dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', queue, '-c', String(CONCURRENCY), '-l', 'warning', '-n', 'bench-ts@%h'],
+    [...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), 'dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', queue, ...workerArgs, '-l', 'warning', '-n', 'bench-ts@%h'],
     /\[tasks\]/,
   );
   try {
+    const cpuBefore = cpuMs(child.pid!);
     const started = await firstFetch(queue, n);
     await waitDrained(queue, n, withResults, 300_000);
     const elapsed = performance.now() - started;
-    return { rate: rate(n, elapsed), rssMb: peakRssMb(child.pid!) };
+    return { rate: rate(n, elapsed), rssMb: peakRssMb(child.pid!), cpuPerTask: (cpuMs(child.pid!) - cpuBefore) / n };
   } finally {
     await stopProcess(child);
   }

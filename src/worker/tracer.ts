@@ -39,6 +39,8 @@ export interface TracerDeps {
   executor?: TaskExecutor;
   /** Sends a task event (task-started, task-succeeded, …); dropped unless task events are on. */
   emit?: (type: string, fields: Record<string, unknown>) => void;
+  /** Whether task events are sent now (the hot path skips building their fields when not). */
+  taskEvents?: () => boolean;
   /** Time limits set at run time by the `time_limit` control command, by task name. */
   timeLimitOverrides?: ReadonlyMap<string, { soft: number | null; hard: number | null }>;
 }
@@ -83,7 +85,7 @@ export class TaskTracer {
     if (!acksLate) this.settle(req.ack(), req);
     req.startedAt = this.deps.now();
     this.observer?.started(req, (req.startedAt - (task.eta?.getTime() ?? req.receivedAt)) / 1000);
-    this.emit('task-started', { uuid: task.id });
+    if (this.eventsOn()) this.emit('task-started', { uuid: task.id });
     if ((definition.options.track_started ?? this.conf.task_track_started) && !this.ignoresResult(req)) {
       await this.recorder.store(req, STARTED, { pid: process.pid, hostname: this.deps.hostname });
     }
@@ -147,10 +149,13 @@ export class TaskTracer {
       if (encodeError) return (await this.onError(req, encodeError, ctx))[0];
     }
     await onChordPartReturn(this.deps.app, req, SUCCESS, value, this.deps.logger);
-    const repr = argsRepr(value);
-    if (this.deps.logger.isEnabled('info')) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, repr));
+    const logged = this.deps.logger.isEnabled('info');
+    const events = this.eventsOn();
+    // The repr is built only for a log line or an event that shows it.
+    const repr = logged || events ? argsRepr(value) : '';
+    if (logged) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, repr));
     this.observer?.succeeded(req, runtime);
-    this.emit('task-succeeded', { uuid: req.id, result: repr, runtime });
+    if (events) this.emit('task-succeeded', { uuid: req.id, result: repr, runtime });
     if (this.acksLate(req)) this.settle(req.ack(), req);
     await this.hook(req, 'onSuccess', value, ctx);
     await this.signal('task_success', { result: value, ctx });
@@ -282,6 +287,10 @@ export class TaskTracer {
     if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(true), req);
     await this.hook(req, 'onFailure', error, ctx);
     await this.signal('task_failure', { taskId: req.id, exception: error, traceback, ctx });
+  }
+
+  private eventsOn(): boolean {
+    return this.deps.taskEvents ? this.deps.taskEvents() : this.deps.emit !== undefined;
   }
 
   private emit(type: string, fields: Record<string, unknown>): void {

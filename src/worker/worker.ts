@@ -26,10 +26,24 @@ import { TaskTracer } from './tracer.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 import { ProbeServer, type ProbeStatus } from '../observe/probe-server.js';
 
+/**
+ * `-c` when neither the flag nor `worker_concurrency` sets it. Celery's rule (the number of cores)
+ * fits processes and threads, each of which runs one task; the async pool runs every task on
+ * one event loop, where a slot is only a bound on how many are awaited at once. `npm run bench`
+ * (no-op and 20 ms I/O tasks, see README "Performance") puts the knee of the no-op curve near 50
+ * and an I/O-bound task's throughput at ~concurrency / its latency: 100 serves both, and keeps the
+ * prefetch window (×4) a few hundred messages.
+ */
+export const ASYNC_DEFAULT_CONCURRENCY = 100;
+
+export function defaultConcurrency(pool: 'async' | 'threads'): number {
+  return pool === 'async' ? ASYNC_DEFAULT_CONCURRENCY : availableParallelism();
+}
+
 export interface WorkerOptions {
   /** Queues to consume (`-Q`); default `task_default_queue`. */
   queues?: string[];
-  /** Tasks run at once (`-c`); default `worker_concurrency`, else the number of CPU cores as in Celery. */
+  /** Tasks run at once (`-c`); default `worker_concurrency`, else 100 (async pool) or the number of CPU cores (threads, as in Celery). */
   concurrency?: number;
   /** `worker_prefetch_multiplier` override. */
   prefetchMultiplier?: number;
@@ -119,7 +133,7 @@ export class Worker implements WorkerUnderControl {
     this.now = options.now ?? Date.now;
     this.hostname = expandNodeName(options.nodeName);
     this.queues = options.queues?.length ? options.queues : [conf.task_default_queue];
-    this.concurrencySlots = options.concurrency ?? conf.worker_concurrency ?? availableParallelism();
+    this.concurrencySlots = options.concurrency ?? conf.worker_concurrency ?? defaultConcurrency(options.pool ?? 'async');
     this.multiplier = options.prefetchMultiplier ?? conf.worker_prefetch_multiplier;
     // celery/worker/consumer/tasks.py: prefetch = concurrency × multiplier; 0 means unlimited.
     this.basePrefetch = this.concurrencySlots * this.multiplier;
@@ -166,6 +180,7 @@ export class Worker implements WorkerUnderControl {
     }
     this.tracer = new TaskTracer({
       emit: (type, fields) => this.remote?.emit(type, fields),
+      taskEvents: () => this.remote?.taskEvents === true,
       app,
       backend: app.backend,
       logger: this.logger,
@@ -417,7 +432,7 @@ export class Worker implements WorkerUnderControl {
     }
     if (this.logger.isEnabled('info')) this.logger.info(logLines.received(req.displayName, task.id));
     this.observer?.received(req);
-    this.remote?.emit('task-received', {
+    if (this.remote?.taskEvents) this.remote.emit('task-received', {
       uuid: task.id,
       name: req.displayName,
       args: task.argsrepr,

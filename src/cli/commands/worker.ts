@@ -48,7 +48,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('-b, --broker <url>', 'broker URL (overrides broker_url / CELERY_BROKER_URL)')
     .option('--result-backend <url>', 'result backend URL (overrides result_backend)')
     .option('-Q, --queues <q1,q2>', 'queues to consume (default: task_default_queue)', queueList)
-    .option('-c, --concurrency <n>', 'tasks executed at once (default: CPU cores)', positiveInt('concurrency'))
+    .option('-c, --concurrency <n>', 'tasks executed at once (default: 100 with -P async, CPU cores with -P threads)', positiveInt('concurrency'))
     .option('-n, --hostname <name@host>', 'node name; %h, %n, %d expand as in Celery', undefined)
     .option('-l, --loglevel <level>', 'DEBUG, INFO, WARNING, ERROR, CRITICAL', logLevel, 'info' as LogLevel)
     .option('--log-format <format>', 'celery (Celery worker format) or json', (v) => parseFormat(v), 'celery' as LogFormat)
