@@ -22,6 +22,7 @@ import { Request } from './request.js';
 import { parseRate, RateLimiter } from './rate-limit.js';
 import { WorkerRemoteControl } from './remote-control.js';
 import type { TaskObserver } from './task-observer.js';
+import { TaskAbort } from './task-abort.js';
 import { TaskTracer } from './tracer.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 import { ProbeServer, type ProbeStatus } from '../observe/probe-server.js';
@@ -107,7 +108,7 @@ export class Worker implements WorkerUnderControl {
   /** Tokens per second by task name (null = unlimited), parsed once; `setRateLimit` overrides. */
   private readonly rates = new Map<string, number | null>();
   private readonly reserved = new Set<Request>();
-  private readonly active = new Map<Request, AbortController>();
+  private readonly active = new Map<Request, TaskAbort>();
   private consumer: Consumer | undefined;
   /** Metrics, when on; every per-task call is behind this one null check. */
   private observer: TaskObserver | null = null;
@@ -521,7 +522,7 @@ export class Worker implements WorkerUnderControl {
       if (!this.reserved.delete(req)) return; // given back during shutdown
       if (req.delivery.stale) return; // fetched on a lost connection: the broker delivers it again
       if (this.revoked.has(req.id)) return this.tracer.revoke(req, 'revoked');
-      const controller = new AbortController();
+      const controller = new TaskAbort();
       this.active.set(req, controller);
       // celery/worker/state.py task_accepted: counted when execution starts (`inspect stats` total).
       this.stats.processed[req.task.name] = (this.stats.processed[req.task.name] ?? 0) + 1;

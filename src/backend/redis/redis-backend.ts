@@ -84,10 +84,22 @@ export class RedisBackend implements ResultBackend {
     return checkRedisConnection(this.client, this.url, timeoutMs);
   }
 
-  async storeResult(meta: TaskMeta): Promise<boolean> {
+  /** The worker's hot path: one promise from the script call (no async wrappers). */
+  storeResult(meta: TaskMeta): Promise<boolean> {
+    if (this.closed) return Promise.reject(this.closedError());
     const key = this.keys.task(meta.task_id);
-    const value = encodeStored(meta, key);
-    return (await this.run(`store ${key}`, () => this.client.celeryStoreResult(key, value, this.ttlSeconds))) === 1;
+    let value: string;
+    try {
+      value = encodeStored(meta, key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.client.celeryStoreResult(key, value, this.ttlSeconds).then(
+      (stored) => stored === 1,
+      (cause: Error) => {
+        throw new TransportError(`result backend ${maskUrl(this.url)}: store ${key} failed: ${cause.message}`, { cause });
+      },
+    );
   }
 
   async getMeta(taskId: string): Promise<TaskMeta> {
