@@ -14,3 +14,6 @@ export const app = new Celery({
 
 app.task('bench.noop', () => null);
 app.task('bench.add', (a, b) => a + b);
+app.task({ name: 'bench.noop_late', acks_late: true }, () => null);
+// I/O-bound: a 20 ms await (a database or HTTP call's latency).
+app.task('bench.io', () => new Promise((resolve) => setTimeout(resolve, 20, null)));
