@@ -10,6 +10,8 @@ export const app = new Celery({
   result_backend: redisUrl,
   broker_transport_options: brokerUrl.startsWith('amqp') ? {} : { global_keyprefix: process.env.BENCH_PREFIX ?? 'bench:' },
   result_backend_transport_options: { global_keyprefix: process.env.BENCH_PREFIX ?? 'bench:' },
+  // The scale section's ETA point holds 10k messages (the default limit, 1000, would cycle them).
+  ...(process.env.BENCH_ETA_LIMIT ? { worker_eta_task_limit: Number(process.env.BENCH_ETA_LIMIT) } : {}),
 });
 
 app.task('bench.noop', () => null);
