@@ -1,12 +1,14 @@
 // `npm run bench`: publish throughput, worker drain throughput, round-trip latency and worker
 // memory, each against Python Celery and the raw Redis floor measured in the same run on the
 // same Redis (db 15, key prefix `bench:`), then the same on RabbitMQ. Prints ratios; not a test.
-//   `npm run bench -- publish|drain|latency|rabbitmq` runs one section.
+//   `npm run bench -- publish|drain|latency|rabbitmq|scale` runs one section (scale is not in the
+//   default run: -c and process curves, I/O-bound tasks, backlog growth, ETA-held messages).
+//   BENCH_BACKLOG (default 10000,100000; add 1000000 for the large point) for scale's backlog curve.
 //   BENCH_N (default 20000) tasks for our runs, BENCH_PY_N (default 5000) for Python's.
 //   BENCH_WORKER_NODE_OPTIONS: NODE_OPTIONS for our worker only (e.g. V8 heap flags).
 // Our worker runs as shipped: the compiled CLI (dist/, built by `npm ci`/`npm run build`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { once } from 'node:events';
 import amqplib from 'amqplib';
@@ -93,10 +95,19 @@ async function publishBench(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Drain
 
-async function prefill(queue: string, n: number, ignoreResult: boolean): Promise<void> {
+async function prefill(queue: string, n: number, ignoreResult: boolean, task = 'bench.noop', options: { countdown?: number } = {}): Promise<void> {
   const a = app();
-  await inFlight(n, 1000, () => a.sendTask('bench.noop', [], {}, { queue, ignore_result: ignoreResult }));
+  await inFlight(n, 1000, () => a.sendTask(task, [], {}, { queue, ignore_result: ignoreResult, ...options }));
   await a.close();
+}
+
+/** Until `n` results are stored (a drain with ETA-held messages in the unacked hash). */
+async function waitResults(n: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (((await redis.eval(COUNT_RESULTS, 0, `${PREFIX}celery-task-meta-*`)) as number) < n) {
+    if (Date.now() > deadline) throw new Error(`${n} results were not stored in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Lua: how many result keys exist (to know when a drain with results is complete). */
@@ -149,25 +160,64 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** User + system CPU of a process so far, in ms (/proc/<pid>/stat utime + stime, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The process and its descendants (a `--processes N` supervisor's workers). */
+function processTree(pid: number): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number));
+  return [pid, ...children.flatMap(processTree)];
+}
+
+const treeCpuMs = (pid: number) => processTree(pid).reduce((sum, p) => sum + cpuMs(p), 0);
+
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function drainOurs(n: number, withResults: boolean): Promise<{ rate: number; rssMb: number }> {
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+interface DrainFigures {
+  rate: number;
+  rssMb: number;
+  /** Worker CPU (user + system) per task during the drain, in ms. */
+  cpuPerTask: number;
+}
+
+interface DrainSetup {
+  task?: string;
+  /** ETA-held messages (countdown 1 h) queued before the n to drain. */
+  etaHeld?: number;
+}
+
+async function drainOurs(n: number, withResults: boolean, workerArgs: string[] = ['-c', String(CONCURRENCY)], setup: DrainSetup = {}): Promise<DrainFigures & { idleRssMb: number }> {
   const queue = 'bench-drain';
   await reset();
-  await prefill(queue, n, !withResults);
+  if (setup.etaHeld) await prefill(queue, setup.etaHeld, false, 'bench.noop', { countdown: 3600 });
+  await prefill(queue, n, !withResults, setup.task);
+  const total = n + (setup.etaHeld ?? 0);
   const { child } = await startProcess(
     process.execPath,
-    [...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), 'dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', queue, '-c', String(CONCURRENCY), '-l', 'warning', '-n', 'bench-ts@%h'],
+    [...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), 'dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', queue, ...workerArgs, '-l', 'warning', '-n', 'bench-ts@%h'],
     /\[tasks\]/,
   );
   try {
-    const started = await firstFetch(queue, n);
-    await waitDrained(queue, n, withResults, 300_000);
+    const idleRssMb = processTree(child.pid!).reduce((sum, p) => sum + rssMb(p), 0);
+    const cpuBefore = treeCpuMs(child.pid!);
+    const started = await firstFetch(queue, total);
+    if (setup.etaHeld) await waitResults(n, 600_000);
+    else await waitDrained(queue, n, withResults, 600_000);
     const elapsed = performance.now() - started;
-    return { rate: rate(n, elapsed), rssMb: peakRssMb(child.pid!) };
+    const peakMb = processTree(child.pid!).reduce((sum, p) => sum + peakRssMb(p), 0);
+    return { rate: rate(n, elapsed), rssMb: peakMb, idleRssMb, cpuPerTask: (treeCpuMs(child.pid!) - cpuBefore) / n };
   } finally {
     await stopProcess(child);
   }
@@ -223,11 +273,41 @@ async function drainBench(): Promise<void> {
   report('Python worker -P prefork -c 2, results on', fmt(pyPrefork));
   const pyThreads = await drainPython(PY_N, 'threads');
   report('Python worker -P threads -c 2, results on', fmt(pyThreads));
+  const cpu = (f: DrainFigures) => `${f.cpuPerTask.toFixed(3)} ms CPU/task`;
+  const noFlags = await drainOurs(N, true, []);
+  report('ts-celery worker, no flags, results on', `${fmt(noFlags.rate)}  = ${(noFlags.rate / pyPrefork).toFixed(1)}× prefork, ${(noFlags.rate / pyThreads).toFixed(1)}× threads, ${((noFlags.rate / floor) * 100).toFixed(0)}% of floor, ${cpu(noFlags)}`);
+  report('ts-celery worker, no flags: idle RSS / peak RSS', `${noFlags.idleRssMb.toFixed(0)} MB / ${noFlags.rssMb.toFixed(0)} MB`);
   const withResults = await drainOurs(N, true);
-  report(`ts-celery worker -c ${CONCURRENCY}, results on`, `${fmt(withResults.rate)}  = ${(withResults.rate / pyPrefork).toFixed(1)}× prefork, ${(withResults.rate / pyThreads).toFixed(1)}× threads, ${((withResults.rate / floor) * 100).toFixed(0)}% of floor`);
-  const noResults = await drainOurs(N, false);
-  report(`ts-celery worker -c ${CONCURRENCY}, results off`, `${fmt(noResults.rate)}  = ${(noResults.rate / pyPrefork).toFixed(1)}× prefork`);
-  report('ts-celery worker peak RSS', `${Math.max(withResults.rssMb, noResults.rssMb).toFixed(0)} MB`);
+  report(`ts-celery worker -c ${CONCURRENCY}, results on`, `${fmt(withResults.rate)}  ${cpu(withResults)}`);
+  const late = await drainOurs(N, true, [], { task: 'bench.noop_late' });
+  report('ts-celery worker, no flags, acks_late task', `${fmt(late.rate)}  = ${((late.rate / noFlags.rate) * 100).toFixed(0)}% of early ack, ${cpu(late)}`);
+  const noResults = await drainOurs(N, false, []);
+  report('ts-celery worker, no flags, results off', `${fmt(noResults.rate)}  = ${(noResults.rate / pyPrefork).toFixed(1)}× prefork, ${cpu(noResults)}`);
+  report('ts-celery worker peak RSS', `${Math.max(noFlags.rssMb, withResults.rssMb, late.rssMb, noResults.rssMb).toFixed(0)} MB`);
+  await reset();
+  const bull = JSON.parse(await runNode(['bench/bullmq.mjs', String(N), '50'])) as { rate: number; cpuPerTask: number; rssMb: number };
+  report('BullMQ Worker concurrency 50, results kept', `${fmt(bull.rate)}  ${bull.cpuPerTask.toFixed(3)} ms CPU/task, peak RSS ${bull.rssMb.toFixed(0)} MB; ts-celery no flags = ${(noFlags.rate / bull.rate).toFixed(2)}×`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale: -c and process curves, I/O-bound tasks, backlog growth, ETA-held messages
+
+async function scaleBench(): Promise<void> {
+  const n = Math.min(N, 10_000);
+  console.log(`\n== scale (${n.toLocaleString()} no-op tasks per point unless said; results on) ==`);
+  const point = (f: DrainFigures) => `${fmt(f.rate).padStart(9)}  ${f.cpuPerTask.toFixed(3)} ms CPU/task, peak RSS ${f.rssMb.toFixed(0)} MB`;
+  for (const c of [1, 4, 16, 50, 100, 256]) report(`no-op, -c ${c}`, point(await drainOurs(n, true, ['-c', String(c)])));
+  const ioN = 2000;
+  for (const c of [10, 50, 100, 200, 500]) report(`20 ms I/O task (${ioN}), -c ${c}`, point(await drainOurs(ioN, true, ['-c', String(c)], { task: 'bench.io' })));
+  for (const p of [1, 2, 3, 4]) report(`no-op, --processes ${p} (${N.toLocaleString()}), total`, point(await drainOurs(N, true, ['--processes', String(p)])));
+  const backlogs = (process.env.BENCH_BACKLOG ?? '10000,100000').split(',').map(Number);
+  for (const b of backlogs) report(`no-op, backlog ${b.toLocaleString()} pending`, point(await drainOurs(b, true, [])));
+  env.BENCH_ETA_LIMIT = '20000';
+  try {
+    report(`no-op (${n.toLocaleString()}) beside 10,000 ETA-held messages`, point(await drainOurs(n, true, [], { etaHeld: 10_000 })));
+  } finally {
+    delete env.BENCH_ETA_LIMIT;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,9 +437,17 @@ async function latencyBench(): Promise<void> {
   }
 }
 
+function runNode(args: string[]): Promise<string> {
+  return runProcess(process.execPath, args, env);
+}
+
 function runPython(args: string[]): Promise<string> {
+  return runProcess(requirePython(), args, { ...env, PYTHONPATH: resolve(REPO_ROOT, 'bench/python') });
+}
+
+function runProcess(cmd: string, args: string[], childEnv: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(requirePython(), args, { cwd: REPO_ROOT, env: { ...env, PYTHONPATH: resolve(REPO_ROOT, 'bench/python') } });
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env: childEnv });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -378,6 +466,7 @@ try {
   if (!only || only === 'drain') await drainBench();
   if (!only || only === 'latency') await latencyBench();
   if (!only || only === 'rabbitmq') await rabbitBench();
+  if (only === 'scale') await scaleBench();
 } finally {
   await reset();
   redis.disconnect();

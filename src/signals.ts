@@ -27,6 +27,11 @@ export class Signals {
     return () => set.delete(receiver as Receiver<SignalName>);
   }
 
+  /** Whether any receiver is connected (senders skip building the payload when not). */
+  has(name: SignalName): boolean {
+    return (this.receivers.get(name)?.size ?? 0) > 0;
+  }
+
   /** Call every receiver; resolves to the errors they raised (the sender logs them). */
   async send<K extends SignalName>(name: K, payload: SignalPayloads[K]): Promise<unknown[]> {
     const set = this.receivers.get(name);

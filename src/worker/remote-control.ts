@@ -106,6 +106,11 @@ export class WorkerRemoteControl {
     }
   }
 
+  /** Whether task events are sent now (-E / enable_events): else the fields need not be built. */
+  get taskEvents(): boolean {
+    return this.events.wants('task');
+  }
+
   /** Task events go through here; the dispatcher drops them unless the task group is enabled. */
   emit(type: string, fields: Record<string, unknown>): void {
     const redact = this.worker.redact;

@@ -44,17 +44,26 @@ export class ResultRecorder {
     return this.write(buildTaskMeta({ taskId, status, result, traceback, dateDone: new Date(this.now()) }), taskId);
   }
 
-  private async write(meta: TaskMeta, name: string, destination?: ResultDestination): Promise<Error | undefined> {
-    if (!this.backend) return undefined;
+  private write(meta: TaskMeta, name: string, destination?: ResultDestination): Promise<Error | undefined> {
+    if (!this.backend) return Promise.resolve(undefined);
+    let stored: Promise<unknown>;
     try {
-      await this.backend.storeResult(meta, destination);
+      stored = this.backend.storeResult(meta, destination);
     } catch (error) {
-      if (error instanceof EncodeError || error instanceof TypeError || error instanceof RangeError) {
-        // JSON refused the value (BigInt, cycle): like Celery, the task fails with an EncodeError.
-        return new EncodeError(`the result of ${name}[${meta.task_id}] is not JSON-serializable: ${(error as Error).message}`);
-      }
-      this.logger.error(logLines.resultStoreFailed(name, meta.task_id, error instanceof Error ? error.message : String(error)));
+      return Promise.resolve(this.failed(error, meta, name));
     }
+    return stored.then(
+      () => undefined,
+      (error: unknown) => this.failed(error, meta, name),
+    );
+  }
+
+  private failed(error: unknown, meta: TaskMeta, name: string): Error | undefined {
+    if (error instanceof EncodeError || error instanceof TypeError || error instanceof RangeError) {
+      // JSON refused the value (BigInt, cycle): like Celery, the task fails with an EncodeError.
+      return new EncodeError(`the result of ${name}[${meta.task_id}] is not JSON-serializable: ${(error as Error).message}`);
+    }
+    this.logger.error(logLines.resultStoreFailed(name, meta.task_id, error instanceof Error ? error.message : String(error)));
     return undefined;
   }
 }

@@ -22,6 +22,7 @@ import { logLines } from './log-lines.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import { WorkerLostError } from './pools/worker-lost.js';
 import type { Request } from './request.js';
+import type { TaskAbort } from './task-abort.js';
 import type { TaskObserver } from './task-observer.js';
 import { ResultRecorder } from './result-recorder.js';
 import { autoretryFor, decideRetry, republish } from './retry.js';
@@ -39,6 +40,8 @@ export interface TracerDeps {
   executor?: TaskExecutor;
   /** Sends a task event (task-started, task-succeeded, …); dropped unless task events are on. */
   emit?: (type: string, fields: Record<string, unknown>) => void;
+  /** Whether task events are sent now (the hot path skips building their fields when not). */
+  taskEvents?: () => boolean;
   /** Time limits set at run time by the `time_limit` control command, by task name. */
   timeLimitOverrides?: ReadonlyMap<string, { soft: number | null; hard: number | null }>;
 }
@@ -67,7 +70,7 @@ export class TaskTracer {
   }
 
   /** Run the request's task to completion (never throws). `controller` aborts the handler's signal. */
-  execute(req: Request, controller: AbortController): Promise<void> {
+  execute(req: Request, controller: TaskAbort): Promise<void> {
     if (this.tracing === null) return this.run(req, controller);
     // opentelemetry-instrumentation-celery `_trace_prerun`: a CONSUMER span, parent from the headers.
     return this.tracing.consumer(req.task.name, req.task.headers, (span) => {
@@ -76,18 +79,18 @@ export class TaskTracer {
     });
   }
 
-  private async run(req: Request, controller: AbortController): Promise<void> {
+  private async run(req: Request, controller: TaskAbort): Promise<void> {
     const { task, definition } = req;
     if (task.expires && task.expires.getTime() <= this.deps.now()) return this.revoke(req, 'expired');
     const acksLate = this.acksLate(req);
     if (!acksLate) this.settle(req.ack(), req);
     req.startedAt = this.deps.now();
     this.observer?.started(req, (req.startedAt - (task.eta?.getTime() ?? req.receivedAt)) / 1000);
-    this.emit('task-started', { uuid: task.id });
+    if (this.eventsOn()) this.emit('task-started', { uuid: task.id });
     if ((definition.options.track_started ?? this.conf.task_track_started) && !this.ignoresResult(req)) {
       await this.recorder.store(req, STARTED, { pid: process.pid, hostname: this.deps.hostname });
     }
-    const ctx = this.context(req, controller.signal);
+    const ctx = this.context(req, controller);
     const override = this.deps.timeLimitOverrides?.get(task.name);
     const taskLimits = override ? { time_limit: override.hard, soft_time_limit: override.soft } : definition.options;
     const limits = resolveTimeLimits(task.timeLimit, taskLimits, this.conf);
@@ -104,7 +107,7 @@ export class TaskTracer {
         void this.onHardLimit(req, error, ctx);
       },
     });
-    await this.signal('task_prerun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, ctx });
+    if (this.deps.app.signals.has('task_prerun')) await this.signal('task_prerun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, ctx });
     const started = performance.now();
     let state: string;
     let retval: unknown;
@@ -117,16 +120,16 @@ export class TaskTracer {
     } catch (thrown) {
       if (hardLimitHit) return;
       if (req.terminated) return this.revoke(req, 'terminated');
-      const reason = controller.signal.reason;
+      const reason = controller.reason;
       // A handler that lets the soft-limit abort escape fails with SoftTimeLimitExceeded itself.
       const error = reason instanceof SoftTimeLimitExceeded && isAbortOf(thrown, reason) ? reason : thrown;
       [state, retval] = await this.onError(req, error, ctx);
     } finally {
       disarm();
     }
-    await this.signal('task_postrun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, retval, state, ctx });
+    if (this.deps.app.signals.has('task_postrun')) await this.signal('task_postrun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, retval, state, ctx });
     req.span?.finish(runSpanAttributes(req, state, this.deps.hostname));
-    await this.hook(req, 'after', state, retval, ctx);
+    if (hasHook(req, 'after')) await this.hook(req, 'after', state, retval, ctx);
   }
 
   /** Discard a revoked, expired or terminated request: ack, store REVOKED, log. */
@@ -137,23 +140,27 @@ export class TaskTracer {
     this.emit('task-revoked', { uuid: req.id, terminated: reason === 'terminated', signum: reason === 'terminated' ? 15 : null, expired: reason === 'expired' });
     const info = toExceptionInfo(new TaskRevokedError(reason));
     if (!this.ignoresResult(req)) await this.recorder.store(req, REVOKED, info);
-    await onChordPartReturn(this.deps.app, req, REVOKED, info, this.deps.logger);
+    if (inChord(req)) await onChordPartReturn(this.deps.app, req, REVOKED, info, this.deps.logger);
   }
 
   private async onSuccess(req: Request, value: unknown, runtime: number, ctx: TaskContext): Promise<string> {
-    const children = await this.publishFollowUps(req, value);
+    const { callbacks, chain } = req.task.embed;
+    const children = callbacks?.length || chain?.length ? await this.publishFollowUps(req, value) : [];
     if (!this.ignoresResult(req)) {
       const encodeError = await this.recorder.store(req, SUCCESS, value, null, children);
       if (encodeError) return (await this.onError(req, encodeError, ctx))[0];
     }
-    await onChordPartReturn(this.deps.app, req, SUCCESS, value, this.deps.logger);
-    const repr = argsRepr(value);
-    if (this.deps.logger.isEnabled('info')) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, repr));
+    if (inChord(req)) await onChordPartReturn(this.deps.app, req, SUCCESS, value, this.deps.logger);
+    const logged = this.deps.logger.isEnabled('info');
+    const events = this.eventsOn();
+    // The repr is built only for a log line or an event that shows it.
+    const repr = logged || events ? argsRepr(value) : '';
+    if (logged) this.deps.logger.info(logLines.succeeded(req.displayName, req.id, runtime, repr));
     this.observer?.succeeded(req, runtime);
-    this.emit('task-succeeded', { uuid: req.id, result: repr, runtime });
+    if (events) this.emit('task-succeeded', { uuid: req.id, result: repr, runtime });
     if (this.acksLate(req)) this.settle(req.ack(), req);
-    await this.hook(req, 'onSuccess', value, ctx);
-    await this.signal('task_success', { result: value, ctx });
+    if (hasHook(req, 'onSuccess')) await this.hook(req, 'onSuccess', value, ctx);
+    if (this.deps.app.signals.has('task_success')) await this.signal('task_success', { result: value, ctx });
     return SUCCESS;
   }
 
@@ -219,8 +226,8 @@ export class TaskTracer {
     if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, info, formatTraceback(reason), [child]);
     // The original message is done with: the retry is a new message (Celery acks it, also with acks_late).
     this.settle(req.ack(), req);
-    await this.hook(req, 'onRetry', reason, ctx);
-    await this.signal('task_retry', { reason, ctx });
+    if (hasHook(req, 'onRetry')) await this.hook(req, 'onRetry', reason, ctx);
+    if (this.deps.app.signals.has('task_retry')) await this.signal('task_retry', { reason, ctx });
     return [RETRY, reason];
   }
 
@@ -262,11 +269,11 @@ export class TaskTracer {
         if (typeof stepId === 'string') await this.recorder.storeFor(stepId, FAILURE, info, stored);
       }
     }
-    await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
+    if (inChord(req)) await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
     await publishErrbacks(this.deps.app, task, this.deps.logger);
     if (!how.rejected && this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(false), req);
-    await this.hook(req, 'onFailure', error, ctx);
-    await this.signal('task_failure', { taskId: task.id, exception: error, traceback, ctx });
+    if (hasHook(req, 'onFailure')) await this.hook(req, 'onFailure', error, ctx);
+    if (this.deps.app.signals.has('task_failure')) await this.signal('task_failure', { taskId: task.id, exception: error, traceback, ctx });
   }
 
   /** Hard limit: FAILURE TimeLimitExceeded now; the message is acked, or requeued when the flag is off. */
@@ -278,10 +285,14 @@ export class TaskTracer {
     req.span?.failed(error, error instanceof Error ? error.message : String(error));
     this.emit('task-failed', { uuid: req.id, exception: exceptionRepr(info), traceback: null });
     if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, null);
-    await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
+    if (inChord(req)) await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
     if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(true), req);
-    await this.hook(req, 'onFailure', error, ctx);
-    await this.signal('task_failure', { taskId: req.id, exception: error, traceback, ctx });
+    if (hasHook(req, 'onFailure')) await this.hook(req, 'onFailure', error, ctx);
+    if (this.deps.app.signals.has('task_failure')) await this.signal('task_failure', { taskId: req.id, exception: error, traceback, ctx });
+  }
+
+  private eventsOn(): boolean {
+    return this.deps.taskEvents ? this.deps.taskEvents() : this.deps.emit !== undefined;
   }
 
   private emit(type: string, fields: Record<string, unknown>): void {
@@ -303,7 +314,7 @@ export class TaskTracer {
     return next ? [...children, next] : children;
   }
 
-  private context(req: Request, signal: AbortSignal): TaskContext {
+  private context(req: Request, abort: TaskAbort): TaskContext {
     const { task } = req;
     return {
       id: task.id,
@@ -318,7 +329,9 @@ export class TaskTracer {
       hostname: this.deps.hostname,
       deliveryInfo: req.delivery.info,
       request: task,
-      signal,
+      get signal() {
+        return abort.signal;
+      },
       updateState: async (state, meta) => {
         await this.recorder.store(req, state, meta ?? null);
       },
@@ -348,6 +361,15 @@ export class TaskTracer {
       this.deps.logger.error(`Could not settle message of task ${req.displayName}[${req.id}]: ${error instanceof Error ? error.message : String(error)}`),
     );
   }
+}
+
+function hasHook(req: Request, name: 'onSuccess' | 'onFailure' | 'onRetry' | 'after'): boolean {
+  return req.definition.options.hooks?.[name] !== undefined;
+}
+
+/** A chord header member (what onChordPartReturn acts on); checked first to spare the call. */
+function inChord(req: Request): boolean {
+  return !!req.task.embed.chord && !!req.task.group;
 }
 
 /** Whether `thrown` is the abort of `reason` (the reason itself, or an AbortError carrying it). */

@@ -23,14 +23,29 @@ import { Request } from './request.js';
 import { parseRate, RateLimiter } from './rate-limit.js';
 import { WorkerRemoteControl } from './remote-control.js';
 import type { TaskObserver } from './task-observer.js';
+import { TaskAbort } from './task-abort.js';
 import { TaskTracer } from './tracer.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 import { ProbeServer, type ProbeStatus } from '../observe/probe-server.js';
 
+/**
+ * `-c` when neither the flag nor `worker_concurrency` sets it. Celery's rule (the number of cores)
+ * fits processes and threads, each of which runs one task; the async pool runs every task on
+ * one event loop, where a slot is only a bound on how many are awaited at once. `npm run bench`
+ * (no-op and 20 ms I/O tasks, see README "Performance") puts the knee of the no-op curve near 50
+ * and an I/O-bound task's throughput at ~concurrency / its latency: 100 serves both, and keeps the
+ * prefetch window (×4) a few hundred messages.
+ */
+export const ASYNC_DEFAULT_CONCURRENCY = 100;
+
+export function defaultConcurrency(pool: 'async' | 'threads'): number {
+  return pool === 'async' ? ASYNC_DEFAULT_CONCURRENCY : availableParallelism();
+}
+
 export interface WorkerOptions {
   /** Queues to consume (`-Q`); default `task_default_queue`. */
   queues?: string[];
-  /** Tasks run at once (`-c`); default `worker_concurrency`, else the number of CPU cores as in Celery. */
+  /** Tasks run at once (`-c`); default `worker_concurrency`, else 100 (async pool) or the number of CPU cores (threads, as in Celery). */
   concurrency?: number;
   /** `worker_prefetch_multiplier` override. */
   prefetchMultiplier?: number;
@@ -94,7 +109,7 @@ export class Worker implements WorkerUnderControl {
   /** Tokens per second by task name (null = unlimited), parsed once; `setRateLimit` overrides. */
   private readonly rates = new Map<string, number | null>();
   private readonly reserved = new Set<Request>();
-  private readonly active = new Map<Request, AbortController>();
+  private readonly active = new Map<Request, TaskAbort>();
   /** Redelivered copies of tasks run here on a lost connection are not run twice. */
   private readonly redeliveries = new RedeliveryGuard();
   private consumer: Consumer | undefined;
@@ -122,7 +137,7 @@ export class Worker implements WorkerUnderControl {
     this.now = options.now ?? Date.now;
     this.hostname = expandNodeName(options.nodeName);
     this.queues = options.queues?.length ? options.queues : [conf.task_default_queue];
-    this.concurrencySlots = options.concurrency ?? conf.worker_concurrency ?? availableParallelism();
+    this.concurrencySlots = options.concurrency ?? conf.worker_concurrency ?? defaultConcurrency(options.pool ?? 'async');
     this.multiplier = options.prefetchMultiplier ?? conf.worker_prefetch_multiplier;
     // celery/worker/consumer/tasks.py: prefetch = concurrency × multiplier; 0 means unlimited.
     this.basePrefetch = this.concurrencySlots * this.multiplier;
@@ -169,6 +184,7 @@ export class Worker implements WorkerUnderControl {
     }
     this.tracer = new TaskTracer({
       emit: (type, fields) => this.remote?.emit(type, fields),
+      taskEvents: () => this.remote?.taskEvents === true,
       app,
       backend: app.backend,
       logger: this.logger,
@@ -445,7 +461,7 @@ export class Worker implements WorkerUnderControl {
     const task = req.task;
     if (this.logger.isEnabled('info')) this.logger.info(logLines.received(req.displayName, task.id));
     this.observer?.received(req);
-    this.remote?.emit('task-received', {
+    if (this.remote?.taskEvents) this.remote.emit('task-received', {
       uuid: task.id,
       name: req.displayName,
       args: task.argsrepr,
@@ -534,7 +550,7 @@ export class Worker implements WorkerUnderControl {
       if (!this.reserved.delete(req)) return; // given back during shutdown
       if (req.delivery.stale) return; // fetched on a lost connection: the broker delivers it again
       if (this.revoked.has(req.id)) return this.tracer.revoke(req, 'revoked');
-      const controller = new AbortController();
+      const controller = new TaskAbort();
       this.active.set(req, controller);
       const settled = this.redeliveries.started(req.id, req.task.retries);
       // celery/worker/state.py task_accepted: counted when execution starts (`inspect stats` total).

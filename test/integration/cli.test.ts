@@ -221,6 +221,26 @@ test('--logfile appends the log to a file, --pidfile holds the pid and keeps a s
   }
 });
 
+test('worker --processes 2: two workers named name-1@host and name-2@host under one process; SIGTERM stops both', async () => {
+  const procQueue = `cli-procs-${token}`;
+  const group = await startTsWorker({
+    app: PLAIN,
+    queues: [procQueue],
+    nodeName: `cli-procs-${token}@localhost`,
+    env,
+    extraArgs: ['--processes', '2'],
+    readyText: `cli-procs-${token}-1@localhost ready.`,
+  });
+  try {
+    await pollUntil('both processes ready', () => group.logs().includes(`cli-procs-${token}-2@localhost ready.`));
+    const results = await Promise.all([1, 2, 3, 4].map(async (i) => (await client.sendTask('cli.add', [i, 1], {}, { queue: procQueue })).get({ timeout: 10 })));
+    assert.deepEqual(results, [2, 3, 4, 5]);
+  } finally {
+    assert.deepEqual(await group.stop(), { code: 0, signal: null }, group.logs());
+  }
+  assert.equal(group.logs().match(/Warm shutdown/g)?.length, 2, group.logs());
+});
+
 test('a plain .mjs tasks module exporting its app as default loads and serves its tasks', async () => {
   // The module-level worker: its banner lists exactly the .mjs module's tasks.
   const logs = worker!.logs();

@@ -31,6 +31,16 @@ export interface RedisBackendOptions {
   sentinelKwargs?: Record<string, unknown>;
 }
 
+/** Results stored in one script call at most. */
+const STORE_BATCH = 500;
+
+interface PendingStore {
+  key: string;
+  value: string;
+  resolve: (stored: boolean) => void;
+  reject: (error: Error) => void;
+}
+
 /** celery/app/defaults.py `result_expires`: one day. */
 export const DEFAULT_RESULT_EXPIRES = 86400;
 
@@ -46,6 +56,7 @@ export class RedisBackend implements ResultBackend {
   private readonly client: ScriptedRedis;
   private readonly watcher: KeyWatcher;
   private readonly failWaits = new Set<(error: Error) => void>();
+  private pendingStores: PendingStore[] = [];
   private closed = false;
 
   constructor(
@@ -84,10 +95,43 @@ export class RedisBackend implements ResultBackend {
     return checkRedisConnection(this.client, this.url, timeoutMs);
   }
 
-  async storeResult(meta: TaskMeta): Promise<boolean> {
+  /**
+   * The worker's hot path: results stored in the same tick go to Redis as one script call (each
+   * key judged and written atomically as alone), without async wrappers.
+   */
+  storeResult(meta: TaskMeta): Promise<boolean> {
+    if (this.closed) return Promise.reject(this.closedError());
     const key = this.keys.task(meta.task_id);
-    const value = encodeStored(meta, key);
-    return (await this.run(`store ${key}`, () => this.client.celeryStoreResult(key, value, this.ttlSeconds))) === 1;
+    let value: string;
+    try {
+      value = encodeStored(meta, key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.pendingStores.push({ key, value, resolve, reject });
+      if (this.pendingStores.length === 1) setImmediate(() => this.flushStores());
+    });
+  }
+
+  private flushStores(): void {
+    const all = this.pendingStores;
+    this.pendingStores = [];
+    for (let i = 0; i < all.length; i += STORE_BATCH) {
+      const batch = all.slice(i, i + STORE_BATCH);
+      const fail = (cause: Error) => {
+        for (const p of batch) p.reject(new TransportError(`result backend ${maskUrl(this.url)}: store ${p.key} failed: ${cause.message}`, { cause }));
+      };
+      if (batch.length === 1) {
+        const [p] = batch as [PendingStore];
+        this.client.celeryStoreResult(p.key, p.value, this.ttlSeconds).then((stored) => p.resolve(stored === 1), fail);
+      } else {
+        this.client.celeryStoreResults(batch.length, ...batch.map((p) => p.key), this.ttlSeconds, ...batch.map((p) => p.value)).then(
+          (stored) => batch.forEach((p, j) => p.resolve(stored[j] === 1)),
+          fail,
+        );
+      }
+    }
   }
 
   async getMeta(taskId: string): Promise<TaskMeta> {

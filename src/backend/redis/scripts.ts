@@ -7,21 +7,37 @@ import type { Redis } from 'ioredis';
  * stored SUCCESS made it skip the write (base.py: "if the status is a success then we ignore any
  * following update"), 1 after SET + PUBLISH.
  */
-const STORE_RESULT = `
-local current = redis.call('GET', KEYS[1])
-if current then
-  local ok, doc = pcall(cjson.decode, current)
-  if ok then
-    if type(doc) == 'table' and doc['status'] == 'SUCCESS' then return 0 end
-  elseif string.find(current, '^%s*{%s*"status"%s*:%s*"SUCCESS"') then
-    -- cjson rejects some Python JSON (NaN, Infinity); Python writes "status" first.
-    return 0
+const STORE_ONE = `
+local function store(key, value, ttl)
+  local current = redis.call('GET', key)
+  if current then
+    local ok, doc = pcall(cjson.decode, current)
+    if ok then
+      if type(doc) == 'table' and doc['status'] == 'SUCCESS' then return 0 end
+    elseif string.find(current, '^%s*{%s*"status"%s*:%s*"SUCCESS"') then
+      -- cjson rejects some Python JSON (NaN, Infinity); Python writes "status" first.
+      return 0
+    end
   end
+  if ttl > 0 then redis.call('SET', key, value, 'EX', ttl) else redis.call('SET', key, value) end
+  redis.call('PUBLISH', key, value)
+  return 1
 end
-local ttl = tonumber(ARGV[2])
-if ttl > 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl) else redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('PUBLISH', KEYS[1], ARGV[1])
-return 1
+`;
+const STORE_RESULT = `${STORE_ONE}
+return store(KEYS[1], ARGV[1], tonumber(ARGV[2]))
+`;
+
+/**
+ * The same for many results stored in the same tick (a worker draining a queue): KEYS the meta
+ * keys; ARGV[1] TTL, then one value per key. Each key is judged and written exactly as by
+ * STORE_RESULT; returns one 0/1 per key.
+ */
+const STORE_RESULTS = `${STORE_ONE}
+local ttl = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS do out[i] = store(KEYS[i], ARGV[i + 1], ttl) end
+return out
 `;
 
 /** KEYS[1] key; ARGV[1] value; ARGV[2] TTL seconds, 0 = none. redis.py `_set`: SETEX/SET + PUBLISH. */
@@ -34,12 +50,15 @@ return 1
 
 export type ScriptedRedis = Redis & {
   celeryStoreResult(key: string, value: string, ttl: number): Promise<number>;
+  /** numkeys, keys…, ttl, values… */
+  celeryStoreResults(...args: (string | number)[]): Promise<number[]>;
   celerySetPublish(key: string, value: string, ttl: number): Promise<number>;
 };
 
 /** Register the scripts on a client (EVALSHA, loading them on NOSCRIPT). */
 export function defineResultScripts(client: Redis): ScriptedRedis {
   client.defineCommand('celeryStoreResult', { numberOfKeys: 1, lua: STORE_RESULT });
+  client.defineCommand('celeryStoreResults', { lua: STORE_RESULTS });
   client.defineCommand('celerySetPublish', { numberOfKeys: 1, lua: SET_PUBLISH });
   return client as ScriptedRedis;
 }

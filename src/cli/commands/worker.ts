@@ -7,6 +7,7 @@ import { ensureConnected } from '../../broker-connection.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
 import type { CeleryTracing } from '../../observe/celery-tracing.js';
 import { claimPidfile, logFileWriter } from '../process-files.js';
+import { childNodeName, PROCESS_INDEX_ENV, superviseProcesses } from '../worker-processes.js';
 import { loadApp } from '../../registry/module-loader.js';
 import { maskUrl } from '../../url-mask.js';
 import { workerBanner } from '../../worker/banner.js';
@@ -38,6 +39,7 @@ interface WorkerFlags {
   logfile?: string;
   pidfile?: string;
   metricsPort?: number;
+  processes?: number;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -48,7 +50,8 @@ export function registerWorkerCommand(program: Command): void {
     .option('-b, --broker <url>', 'broker URL (overrides broker_url / CELERY_BROKER_URL)')
     .option('--result-backend <url>', 'result backend URL (overrides result_backend)')
     .option('-Q, --queues <q1,q2>', 'queues to consume (default: task_default_queue)', queueList)
-    .option('-c, --concurrency <n>', 'tasks executed at once (default: CPU cores)', positiveInt('concurrency'))
+    .option('--processes <n>', 'fork N worker processes under one supervisor (node names name-1@host … name-N@host), to use N cores', positiveInt('processes'))
+    .option('-c, --concurrency <n>', 'tasks executed at once (default: 100 with -P async, CPU cores with -P threads)', positiveInt('concurrency'))
     .option('-n, --hostname <name@host>', 'node name; %h, %n, %d expand as in Celery', undefined)
     .option('-l, --loglevel <level>', 'DEBUG, INFO, WARNING, ERROR, CRITICAL', logLevel, 'info' as LogLevel)
     .option('--log-format <format>', 'celery (Celery worker format) or json', (v) => parseFormat(v), 'celery' as LogFormat)
@@ -71,7 +74,17 @@ export function registerWorkerCommand(program: Command): void {
     .option('-S, --scheduler <name>', "with -B: 'default' or 'redbeat' (beat_scheduler)")
     .action(async (flags: WorkerFlags) => {
       applyConnectionFlags(flags);
-      if (flags.pidfile) claimPidfile(flags.pidfile);
+      const processIndex = process.env[PROCESS_INDEX_ENV];
+      if (flags.pidfile && processIndex === undefined) claimPidfile(flags.pidfile);
+      if ((flags.processes ?? 1) > 1 && processIndex === undefined) {
+        const supervisorLogger = createLogger({ level: flags.loglevel, format: flags.logFormat, write: flags.logfile ? logFileWriter(flags.logfile) : undefined });
+        process.exit(await superviseProcesses(flags.processes!, supervisorLogger));
+      }
+      if (processIndex !== undefined) {
+        flags.hostname = childNodeName(flags.hostname, processIndex);
+        // One beat for the group, in the first process.
+        if (processIndex !== '1') flags.beat = false;
+      }
       // Secrets are known once the app is loaded; every line is redacted from then on.
       let redact = (line: string) => line;
       let tracing: CeleryTracing | null = null;

@@ -71,6 +71,11 @@ export class EventDispatcher {
    * Send an event (`send('task-succeeded', {uuid, result, runtime})`). Never throws and never
    * waits: a publish failure is logged and the event dropped (events are transient).
    */
+  /** Whether send() would send events of this group now (lets callers skip building the fields). */
+  wants(group: string): boolean {
+    return this.enabled && !this.closed && (this.groups.size === 0 || this.groups.has(group));
+  }
+
   send(type: string, fields: Record<string, unknown> = {}): void {
     if (!this.enabled || this.closed) return;
     const group = groupFrom(type);

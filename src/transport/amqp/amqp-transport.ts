@@ -9,7 +9,7 @@
 // consumers and subscriptions are restored, and deliveries of the dead channel settle as no-ops
 // (RabbitMQ has already requeued them).
 import { once } from 'node:events';
-import amqplib, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { TransportError } from '../../errors.js';
 import type { Message } from '../../protocol/message.js';
 import { maskUrl } from '../../url-mask.js';
@@ -240,6 +240,8 @@ export class AmqpTransport implements Transport {
       const { protocol, hostname, port, username, password, vhost, heartbeat } = this.nodes[this.node]!;
       try {
         const tls = protocol === 'amqps' && this.tls ? tlsSocketOptions(this.tls, hostname) : {};
+        // Loaded on the first connect: a process on Redis never loads amqplib.
+        const { default: amqplib } = await import('amqplib');
         model = await amqplib.connect(
           { protocol, hostname, port, username, password, vhost, heartbeat },
           { ...tls, timeout: this.options.connectTimeoutMs, clientProperties: this.options.clientProperties },
