@@ -81,7 +81,8 @@ export function registerBeatCommand(program: Command): void {
           return;
         }
         const count = setup.entries.length;
-        logger.info(`beat: ${count} entr${count === 1 ? 'y' : 'ies'}, max interval ${setup.maxIntervalMs / 1000} s, ${setup.description}`);
+        const what = setup.kind === 'django' ? 'periodic tasks from the database' : `${count} entr${count === 1 ? 'y' : 'ies'}`;
+        logger.info(`beat: ${what}, max interval ${setup.maxIntervalMs / 1000} s, ${setup.description}`);
         const metricsPort = flags.metricsPort !== undefined ? port(flags.metricsPort) : app.conf.beat_metrics_port;
         const probes = metricsPort === null ? null : await (await import('../../beat/beat-probes.js')).serveBeatProbes(setup, { port: metricsPort, logger });
         const controller = new AbortController();
