@@ -1,34 +1,33 @@
 // A Django shop's schedule run by our beat: a real Django project (test/interop/python/djangoproj)
-// migrates django-celery-beat's tables into a PostgreSQL database of this file's own; a periodic
+// migrates django-celery-beat's tables into a PostgreSQL (then a MariaDB) database of this file's own; a periodic
 // task created through Django's ORM, as the admin does, is sent by `ts-celery beat -S django` on
 // time and run by a Python worker (whose results land in django-celery-results' table); an edit
 // and a disable made through the ORM take effect without a restart; a second beat on the same
 // database stands by on the advisory lock and takes over when the leader dies, no slot sent twice.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { pollUntil, runPython, startPythonWorker } from '../helpers/python.js';
 import { claimRedis } from '../helpers/redis.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/sql-database.js';
+import { createTestDatabase, type SqlServer, type TestDatabase } from '../helpers/sql-database.js';
 import { startTsBeat } from '../helpers/ts-worker.js';
 
 const redisClaim = claimRedis('django-beat');
 const { url: brokerUrl, token, prefix } = redisClaim;
-const queue = `q-djbeat-${token}`;
+let queue: string;
 let db: TestDatabase;
 let env: Record<string, string>;
 
-before(async () => {
-  db = await createTestDatabase('postgres', 'django_beat');
+/** A database of this test's own, with Django's `migrate` run once into it. */
+async function setUp(server: SqlServer): Promise<void> {
+  queue = `q-djbeat-${server}-${token}`;
+  db = await createTestDatabase(server, `django_beat_${server}`);
   env = { BROKER_URL: brokerUrl, KEYPREFIX: prefix, DEFAULT_QUEUE: queue, DJANGO_DB_URL: db.url };
   await django(`from django.core.management import call_command
 call_command('migrate', verbosity=0)
 print('{}')`);
-});
+}
 
-after(async () => {
-  await db?.drop();
-  await redisClaim.deleteKeys(prefix);
-});
+after(() => redisClaim.deleteKeys(prefix));
 
 /** A snippet in the Django project (django_app sets it up), as the admin's ORM calls are. */
 const django = (code: string) => runPython(`import json\nimport django_app\nfrom django_celery_beat.models import *\n${code}`, env);
@@ -53,7 +52,20 @@ async function results(): Promise<(TickResult & { sentAt: number; taskId: string
     .sort((a, b) => a.sentAt - b.sentAt);
 }
 
-test('an ORM-created periodic task is sent by our beat, edits and disables take effect, two beats send each slot once', async () => {
+async function scenario(server: SqlServer): Promise<void> {
+  await setUp(server);
+  try {
+    await run();
+  } finally {
+    await db.drop();
+  }
+}
+
+for (const server of ['postgres', 'mariadb'] as const) {
+  test(`${server}: an ORM-created periodic task is sent by our beat, edits and disables take effect, two beats send each slot once`, () => scenario(server));
+}
+
+async function run(): Promise<void> {
   await django(`every, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
 nightly, _ = CrontabSchedule.objects.get_or_create(minute='0', hour='3', timezone='Europe/Berlin')
 PeriodicTask.objects.create(name='tick', task='interop.django_tick', interval=every, args=json.dumps([1]), expire_seconds=30, headers=json.dumps({'origin': 'admin'}))
@@ -103,12 +115,12 @@ print('{}')`);
       const gap = all[i]!.sentAt - all[i - 1]!.sentAt;
       assert.ok(gap >= 500, `sends ${i - 1}→${i} only ${gap} ms apart (a slot sent twice): ${JSON.stringify(all)}`);
     }
-    const [row] = await db.query<{ total_run_count: number; last_run_at: Date | null; enabled: boolean }>(
+    const [row] = await db.query<{ total_run_count: number; last_run_at: Date | null; enabled: boolean | number }>(
       "SELECT total_run_count, last_run_at, enabled FROM django_celery_beat_periodictask WHERE name = 'tick'",
     );
     // Every send was counted before it was published (a killed leader may have counted one it never sent).
     assert.ok(row!.total_run_count >= all.length && row!.total_run_count <= all.length + 1, `total_run_count ${row!.total_run_count} for ${all.length} runs`);
-    assert.equal(row!.enabled, false);
+    assert.equal(Boolean(row!.enabled), false);
     assert.equal(row!.last_run_at, null, 'disabling clears last_run_at, as PeriodicTask.save does');
     assert.match(standby.logs(), /Scheduler: Sending due task tick \(interop\.django_tick\)/);
   } finally {
@@ -116,4 +128,4 @@ print('{}')`);
     standby?.kill();
     await worker.stop();
   }
-});
+}
