@@ -169,6 +169,11 @@ const settings = {
   /** null = no leader lock (redbeat allows it; then run only one beat). */
   redbeat_lock_key: z.string().min(1).nullable().optional(),
   redbeat_lock_timeout: z.number().finite().positive().nullable().default(null),
+  /**
+   * Celery's name (the SQLAlchemy backend's database): the Django database `-S django` and the
+   * `django-db` result backend use, as `postgresql://…` or `mysql://…` (a `+driver` is ignored).
+   */
+  database_url: z.string().min(1).nullable().default(null),
 };
 
 const configSchema = z.strictObject(settings);

@@ -17,13 +17,17 @@ import { redbeatConnection } from './redbeat-connection.js';
 import { RedbeatScheduler } from './redbeat-scheduler.js';
 import { appTimeZoneName, buildScheduleTable, type ScheduleTableOptions } from './schedule-table.js';
 import { type BeatScheduler, Scheduler } from './scheduler.js';
+import { createSqlClient, type SqlClient } from '../backend/sql/sql-client.js';
+import { DjangoScheduler } from './django/django-scheduler.js';
+import { DjangoStore } from './django/django-store.js';
+import { SqlLeaderLock } from './sql-leader-lock.js';
 import { FileStore } from './stores/file-store.js';
 import { MirroredStore } from './stores/mirrored-store.js';
 import { type RedbeatKeys, RedisStore, redbeatKeys } from './stores/redis-store.js';
 import { MemoryStore, type ScheduleStore } from './stores/schedule-store.js';
 import { TimeZone } from './time-zone.js';
 
-export type SchedulerKind = 'default' | 'redbeat';
+export type SchedulerKind = 'default' | 'redbeat' | 'django';
 
 // `beat_scheduler` / `-S` as Python teams write it (class paths) or short.
 const SCHEDULER_NAMES: Record<string, SchedulerKind> = {
@@ -37,11 +41,14 @@ const SCHEDULER_NAMES: Record<string, SchedulerKind> = {
   'redbeat:RedBeatScheduler': 'redbeat',
   'redbeat.schedulers.RedBeatScheduler': 'redbeat',
   'redbeat.schedulers:RedBeatScheduler': 'redbeat',
+  django: 'django',
+  'django_celery_beat.schedulers:DatabaseScheduler': 'django',
+  'django_celery_beat.schedulers.DatabaseScheduler': 'django',
 };
 
 export function schedulerKind(name: string): SchedulerKind {
   const kind = SCHEDULER_NAMES[name];
-  if (!kind) throw new ConfigError(`unknown beat scheduler '${name}' (expected default, redbeat, celery.beat:PersistentScheduler or redbeat.RedBeatScheduler)`);
+  if (!kind) throw new ConfigError(`unknown beat scheduler '${name}' (expected default, redbeat, django, celery.beat:PersistentScheduler, redbeat.RedBeatScheduler or django_celery_beat.schedulers:DatabaseScheduler)`);
   return kind;
 }
 
@@ -57,6 +64,8 @@ export interface BeatSetupOverrides {
   scheduler?: string;
   /** `redbeat_redis_url`. */
   redbeatUrl?: string;
+  /** `database_url` (-S django). */
+  databaseUrl?: string;
   /** `redbeat_key_prefix`. */
   redbeatKeyPrefix?: string;
   /** The leader lock's timeout in seconds (`redbeat_lock_timeout`, or `beat_lock_timeout` for the default scheduler). */
@@ -84,6 +93,8 @@ export interface BeatSetup {
   readonly description: string;
   /** `/readyz`: running as leader or standby, and connected (its Redis, its broker). */
   readiness(): ProbeStatus;
+  /** Check what the scheduler reads answers (-S django: the database and its tables); a clear error otherwise. */
+  connect(): Promise<void>;
   /** Close the store and the Redis connection beat opened (not the app). */
   close(): Promise<void>;
 }
@@ -97,18 +108,37 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
     cronStartingDeadline: overrides.cronStartingDeadline ?? conf.beat_cron_starting_deadline,
   };
   const entries = buildScheduleTable({ ...conf.beat_schedule, ...overrides.extraEntries }, tableOptions);
-  // Celery: `max_interval or beat_max_loop_interval or 300`, so 0 means the default.
-  const maxIntervalMs = (overrides.maxInterval || conf.beat_max_loop_interval || 300) * 1000;
   const kind = schedulerKind(overrides.scheduler ?? conf.beat_scheduler);
+  // Celery: `max_interval or beat_max_loop_interval or 300`, so 0 means the default;
+  // django-celery-beat's DatabaseScheduler wakes every 5 s to see admin edits (DEFAULT_MAX_INTERVAL)
+  // unless told otherwise (our beat_max_loop_interval defaults to Celery's 300, read as unset).
+  const configured = conf.beat_max_loop_interval === 300 && kind === 'django' ? 0 : conf.beat_max_loop_interval;
+  const maxIntervalMs = (overrides.maxInterval || configured || (kind === 'django' ? 5 : 300)) * 1000;
   const { logger } = overrides;
   if (app.unimplementedSettings.length) logger.warn(`beat: ignoring Celery settings ts-celery does not implement: ${app.unimplementedSettings.join(', ')}`);
   let store: ScheduleStore;
   let scheduler: BeatScheduler;
-  let lock: RedisLeaderLock | undefined;
+  let lock: LeaderLock | undefined;
+  let db: SqlClient | undefined;
+  let check = async () => {};
   let redis: Redis | undefined;
   let description: string;
   let noLockReason: string | undefined;
-  if (kind === 'redbeat') {
+  if (kind === 'django') {
+    const url = overrides.databaseUrl ?? conf.database_url;
+    if (!url) throw new ConfigError('the django scheduler needs the Django database: set database_url (or --database-url), e.g. postgresql://user@host/db or mysql://user:password@host/db');
+    const owner = overrides.owner ?? `${hostname()}:${process.pid}`;
+    db = createSqlClient(url, { applicationName: `ts-celery beat ${owner}`.slice(0, 63) });
+    const djangoStore = new DjangoStore(db);
+    store = new MemoryStore();
+    scheduler = new DjangoScheduler({ app, store: djangoStore, timezone: new TimeZone(timezone), cronStartingDeadline: tableOptions.cronStartingDeadline ?? null, now: clock.now, logger, maxIntervalMs });
+    const timeoutS = overrides.lockTimeout ?? conf.beat_lock_timeout;
+    if (overrides.leaderLock !== false && conf.beat_leader_lock) lock = new SqlLeaderLock(db, 'ts-celery-beat:django_celery_beat', { owner, timeoutMs: timeoutS * 1000 });
+    else noLockReason = 'the leader lock is off (beat_leader_lock = false / --no-lock)';
+    check = () => djangoStore.check();
+    if (entries.length) logger.warn(`beat: -S django runs the periodic tasks in the database; the ${entries.length} beat_schedule entr${entries.length === 1 ? 'y is' : 'ies are'} not added to it (create them in the Django admin, or with Python's DatabaseScheduler)`);
+    description = `django_celery_beat tables on ${db.where}${lock ? `, leader lock ${db.dialect === 'postgres' ? 'pg_try_advisory_lock' : 'GET_LOCK'} (standby retry ${timeoutS / 3} s)` : ', no lock'}`;
+  } else if (kind === 'redbeat') {
     const url = overrides.redbeatUrl ?? conf.redbeat_redis_url ?? conf.broker_url;
     redis = new Redis({ ...redbeatConnection(url, conf.redbeat_redis_options), connectionName: 'ts-celery-beat', maxRetriesPerRequest: null });
     const keys = redbeatKeys(overrides.redbeatKeyPrefix ?? conf.redbeat_key_prefix, conf.redbeat_lock_key);
@@ -162,11 +192,15 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
     maxIntervalMs,
     lock,
     description,
+    connect: () => check(),
     async close() {
       try {
         await store.close();
       } finally {
         redis?.disconnect();
+        // A standby's lock connection stays open until here.
+        if (lock instanceof SqlLeaderLock) await lock.release().catch(() => {});
+        await db?.close();
       }
     },
   };

@@ -46,7 +46,7 @@ print(json.dumps(out))
 `;
 
 test("the README's Beat example: ts-celery beat --list gives Python Celery's next runs", async () => {
-  const examples = typeCheckReadme(readmeBlocks()).filter((c) => c.selfContained && /beat_schedule/.test(c.block.code));
+  const examples = typeCheckReadme(readmeBlocks()).filter((c) => c.selfContained && /\bbeat_schedule\b/.test(c.block.code));
   assert.ok(examples.length >= 1, 'README.md has no self-contained Beat example');
   const dir = await mkdtemp(join(tmpdir(), 'readme-beat-'));
   try {

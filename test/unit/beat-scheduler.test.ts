@@ -236,7 +236,10 @@ test('solar is_due: due once the event has passed, then the next check is the fo
 test('beat set-up: Celery scheduler names, redbeat lock key rules, clear errors', () => {
   assert.equal(schedulerKind('celery.beat:PersistentScheduler'), 'default');
   assert.equal(schedulerKind('redbeat.RedBeatScheduler'), 'redbeat');
-  assert.throws(() => schedulerKind('django_celery_beat.schedulers:DatabaseScheduler'), /unknown beat scheduler 'django_celery_beat/);
+  assert.equal(schedulerKind('django_celery_beat.schedulers:DatabaseScheduler'), 'django');
+  assert.throws(() => schedulerKind('django_celery_beat.schedulers:Nope'), /unknown beat scheduler 'django_celery_beat/);
+  const djangoApp = new Celery({ broker_url: 'amqp://guest@localhost//', beat_scheduler: 'django' });
+  assert.throws(() => setUpBeat(djangoApp, { logger: recorder().logger }), /django scheduler needs the Django database: set database_url/);
   assert.equal(redbeatKeys('rb:').lock, 'rb::lock');
   assert.equal(redbeatKeys('rb:', 'mylock').lock, 'rb:mylock', "redbeat prefixes a lock key that lacks the prefix");
   assert.equal(redbeatKeys('rb:', 'rb:custom').lock, 'rb:custom');

@@ -17,6 +17,7 @@ interface BeatFlags extends ConnectionFlags {
   scheduler?: string;
   redbeatUrl?: string;
   redbeatKeyPrefix?: string;
+  databaseUrl?: string;
   lockTimeout?: string;
   lock: boolean;
   cronStartingDeadline?: string;
@@ -32,8 +33,9 @@ export function registerBeatCommand(program: Command): void {
     .option('-s, --schedule <file>', 'JSON state file of last run times (beat_schedule_filename); default: on Redis when one is configured, else in memory')
     .option('--schedule-table <file>', 'JSON file of extra beat_schedule entries (overrides same names)')
     .option('--max-interval <seconds>', 'max seconds to sleep between schedule checks (beat_max_loop_interval)')
-    .option('-S, --scheduler <name>', "'default' or 'redbeat' (state + leader lock on Redis), or Celery's class names (beat_scheduler)")
+    .option('-S, --scheduler <name>', "'default', 'redbeat' (state + leader lock on Redis), 'django' (django-celery-beat's tables), or their Python class names (beat_scheduler)")
     .option('--redbeat-url <url>', 'Redis for -S redbeat (redbeat_redis_url; default: the broker URL)')
+    .option('--database-url <url>', 'the Django database for -S django (database_url), e.g. postgresql://user@host/db or mysql://user:pass@host/db')
     .option('--redbeat-key-prefix <prefix>', 'celery-redbeat key prefix (redbeat_key_prefix; default redbeat:)')
     .option('--lock-timeout <seconds>', 'leader lock timeout: a standby takes over after at most this (beat_lock_timeout, default 30; -S redbeat: redbeat_lock_timeout, default 5 × max interval)')
     .option('--no-lock', 'default scheduler: hold no leader lock on Redis, every beat sends (beat_leader_lock = false)')
@@ -55,7 +57,7 @@ export function registerBeatCommand(program: Command): void {
     };
     // Serving beat waits for its broker (Celery's beat retries too); --list only reads and fails fast.
     const app = await appFromFlags(flags, flags.list ? 'beat --list' : 'beat', flags.list ? undefined : { logger, who: 'beat' });
-    redact = redactor(secretsIn({ ...app.conf, broker_url: app.brokerUrl, redbeat_redis_url: flags.redbeatUrl ?? app.conf.redbeat_redis_url }));
+    redact = redactor(secretsIn({ ...app.conf, broker_url: app.brokerUrl, redbeat_redis_url: flags.redbeatUrl ?? app.conf.redbeat_redis_url, database_url: flags.databaseUrl ?? app.conf.database_url }));
     try {
       const setup = setUpBeat(app, {
         scheduleFile: flags.schedule,
@@ -63,12 +65,14 @@ export function registerBeatCommand(program: Command): void {
         scheduler: flags.scheduler,
         redbeatUrl: flags.redbeatUrl,
         redbeatKeyPrefix: flags.redbeatKeyPrefix,
+        databaseUrl: flags.databaseUrl,
         ...(flags.lock ? {} : { leaderLock: false }),
         readOnly: flags.list,
         ...numbers,
         logger,
       });
       try {
+        await setup.connect();
         if (flags.list) {
           await setup.scheduler.start();
           for (const { entry, state, nextRunAt } of await setup.scheduler.upcoming()) {
@@ -77,7 +81,8 @@ export function registerBeatCommand(program: Command): void {
           return;
         }
         const count = setup.entries.length;
-        logger.info(`beat: ${count} entr${count === 1 ? 'y' : 'ies'}, max interval ${setup.maxIntervalMs / 1000} s, ${setup.description}`);
+        const what = setup.kind === 'django' ? 'periodic tasks from the database' : `${count} entr${count === 1 ? 'y' : 'ies'}`;
+        logger.info(`beat: ${what}, max interval ${setup.maxIntervalMs / 1000} s, ${setup.description}`);
         const metricsPort = flags.metricsPort !== undefined ? port(flags.metricsPort) : app.conf.beat_metrics_port;
         const probes = metricsPort === null ? null : await (await import('../../beat/beat-probes.js')).serveBeatProbes(setup, { port: metricsPort, logger });
         const controller = new AbortController();
