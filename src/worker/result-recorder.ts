@@ -2,6 +2,7 @@
 // fields when enabled (celery/backends/base.py `Backend._get_result_meta`). A value JSON cannot
 // carry becomes an EncodeError.
 import type { ResultBackend, ResultDestination } from '../backend/result-backend.js';
+import { storeRetryPolicy, storeWithRetry } from '../backend/store-retry.js';
 import type { CeleryConfig } from '../config.js';
 import { EncodeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -47,7 +48,9 @@ export class ResultRecorder {
   private async write(meta: TaskMeta, name: string, destination?: ResultDestination): Promise<Error | undefined> {
     if (!this.backend) return undefined;
     try {
-      await this.backend.storeResult(meta, destination);
+      // With result_backend_always_retry this waits (retrying, logged) until the write lands, so an
+      // acks_late message is acked only after its result is stored.
+      await storeWithRetry(this.backend, meta, destination, storeRetryPolicy(this.conf), { warn: (m) => this.logger.warn(m) });
     } catch (error) {
       if (error instanceof EncodeError || error instanceof TypeError || error instanceof RangeError) {
         // JSON refused the value (BigInt, cycle): like Celery, the task fails with an EncodeError.
