@@ -50,7 +50,8 @@ export class ResultRecorder {
     try {
       // With result_backend_always_retry this waits (retrying, logged) until the write lands, so an
       // acks_late message is acked only after its result is stored.
-      await storeWithRetry(this.backend, meta, destination, storeRetryPolicy(this.conf), { warn: (m) => this.logger.warn(m) });
+      if (this.conf.result_backend_always_retry) await storeWithRetry(this.backend, meta, destination, storeRetryPolicy(this.conf), { warn: (m) => this.logger.warn(m) });
+      else await this.backend.storeResult(meta, destination);
     } catch (error) {
       if (error instanceof EncodeError || error instanceof TypeError || error instanceof RangeError) {
         // JSON refused the value (BigInt, cycle): like Celery, the task fails with an EncodeError.
