@@ -110,6 +110,12 @@ const settings = {
   /** rpc://: result messages persistent (delivery mode 2); Celery's default is transient. */
   result_persistent: z.boolean().nullable().default(null),
   result_compression: z.enum(['gzip', 'zlib', 'brotli']).nullable().default(null),
+  /** Retry a result write while the backend is unreachable (celery/backends/base.py `Backend._ensure_retryable`). */
+  result_backend_always_retry: z.boolean().default(false),
+  /** How many times (Celery: infinity; null here means the same). */
+  result_backend_max_retries: z.number().nonnegative().nullable().default(null),
+  result_backend_base_sleep_between_retries_ms: z.number().int().nonnegative().default(10),
+  result_backend_max_sleep_between_retries_ms: z.number().int().nonnegative().default(10000),
 
   worker_concurrency: z.number().int().positive().nullable().default(null),
   worker_prefetch_multiplier: z.number().int().nonnegative().default(4),

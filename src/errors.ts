@@ -59,6 +59,19 @@ export class TransportError extends CeleryError {
   override readonly name = 'TransportError' as const;
 }
 
+/**
+ * The result backend's connection is down (it was up before): a write may be retried
+ * (celery/backends/redis.py `RedisBackend.exception_safe_to_retry`: a connection error).
+ */
+export class BackendUnavailable extends CeleryError {
+  override readonly name = 'BackendUnavailable' as const;
+}
+
+/** Celery's BackendStoreError: the result could not be stored, retries exhausted. */
+export class BackendStoreError extends CeleryError {
+  override readonly name = 'BackendStoreError' as const;
+}
+
 /** A task name no worker has registered. */
 export class NotRegistered extends CeleryError {
   override readonly name = 'NotRegistered' as const;

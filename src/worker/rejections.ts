@@ -2,6 +2,7 @@
 // once without requeue, logged in one line, and stored as FAILURE when its id is readable
 // (celery/worker/consumer/consumer.py `on_unknown_task`, `on_invalid_task`, `on_decode_error`).
 import type { ResultBackend } from '../backend/result-backend.js';
+import { storeWithRetry, type StoreRetryPolicy } from '../backend/store-retry.js';
 import { MessageTooLarge, NotRegistered } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
@@ -19,6 +20,8 @@ export class Rejections {
       now: () => number;
       /** `worker_max_message_size`, for the log line. */
       maxMessageSize: number | null;
+      /** result_backend_always_retry & co. */
+      retryPolicy: StoreRetryPolicy;
     },
   ) {}
 
@@ -52,7 +55,7 @@ export class Rejections {
     if (!backend) return;
     const meta = buildTaskMeta({ taskId, status: FAILURE, result: toExceptionInfo(error), traceback, dateDone: new Date(this.options.now()) });
     try {
-      await backend.storeResult(meta);
+      await storeWithRetry(backend, meta, undefined, this.options.retryPolicy, { warn: (m) => this.options.logger.warn(m) });
     } catch (storeError) {
       this.options.logger.error(logLines.resultStoreFailed('?', taskId, storeError instanceof Error ? storeError.message : String(storeError)));
     }

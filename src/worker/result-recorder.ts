@@ -2,6 +2,7 @@
 // fields when enabled (celery/backends/base.py `Backend._get_result_meta`). A value JSON cannot
 // carry becomes an EncodeError.
 import type { ResultBackend, ResultDestination } from '../backend/result-backend.js';
+import { storeRetryPolicy, storeWithRetry } from '../backend/store-retry.js';
 import type { CeleryConfig } from '../config.js';
 import { EncodeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -48,7 +49,11 @@ export class ResultRecorder {
     if (!this.backend) return Promise.resolve(undefined);
     let stored: Promise<unknown>;
     try {
-      stored = this.backend.storeResult(meta, destination);
+      // With result_backend_always_retry this waits (retrying, logged) until the write lands, so an
+      // acks_late message is acked only after its result is stored.
+      stored = this.conf.result_backend_always_retry
+        ? storeWithRetry(this.backend, meta, destination, storeRetryPolicy(this.conf), { warn: (m) => this.logger.warn(m) })
+        : this.backend.storeResult(meta, destination);
     } catch (error) {
       return Promise.resolve(this.failed(error, meta, name));
     }

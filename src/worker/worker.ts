@@ -10,6 +10,7 @@ import { type Logger, redactingLogger, silentLogger } from '../log.js';
 import { formatPythonIso } from '../protocol/iso-time.js';
 import { parseTaskMessage, type TaskRequest } from '../protocol/task-message.js';
 import type { Consumer, Delivery, ExchangeType, TransportEvent } from '../transport/transport.js';
+import { storeRetryPolicy } from '../backend/store-retry.js';
 import { EtaHolder } from './eta-holder.js';
 import type { WorkerUnderControl } from './control-adapter.js';
 import { logLines } from './log-lines.js';
@@ -160,7 +161,7 @@ export class Worker implements WorkerUnderControl {
       },
       onHeldChange: () => this.updatePrefetch(),
     });
-    this.rejections = new Rejections({ backend: () => app.backend, logger: this.logger, now: this.now, maxMessageSize: conf.worker_max_message_size });
+    this.rejections = new Rejections({ backend: () => app.backend, logger: this.logger, now: this.now, maxMessageSize: conf.worker_max_message_size, retryPolicy: storeRetryPolicy(conf) });
     this.stats = { processed: {}, startedAt: this.now() };
     this.metricsPort = options.metricsPort === undefined ? conf.worker_metrics_port : options.metricsPort;
     this.metricsHost = options.metricsHost ?? conf.worker_metrics_host ?? undefined;

@@ -2,7 +2,10 @@
 // away and comes back, or a clean database the README's unchanged snippets can use — on a spare
 // port, started and killed by the test itself (the shared Redis on 6379 is never stopped).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /** A port nothing listens on (the OS picks it, then it is released). */
@@ -22,13 +25,22 @@ export interface RedisServer {
   readonly url: string;
   /** SIGKILL the server (no persistence to flush); clients see the connection drop. */
   kill(): Promise<void>;
-  /** Start it again on the same port (empty). */
+  /** Start it again on the same port (empty, or with what its append-only file kept). */
   restart(): Promise<void>;
+  /** Kill it and remove its data directory. */
+  destroy(): Promise<void>;
 }
 
-/** Start redis-server (no persistence) on `port`, or a spare one, and resolve once it answers PING. */
-export async function startRedisServer(port?: number): Promise<RedisServer> {
+export interface RedisServerOptions {
+  /** Keep an append-only file fsynced on every write (`appendfsync always`), in a temp dir, so a kill -9 loses nothing. */
+  aof?: boolean;
+}
+
+/** Start redis-server (no persistence unless `aof`) on `port`, or a spare one, and resolve once it answers PING. */
+export async function startRedisServer(port?: number, options: RedisServerOptions = {}): Promise<RedisServer> {
   const serverPort = port ?? (await sparePort());
+  const dir = options.aof ? mkdtempSync(join(tmpdir(), 'ts-celery-redis-')) : undefined;
+  const persistence = dir ? ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   let child: ChildProcess | undefined;
   const kill = async () => {
     const c = child;
@@ -38,7 +50,7 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
     await exited;
   };
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(serverPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(serverPort), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
     const probe = new Redis({ port: serverPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
     const deadline = Date.now() + 10_000;
@@ -58,5 +70,9 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
   };
   process.once('exit', () => child?.kill('SIGKILL'));
   await start();
-  return { port: serverPort, url: `redis://127.0.0.1:${serverPort}/0`, kill, restart: start };
+  const destroy = async () => {
+    await kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  };
+  return { port: serverPort, url: `redis://127.0.0.1:${serverPort}/0`, kill, restart: start, destroy };
 }

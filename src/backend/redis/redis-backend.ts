@@ -3,7 +3,7 @@
 // overwritten, and waits that subscribe before they read (`RedisBackend._set`,
 // `ResultConsumer.consume_from`; celery/backends/base.py `BaseKeyValueStoreBackend._store_result`).
 import { Redis } from 'ioredis';
-import { ConfigError, TransportError } from '../../errors.js';
+import { BackendUnavailable, ConfigError, TransportError } from '../../errors.js';
 import type { ResultTuple, TaskMeta } from '../../protocol/result-meta.js';
 import { checkRedisConnection } from '../../transport/redis/connection-check.js';
 import { parseRedisUrl } from '../../transport/redis/options.js';
@@ -58,6 +58,8 @@ export class RedisBackend implements ResultBackend {
   private readonly failWaits = new Set<(error: Error) => void>();
   private pendingStores: PendingStore[] = [];
   private closed = false;
+  /** Once the command connection has been up, a write while it is down fails fast (retryable). */
+  private everReady = false;
 
   constructor(
     private readonly url: string,
@@ -79,6 +81,7 @@ export class RedisBackend implements ResultBackend {
     );
     // ioredis reconnects by itself; without a listener it would crash the process on 'error'.
     this.client.on('error', () => {});
+    this.client.once('ready', () => (this.everReady = true));
     this.watcher = new KeyWatcher({
       connect: () => {
         const sub = new Redis({ ...connection, connectionName: name && `${name}:sub`, maxRetriesPerRequest: null, autoResubscribe: true });
@@ -107,6 +110,11 @@ export class RedisBackend implements ResultBackend {
       value = encodeStored(meta, key);
     } catch (error) {
       return Promise.reject(error);
+    }
+    // While reconnecting, a queued write would wait silently for the server: fail instead, so the
+    // caller retries with backoff and says so (store-retry.ts), or gives up as Celery does.
+    if (this.everReady && this.client.status !== 'ready') {
+      return Promise.reject(new BackendUnavailable(`result backend ${maskUrl(this.url)}: store ${key} failed: not connected (${this.client.status})`));
     }
     return new Promise((resolve, reject) => {
       this.pendingStores.push({ key, value, resolve, reject });
