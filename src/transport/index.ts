@@ -19,7 +19,13 @@ export type * from './transport.js';
  * @example
  * const transport = createTransport('redis://localhost:6379/0', { visibility_timeout: 7200 });
  */
-export function createTransport(url: string, options: Record<string, unknown> = {}, failoverStrategy: 'round-robin' | 'shuffle' = 'round-robin'): Transport {
+export function createTransport(
+  url: string,
+  options: Record<string, unknown> = {},
+  failoverStrategy: 'round-robin' | 'shuffle' = 'round-robin',
+  /** Celery's `broker_use_ssl` (Redis: ssl_* settings, or true). */
+  useSsl: Record<string, unknown> | boolean | null = null,
+): Transport {
   const scheme = urlScheme(url);
   switch (scheme) {
     case 'redis':
@@ -27,7 +33,7 @@ export function createTransport(url: string, options: Record<string, unknown> = 
     case 'redis+socket':
     case 'unix':
     case 'sentinel':
-      return new RedisTransport(url, options);
+      return new RedisTransport(url, options, { useSsl });
     case 'memory':
       return new MemoryTransport(options);
     case 'amqp':

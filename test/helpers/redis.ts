@@ -34,6 +34,7 @@ export const REDIS_CLAIMS = {
   cli: { db: 10, stem: 'cli' },
   'control-redis': { db: 15, stem: 'ctlredis' },
   'control-untrusted': { db: 14, stem: 'ctluntr' },
+  'redis-network-faults': { db: 10, stem: 'netfault' },
   'startup-retry': { db: 10, stem: 'startup' },
   'transport-conformance': { db: 10, stem: 'tconf' },
   'transport-delete-queue': { db: 14, stem: 'tdelq' },
