@@ -3,6 +3,7 @@
 // port, started and killed by the test itself (the shared Redis on 6379 is never stopped).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 
 /** A port nothing listens on (the OS picks it, then it is released). */
@@ -26,8 +27,21 @@ export interface RedisServer {
   restart(): Promise<void>;
 }
 
+export interface RedisServerOptions {
+  /** More redis-server arguments (e.g. `--requirepass`, `--aclfile`). */
+  args?: string[];
+  /**
+   * Serve TLS only on the port (`--port 0 --tls-port`): the certificate and key files, the CA for
+   * client certificates (`--tls-auth-clients` is `yes` when `authClients`), and what the start-up
+   * probe uses to connect. The url is then rediss://.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string; authClients?: boolean; probe: TlsOptions };
+  /** Credentials the start-up probe authenticates with (when the default user is off). */
+  probeAuth?: { username?: string; password: string };
+}
+
 /** Start redis-server (no persistence) on `port`, or a spare one, and resolve once it answers PING. */
-export async function startRedisServer(port?: number): Promise<RedisServer> {
+export async function startRedisServer(port?: number, options: RedisServerOptions = {}): Promise<RedisServer> {
   const serverPort = port ?? (await sparePort());
   let child: ChildProcess | undefined;
   const kill = async () => {
@@ -38,8 +52,20 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
     await exited;
   };
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(serverPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const probe = new Redis({ port: serverPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const { tls } = options;
+    const listen = tls
+      ? ['--port', '0', '--tls-port', String(serverPort), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ? 'yes' : 'no']
+      : ['--port', String(serverPort)];
+    child = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.args ?? [])], { stdio: 'ignore' });
+    const probe = new Redis({
+      port: serverPort,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      ...(tls ? { tls: tls.probe } : {}),
+      ...options.probeAuth,
+    });
     probe.on('error', () => undefined);
     const deadline = Date.now() + 10_000;
     try {
@@ -58,5 +84,5 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
   };
   process.once('exit', () => child?.kill('SIGKILL'));
   await start();
-  return { port: serverPort, url: `redis://127.0.0.1:${serverPort}/0`, kill, restart: start };
+  return { port: serverPort, url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${serverPort}/0`, kill, restart: start };
 }

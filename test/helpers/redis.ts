@@ -35,6 +35,7 @@ export const REDIS_CLAIMS = {
   'control-redis': { db: 15, stem: 'ctlredis' },
   'control-untrusted': { db: 14, stem: 'ctluntr' },
   'redis-network-faults': { db: 10, stem: 'netfault' },
+  'redis-tls': { db: 11, stem: 'tlsrds' },
   'startup-retry': { db: 10, stem: 'startup' },
   'transport-conformance': { db: 10, stem: 'tconf' },
   'transport-delete-queue': { db: 14, stem: 'tdelq' },
