@@ -34,6 +34,7 @@ export const REDIS_CLAIMS = {
   cli: { db: 10, stem: 'cli' },
   'control-redis': { db: 15, stem: 'ctlredis' },
   'control-untrusted': { db: 14, stem: 'ctluntr' },
+  'redis-acl': { db: 15, stem: 'aclusr' },
   'redis-network-faults': { db: 10, stem: 'netfault' },
   'redis-tls': { db: 11, stem: 'tlsrds' },
   'startup-retry': { db: 10, stem: 'startup' },
