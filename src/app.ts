@@ -102,6 +102,10 @@ export class Celery {
         keyPrefix: prefix,
         masterName: typeof masterName === 'string' ? masterName : undefined,
         sentinelKwargs: sentinelKwargs && typeof sentinelKwargs === 'object' ? (sentinelKwargs as Record<string, unknown>) : undefined,
+        useSsl: this.conf.redis_backend_use_ssl,
+        socketTimeout: this.conf.redis_socket_timeout,
+        socketConnectTimeout: this.conf.redis_socket_connect_timeout,
+        socketKeepalive: this.conf.redis_socket_keepalive,
       }, { transport: () => this.transport, replyQueue: this.oid, persistent: this.conf.result_persistent ?? false, expires: this.conf.result_expires });
     }
     return this.backendInstance;

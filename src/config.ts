@@ -67,8 +67,18 @@ const settings = {
   broker_connection_max_retries: z.number().int().nonnegative().nullable().default(100),
   /** Seconds one connection attempt may take. */
   broker_connection_timeout: seconds.default(4),
-  /** TLS for the broker connection: RabbitMQ takes py-amqp's dict (ca_certs, certfile, keyfile, cert_reqs, server_hostname, ciphers), or true. */
+  /** TLS for the broker connection: RabbitMQ takes py-amqp's dict (ca_certs, certfile, keyfile, cert_reqs, server_hostname, ciphers), Redis redis-py's ssl_* dict (ssl_cert_reqs, ssl_ca_certs, ssl_certfile, ssl_keyfile), or true. */
   broker_use_ssl: z.union([z.boolean(), z.record(z.string(), z.unknown())]).nullable().default(null),
+  /** The Redis result backend's ssl_* dict (as broker_use_ssl). */
+  redis_backend_use_ssl: z.record(z.string(), z.unknown()).nullable().default(null),
+  /**
+   * Seconds a Redis result backend reply may be late before the connection is dropped and
+   * re-made (the command is re-sent). Celery's default is 120; null (ours) = the 25 s health check.
+   */
+  redis_socket_timeout: z.number().finite().positive().nullable().default(null),
+  /** Seconds the result backend's connect may take (null = 10). */
+  redis_socket_connect_timeout: z.number().finite().positive().nullable().default(null),
+  redis_socket_keepalive: z.boolean().default(false),
   /** RabbitMQ URL lists (`amqp://h1//;amqp://h2//`): which node next when one fails (kombu's strategies). */
   broker_failover_strategy: z.enum(['round-robin', 'shuffle']).nullable().default(null),
 

@@ -23,7 +23,7 @@ export function createTransport(
   url: string,
   options: Record<string, unknown> = {},
   failoverStrategy: 'round-robin' | 'shuffle' = 'round-robin',
-  /** Celery's `broker_use_ssl` (RabbitMQ: py-amqp's ssl dict, or true). */
+  /** Celery's `broker_use_ssl` (RabbitMQ: py-amqp's ssl dict; Redis: ssl_* settings; or true). */
   useSsl: Record<string, unknown> | boolean | null = null,
 ): Transport {
   const scheme = urlScheme(url);
@@ -33,7 +33,7 @@ export function createTransport(
     case 'redis+socket':
     case 'unix':
     case 'sentinel':
-      return new RedisTransport(url, options);
+      return new RedisTransport(url, options, { useSsl });
     case 'memory':
       return new MemoryTransport(options);
     case 'amqp':

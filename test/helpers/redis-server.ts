@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 
 /** A port nothing listens on (the OS picks it, then it is released). */
@@ -34,6 +35,16 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Keep an append-only file fsynced on every write (`appendfsync always`), in a temp dir, so a kill -9 loses nothing. */
   aof?: boolean;
+  /** More redis-server arguments (e.g. `--requirepass`, `--aclfile`). */
+  args?: string[];
+  /**
+   * Serve TLS only on the port (`--port 0 --tls-port`): the certificate and key files, the CA for
+   * client certificates (`--tls-auth-clients` is `yes` when `authClients`), and what the start-up
+   * probe uses to connect. The url is then rediss://.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string; authClients?: boolean; probe: TlsOptions };
+  /** Credentials the start-up probe authenticates with (when the default user is off). */
+  probeAuth?: { username?: string; password: string };
 }
 
 /** Start redis-server (no persistence unless `aof`) on `port`, or a spare one, and resolve once it answers PING. */
@@ -50,8 +61,20 @@ export async function startRedisServer(port?: number, options: RedisServerOption
     await exited;
   };
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(serverPort), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
-    const probe = new Redis({ port: serverPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const { tls } = options;
+    const listen = tls
+      ? ['--port', '0', '--tls-port', String(serverPort), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ? 'yes' : 'no']
+      : ['--port', String(serverPort)];
+    child = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', ...persistence, ...(options.args ?? [])], { stdio: 'ignore' });
+    const probe = new Redis({
+      port: serverPort,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      ...(tls ? { tls: tls.probe } : {}),
+      ...options.probeAuth,
+    });
     probe.on('error', () => undefined);
     const deadline = Date.now() + 10_000;
     try {
@@ -74,5 +97,5 @@ export async function startRedisServer(port?: number, options: RedisServerOption
     await kill();
     if (dir) rmSync(dir, { recursive: true, force: true });
   };
-  return { port: serverPort, url: `redis://127.0.0.1:${serverPort}/0`, kill, restart: start, destroy };
+  return { port: serverPort, url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${serverPort}/0`, kill, restart: start, destroy };
 }

@@ -32,6 +32,23 @@ test('Redis URLs: host, port, db, ACL user and password, TLS and sockets', () =>
   assert.throws(() => parseRedisUrl('rediss://h?ssl_cert_reqs=maybe'), ConfigError);
 });
 
+test('TLS settings: broker_use_ssl / redis_backend_use_ssl dicts, the URL query wins, verification unless none', () => {
+  const ssl = (settings: Record<string, unknown> | boolean) => ({ settings, name: 'broker_use_ssl' });
+  // Python's CERT_OPTIONAL verifies on a client socket too (ssl docs): only none turns it off.
+  assert.deepEqual(parseRedisUrl('rediss://h?ssl_cert_reqs=CERT_OPTIONAL').tls, { rejectUnauthorized: true });
+  assert.deepEqual(parseRedisUrl('rediss://h', {}, ssl({ ssl_cert_reqs: 0 })).tls, { rejectUnauthorized: false });
+  assert.deepEqual(parseRedisUrl('rediss://h', {}, ssl({ ssl_cert_reqs: 2 })).tls, { rejectUnauthorized: true });
+  // kombu: broker_use_ssl turns TLS on for a redis:// URL too; the URL's ssl_* override the dict.
+  assert.deepEqual(parseRedisUrl('redis://h', {}, ssl(true)).tls, {});
+  assert.deepEqual(parseRedisUrl('rediss://h?ssl_cert_reqs=none', {}, ssl({ ssl_cert_reqs: 'required' })).tls, { rejectUnauthorized: false });
+  assert.equal(parseRedisUrl('redis://h', {}, { settings: null, name: 'broker_use_ssl' }).tls, undefined);
+  assert.equal(typeof parseRedisUrl('rediss://h?ssl_check_hostname=false').tls?.checkServerIdentity, 'function');
+  // celery/backends/redis.py: ssl_* on a redis:// URL is a mistake, not silently plain text.
+  assert.throws(() => parseRedisUrl('redis://:pw@h/0?ssl_cert_reqs=required'), (e: Error) => e instanceof ConfigError && /need a rediss:\/\/ URL/.test(e.message) && !e.message.includes('pw'));
+  assert.throws(() => parseRedisUrl('rediss://h', {}, ssl({ ssl_ca_cert: '/x' })), /broker_use_ssl: unknown key 'ssl_ca_cert'/);
+  assert.throws(() => parseRedisUrl('rediss://h', {}, ssl({ ssl_ca_certs: '/nonexistent/ca.pem' })), /cannot read ssl_ca_certs '\/nonexistent\/ca.pem' \(ENOENT\)/);
+});
+
 test('sentinel:// URLs: every sentinel (26379 by default), the master name, credentials, masked passwords', () => {
   assert.deepEqual(parseRedisUrl('sentinel://:secret@s1:26380/3;sentinel://s2', { masterName: 'mymaster', sentinelKwargs: { password: 'sp' } }), {
     db: 3,

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { BackendUnavailable, ConfigError, TransportError } from '../../errors.js';
 import type { ResultTuple, TaskMeta } from '../../protocol/result-meta.js';
 import { checkRedisConnection } from '../../transport/redis/connection-check.js';
+import { watchLiveness } from '../../transport/redis/liveness.js';
 import { parseRedisUrl } from '../../transport/redis/options.js';
 import { maskUrl } from '../../url-mask.js';
 import { decodeGroup, decodeMeta, encodeStored } from '../meta-codec.js';
@@ -29,6 +30,16 @@ export interface RedisBackendOptions {
   /** sentinel:// URLs: `result_backend_transport_options.master_name` / `sentinel_kwargs`. */
   masterName?: string;
   sentinelKwargs?: Record<string, unknown>;
+  /** `redis_backend_use_ssl`: redis-py's ssl_* dict (TLS also on a redis:// URL). */
+  useSsl?: Record<string, unknown> | boolean | null;
+  /** `redis_socket_timeout` (s): a reply later than this drops the connection; null = the health check interval. */
+  socketTimeout?: number | null;
+  /** `redis_socket_connect_timeout` (s, default 10). */
+  socketConnectTimeout?: number | null;
+  /** `redis_socket_keepalive`. */
+  socketKeepalive?: boolean;
+  /** Seconds an idle connection waits before a PING checks its path (default 25, as kombu; 0 = off). */
+  healthCheckInterval?: number;
 }
 
 /** Results stored in one script call at most. */
@@ -40,6 +51,9 @@ interface PendingStore {
   resolve: (stored: boolean) => void;
   reject: (error: Error) => void;
 }
+
+/** Idle PING period and, with no redis_socket_timeout, the reply deadline (kombu's default). */
+const DEFAULT_HEALTH_CHECK_INTERVAL = 25;
 
 /** celery/app/defaults.py `result_expires`: one day. */
 export const DEFAULT_RESULT_EXPIRES = 86400;
@@ -69,22 +83,30 @@ export class RedisBackend implements ResultBackend {
       masterName: options.masterName,
       sentinelKwargs: options.sentinelKwargs,
       optionsName: 'result_backend_transport_options',
-    });
+    }, { settings: options.useSsl, name: 'redis_backend_use_ssl' });
     this.keys = new ResultKeys(options.keyPrefix ?? '');
     this.ttlSeconds = ttlFor(options.resultExpires);
     const name = options.connectionName;
     // maxRetriesPerRequest null: during an outage commands wait for the reconnect (Celery retries
     // backend writes over time too) instead of failing after a few attempts. lazyConnect: an app
     // that never touches results never opens the connection.
-    this.client = defineResultScripts(
-      new Redis({ ...connection, connectionName: name, enableAutoPipelining: true, maxRetriesPerRequest: null, lazyConnect: true }),
-    );
+    const health = options.healthCheckInterval ?? DEFAULT_HEALTH_CHECK_INTERVAL;
+    const replyTimeout = options.socketTimeout ?? (health || null);
+    const connectTimeout = (options.socketConnectTimeout ?? 10) * 1000;
+    const base = { ...connection, connectTimeout, maxRetriesPerRequest: null, ...(options.socketKeepalive ? { keepAlive: 60_000 } : {}) };
+    // A store on a dead path is not left waiting for the kernel: the connection is dropped and
+    // re-made, and ioredis re-sends the command on it (see liveness.ts).
+    const watched = (redis: Redis): Redis => {
+      watchLiveness(redis, { replyTimeoutMs: replyTimeout === null ? null : replyTimeout * 1000, healthCheckMs: health * 1000, connectTimeoutMs: connectTimeout });
+      return redis;
+    };
+    this.client = defineResultScripts(watched(new Redis({ ...base, connectionName: name, enableAutoPipelining: true, lazyConnect: true })));
     // ioredis reconnects by itself; without a listener it would crash the process on 'error'.
     this.client.on('error', () => {});
     this.client.once('ready', () => (this.everReady = true));
     this.watcher = new KeyWatcher({
       connect: () => {
-        const sub = new Redis({ ...connection, connectionName: name && `${name}:sub`, maxRetriesPerRequest: null, autoResubscribe: true });
+        const sub = watched(new Redis({ ...base, connectionName: name && `${name}:sub`, autoResubscribe: true }));
         sub.on('error', () => {});
         return sub;
       },

@@ -55,7 +55,7 @@ const KNOWN_QUERY = new Set([
  * parseRedisUrl('redis://:secret@cache:6380/2')
  * // { host: 'cache', port: 6380, password: 'secret', db: 2 }
  */
-export function parseRedisUrl(url: string, sentinel: SentinelOptions = {}): RedisConnectionOptions {
+export function parseRedisUrl(url: string, sentinel: SentinelOptions = {}, ssl?: SslSettings): RedisConnectionOptions {
   const scheme = urlScheme(url);
   if (!scheme) throw new ConfigError(`broker URL ${maskUrl(url)} has no scheme (expected redis://host:port/db)`);
   if (scheme === 'redis+socket' || scheme === 'unix' || scheme === 'socket') return parseSocketUrl(url, scheme);
@@ -63,11 +63,11 @@ export function parseRedisUrl(url: string, sentinel: SentinelOptions = {}): Redi
   if (scheme !== 'redis' && scheme !== 'rediss') {
     throw new ConfigError(`broker URL ${maskUrl(url)}: '${scheme}://' is not a Redis URL`);
   }
-  return parseTcpUrl(url, scheme, DEFAULT_PORT);
+  return parseTcpUrl(url, scheme, DEFAULT_PORT, sslSettings(ssl));
 }
 
 /** A host URL (`scheme://[user:pass@]host[:port][/db][?query]`) into connection options. */
-function parseTcpUrl(url: string, scheme: string, defaultPort: number): RedisConnectionOptions {
+function parseTcpUrl(url: string, scheme: string, defaultPort: number, ssl: Record<string, unknown> | null = null): RedisConnectionOptions {
   // kombu's url_to_parts: everything after the scheme is parsed with HTTP URL semantics; no host
   // (redis:// or redis:///3) means 127.0.0.1.
   let rest = url.slice(scheme.length + 3);
@@ -90,7 +90,14 @@ function parseTcpUrl(url: string, scheme: string, defaultPort: number): RedisCon
   out.port = parts.port ? Number(parts.port) : defaultPort;
   // The path is kombu's virtual_host = the db number; `?db=` (redis-py) is accepted too.
   out.db = parseDb(pathPart.replace(/^\//, '') || query.db || query.virtual_host, url);
-  if (scheme === 'rediss') out.tls = tlsOptions(query, url);
+  const urlSsl = Object.fromEntries(Object.entries(query).filter(([key]) => SSL_KEYS.has(key)));
+  if (scheme === 'rediss' || ssl) {
+    // kombu: broker_use_ssl turns TLS on even for redis:// (`Channel._connparams`, conninfo.ssl).
+    out.tls = tlsOptions({ ...ssl, ...urlSsl }, `broker URL ${maskUrl(url)}`);
+  } else if (Object.keys(urlSsl).length > 0) {
+    // celery/backends/redis.py E_REDIS_SSL_PARAMS_AND_SCHEME_MISMATCH: TLS settings on a plain URL.
+    throw new ConfigError(`broker URL ${maskUrl(url)}: ssl_* parameters need a rediss:// URL`);
+  }
   return out;
 }
 
@@ -169,24 +176,46 @@ function parseDb(value: string | undefined, url: string): number {
   return Number(text);
 }
 
-/** redis-py's ssl_* URL parameters mapped onto Node's TLS options. */
-function tlsOptions(query: Record<string, string>, url: string): TlsOptions {
+/** The `ssl_*` names redis-py/kombu take in `broker_use_ssl` / `redis_backend_use_ssl` and URL queries. */
+const SSL_KEYS = new Set(['ssl_cert_reqs', 'ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile', 'ssl_check_hostname']);
+
+/** Python's ssl.CERT_NONE / CERT_OPTIONAL / CERT_REQUIRED values, for configs carrying the numbers. */
+const CERT_REQS_NUMBERS: Record<number, string> = { 0: 'none', 1: 'optional', 2: 'required' };
+
+/**
+ * `broker_use_ssl` / `redis_backend_use_ssl` (a dict of ssl_* settings, or true) merged under the
+ * URL's own ssl_* query parameters (which win, as in celery/backends/redis.py `_params_from_url`).
+ */
+export interface SslSettings {
+  settings: Record<string, unknown> | boolean | null | undefined;
+  /** The setting's name, for error messages. */
+  name: string;
+}
+
+/**
+ * Node TLS options from redis-py's ssl_* settings. Verification is on unless ssl_cert_reqs says
+ * none: CERT_OPTIONAL verifies too, as it does for any Python client socket (ssl module docs:
+ * "in client mode, CERT_OPTIONAL has the same meaning as CERT_REQUIRED"); the host name is checked
+ * unless ssl_check_hostname is false (redis-py ≥6 default: checked).
+ */
+function tlsOptions(values: Record<string, unknown>, where: string): TlsOptions {
   const tls: TlsOptions = {};
-  const reqs = query.ssl_cert_reqs;
-  if (reqs !== undefined) {
+  const reqs = values.ssl_cert_reqs;
+  if (reqs !== undefined && reqs !== null) {
     // kombu parse_ssl_cert_reqs accepts CERT_NONE/none, CERT_OPTIONAL/optional, CERT_REQUIRED/required.
-    const normalized = reqs.toLowerCase().replace(/^cert_/, '');
-    if (normalized === 'none' || normalized === 'optional') tls.rejectUnauthorized = false;
-    else if (normalized === 'required') tls.rejectUnauthorized = true;
-    else throw new ConfigError(`broker URL ${maskUrl(url)}: ssl_cert_reqs must be CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED, got '${reqs}'`);
+    const normalized = typeof reqs === 'number' ? CERT_REQS_NUMBERS[reqs] : String(reqs).toLowerCase().replace(/^cert_/, '');
+    if (normalized === 'none') tls.rejectUnauthorized = false;
+    else if (normalized === 'required' || normalized === 'optional') tls.rejectUnauthorized = true;
+    else throw new ConfigError(`${where}: ssl_cert_reqs must be CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED, got '${String(reqs)}'`);
   }
   const file = (key: string): Buffer | undefined => {
-    const p = query[key];
-    if (p === undefined) return undefined;
+    const p = values[key];
+    if (p === undefined || p === null || p === '') return undefined;
+    if (typeof p !== 'string') throw new ConfigError(`${where}: ${key} must be a file path, got ${typeof p}`);
     try {
       return readFileSync(p);
     } catch (cause) {
-      throw new ConfigError(`broker URL ${maskUrl(url)}: cannot read ${key} '${p}'`, { cause });
+      throw new ConfigError(`${where}: cannot read ${key} '${p}' (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { cause });
     }
   };
   const ca = file('ssl_ca_certs');
@@ -195,6 +224,19 @@ function tlsOptions(query: Record<string, string>, url: string): TlsOptions {
   if (ca) tls.ca = ca;
   if (cert) tls.cert = cert;
   if (key) tls.key = key;
-  if (query.ssl_check_hostname?.toLowerCase() === 'false') tls.checkServerIdentity = () => undefined;
+  const checkHostname = values.ssl_check_hostname;
+  if (checkHostname === false || String(checkHostname).toLowerCase() === 'false') tls.checkServerIdentity = () => undefined;
   return tls;
+}
+
+/** Validate a `*_use_ssl` setting: true, or a dict of known ssl_* keys. */
+function sslSettings(ssl: SslSettings | undefined): Record<string, unknown> | null {
+  const value = ssl?.settings;
+  if (value === undefined || value === null || value === false) return null;
+  if (value === true) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${ssl!.name} must be a dict of ssl_* settings or true`);
+  for (const key of Object.keys(value)) {
+    if (!SSL_KEYS.has(key)) throw new ConfigError(`${ssl!.name}: unknown key '${key}' (known: ${[...SSL_KEYS].join(', ')})`);
+  }
+  return value;
 }

@@ -28,9 +28,13 @@ export interface RedisTransportOptions {
   unackedRestoreThrottle: number;
   /** Seconds one BRPOP waits (kombu: `brpop_timeout`, else `polling_interval`, else 1). */
   brpopTimeout: number;
+  /** Seconds a reply may be late before the connection counts as dead (unset: healthCheckInterval). */
   socketTimeout: number | null;
   socketConnectTimeout: number | null;
   socketKeepalive: boolean;
+  /** Seconds an idle connection waits before a PING checks its path (kombu default 25; 0 = off). */
+  healthCheckInterval: number;
+
   clientName: string | null;
   /** sentinel:// only: the monitored master's name and the sentinels' own credentials. */
   masterName: string | null;
@@ -72,7 +76,7 @@ const schema = z.strictObject({
   body_encoding: z.literal('base64', { error: "only body_encoding='base64' is supported" }).optional(),
   deadletter_queue: z.unknown().optional(),
   max_connections: z.number().int().positive().optional(),
-  health_check_interval: z.number().min(0).optional(),
+  health_check_interval: z.number().min(0).default(25),
   retry_on_timeout: z.boolean().nullable().optional(),
   reauth_check_interval: z.number().min(0).optional(),
   sentinel_fanout_compat: z.boolean().optional(),
@@ -112,6 +116,7 @@ export function parseRedisTransportOptions(raw: Record<string, unknown> = {}): R
     socketTimeout: o.socket_timeout,
     socketConnectTimeout: o.socket_connect_timeout,
     socketKeepalive: o.socket_keepalive ?? false,
+    healthCheckInterval: o.health_check_interval,
     clientName: o.client_name,
     masterName: o.master_name,
     sentinelKwargs: o.sentinel_kwargs,

@@ -15,6 +15,7 @@ import { resolveFanoutPrefix } from './fanout.js';
 import { FanoutHub } from './fanout-hub.js';
 import { checkRedisConnection } from './connection-check.js';
 import { ConnectionHealth } from './health.js';
+import { watchLiveness } from './liveness.js';
 import { RedisKeys } from './keys.js';
 import { parseRedisTransportOptions, parseRedisUrl, type RedisConnectionOptions, type RedisTransportOptions } from './options.js';
 import { clampPriority } from './priority.js';
@@ -29,7 +30,12 @@ export interface RedisTransportDeps {
   now?: () => number;
   /** Delivery tags and lock tokens. */
   newId?: () => string;
+  /** Celery's `broker_use_ssl`: ssl_* settings (or true) for TLS, also on a redis:// URL. */
+  useSsl?: Record<string, unknown> | boolean | null;
 }
+
+/** ioredis' connect timeout when socket_connect_timeout is unset (seconds). */
+const DEFAULT_CONNECT_TIMEOUT = 10;
 
 export class RedisTransport implements Transport {
   readonly options: RedisTransportOptions;
@@ -63,7 +69,7 @@ export class RedisTransport implements Transport {
       masterName: this.options.masterName ?? undefined,
       sentinelKwargs: this.options.sentinelKwargs,
       optionsName: 'broker_transport_options',
-    });
+    }, { settings: deps.useSsl, name: 'broker_use_ssl' });
     this.now = deps.now ?? Date.now;
     this.newId = deps.newId ?? newId;
     const o = this.options;
@@ -292,18 +298,26 @@ export class RedisTransport implements Transport {
 
   private newConnection(name: string): Redis {
     const o = this.options;
+    const connectTimeout = (o.socketConnectTimeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000;
     const opts: RedisOptions = {
       ...this.connection,
       lazyConnect: true,
       enableAutoPipelining: name === 'main',
       ...(o.clientName ? { connectionName: o.clientName } : {}),
-      ...(o.socketConnectTimeout ? { connectTimeout: o.socketConnectTimeout * 1000 } : {}),
-      // socket_timeout bounds a command's reply; BRPOP legitimately waits brpop_timeout longer.
-      ...(o.socketTimeout ? { commandTimeout: (o.socketTimeout + (name.endsWith('brpop') ? o.brpopTimeout : 0)) * 1000 } : {}),
+      connectTimeout,
       ...(o.socketKeepalive ? { keepAlive: 60_000 } : {}),
     };
     const redis = new Redis(opts);
     this.health.watch(name, redis);
+    // socket_timeout bounds a reply (a BRPOP gets its own timeout on top); unset, the health
+    // check interval does, so a dead path is noticed even with no settings at all.
+    const replyTimeout = o.socketTimeout ?? (o.healthCheckInterval || null);
+    watchLiveness(redis, {
+      replyTimeoutMs: replyTimeout === null ? null : replyTimeout * 1000,
+      healthCheckMs: o.healthCheckInterval * 1000,
+      connectTimeoutMs: connectTimeout,
+      onStale: (reason) => redis.emit('error', new TransportError(`${name} connection dropped: ${reason}`)),
+    });
     return redis;
   }
 

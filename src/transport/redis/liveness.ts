@@ -1,0 +1,115 @@
+// Dead-path detection for one ioredis connection: a path that silently drops packets (failover,
+// dead NAT, firewall state lost) never closes the socket, so without this a command — or a
+// blocking BRPOP — waits until the kernel gives up (~15 min). redis-py's `socket_timeout` (a
+// read that waits longer fails and the connection is dropped) and kombu's `health_check_interval`
+// (an idle connection is PINGed; kombu/transport/redis.py `Transport.maybe_check_brpop_health`,
+// `maybe_check_subclient_health`) done once for every connection:
+// - a reply overdue by `replyTimeoutMs` (plus a blocking command's own timeout) drops the socket;
+// - a connection idle for `healthCheckMs` is PINGed, so an idle path is checked too;
+// - a connection stuck between TCP connect and ready (a handshake or AUTH with no answer) for
+//   `connectTimeoutMs` is dropped.
+// Dropping = destroying the socket: ioredis then reconnects by itself and re-sends the unanswered
+// commands on the new connection (autoResendUnfulfilledCommands), so callers see a delay, not a loss.
+import type { Redis } from 'ioredis';
+
+export interface LivenessOptions {
+  /** Longest wait for a reply (ms); a blocking command gets its own timeout on top. null = no limit. */
+  replyTimeoutMs: number | null;
+  /** PING a connection idle this long (ms); 0 = never. */
+  healthCheckMs: number;
+  /** Longest time from TCP connect to ready (ms). */
+  connectTimeoutMs: number;
+  /** Told once per dropped connection (for a log line / health signal). */
+  onStale?: (reason: string) => void;
+}
+
+/** Commands whose last argument is a server-side timeout in seconds (0 = forever). */
+const BLOCKING = new Set(['brpop', 'blpop', 'brpoplpush', 'blmove', 'bzpopmin', 'bzpopmax']);
+
+interface Tracked {
+  name: string;
+  args: unknown[];
+  promise: Promise<unknown>;
+}
+
+/**
+ * Watch `redis` until it ends; returns a function that stops watching.
+ * @example watchLiveness(new Redis(), { replyTimeoutMs: 25_000, healthCheckMs: 25_000, connectTimeoutMs: 10_000 })
+ */
+export function watchLiveness(redis: Redis, options: LivenessOptions): () => void {
+  const { replyTimeoutMs, healthCheckMs, connectTimeoutMs } = options;
+  const inFlight = new Map<Tracked, number>();
+  let lastProgress = Date.now();
+  let connectedAt = 0;
+  let pinging = false;
+
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((command: Tracked, ...rest: unknown[]) => {
+    // A re-sent command (after a reconnect) is tracked once, with its blocking allowance.
+    if (!inFlight.has(command)) {
+      if (inFlight.size === 0) lastProgress = Date.now();
+      const allowance = BLOCKING.has(command.name) ? Number(command.args[command.args.length - 1]) * 1000 : 0;
+      inFlight.set(command, Number.isFinite(allowance) && allowance > 0 ? allowance : allowance === 0 && BLOCKING.has(command.name) ? Infinity : 0);
+      const done = () => {
+        inFlight.delete(command);
+        lastProgress = Date.now();
+      };
+      command.promise.then(done, done);
+    }
+    return (send as (...a: unknown[]) => unknown)(command, ...rest);
+  }) as Redis['sendCommand'];
+
+  const onConnect = () => {
+    connectedAt = Date.now();
+  };
+  const onReady = () => {
+    lastProgress = Date.now();
+  };
+  redis.on('connect', onConnect);
+  redis.on('ready', onReady);
+
+  const drop = (reason: string) => {
+    options.onStale?.(reason);
+    // end() would wait for a FIN that never arrives on a dead path: destroy now, ioredis reconnects.
+    redis.stream?.destroy();
+  };
+
+  const check = () => {
+    const now = Date.now();
+    if (redis.status === 'connect') {
+      if (connectedAt && now - connectedAt > connectTimeoutMs) {
+        connectedAt = 0;
+        drop(`no answer to the connection handshake within ${connectTimeoutMs} ms`);
+      }
+      return;
+    }
+    if (redis.status !== 'ready') return;
+    if (inFlight.size > 0) {
+      if (replyTimeoutMs === null) return;
+      const allowance = Math.max(...inFlight.values());
+      if (now - lastProgress > replyTimeoutMs + allowance) {
+        lastProgress = now;
+        drop(`no reply from Redis within ${Math.round((replyTimeoutMs + allowance) / 1000)} s`);
+      }
+      return;
+    }
+    if (healthCheckMs > 0 && !pinging && now - lastProgress >= healthCheckMs) {
+      pinging = true;
+      redis.ping().then(
+        () => (pinging = false),
+        () => (pinging = false),
+      );
+    }
+  };
+  const periods = [replyTimeoutMs, healthCheckMs || null, connectTimeoutMs].filter((p): p is number => p !== null && p > 0);
+  const timer = setInterval(check, Math.max(50, Math.min(1000, ...periods.map((p) => p / 4))));
+  timer.unref();
+
+  const stop = () => {
+    clearInterval(timer);
+    redis.off('connect', onConnect);
+    redis.off('ready', onReady);
+  };
+  redis.once('end', stop);
+  return stop;
+}
