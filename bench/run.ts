@@ -415,7 +415,7 @@ async function latencyBench(): Promise<void> {
   await reset();
   const { child } = await startProcess(
     process.execPath,
-    [...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), 'dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', 'bench-rtt', '-c', '4', '-l', 'warning', '-n', 'bench-rtt@%h'],
+    [...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []), 'dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', 'bench-rtt', '-l', 'warning', '-n', 'bench-rtt@%h'],
     /\[tasks\]/,
   );
   const a = app();
@@ -431,9 +431,23 @@ async function latencyBench(): Promise<void> {
     const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
     report('ts-celery → ts-celery worker round trip p50', `${pct(0.5).toFixed(2)} ms`);
     report('ts-celery → ts-celery worker round trip p99', `${pct(0.99).toFixed(2)} ms`);
+    const fromPython = JSON.parse(await runPython(['bench/python/round_trip.py', String(calls), 'bench-rtt'])) as { p50: number; p99: number };
+    report('Python client → ts-celery worker round trip p50 / p99', `${fromPython.p50.toFixed(2)} / ${fromPython.p99.toFixed(2)} ms`);
   } finally {
     await a.close();
     await stopProcess(child);
+  }
+  // The same Python client against a Python worker (prefork -c 2), for the ratio.
+  const python = await startProcess(
+    requirePython(),
+    ['-m', 'celery', '-A', 'bench_app', 'worker', '-P', 'prefork', '-c', '2', '--without-mingle', '--without-gossip', '-Q', 'bench-rtt-py', '-n', 'bench-rtt-py@%h', '-l', 'INFO'],
+    /ready\./,
+  );
+  try {
+    const pyToPy = JSON.parse(await runPython(['bench/python/round_trip.py', String(calls), 'bench-rtt-py'])) as { p50: number; p99: number };
+    report('Python client → Python worker (prefork -c 2) round trip p50 / p99', `${pyToPy.p50.toFixed(2)} / ${pyToPy.p99.toFixed(2)} ms`);
+  } finally {
+    await stopProcess(python.child);
   }
 }
 
