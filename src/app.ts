@@ -102,6 +102,7 @@ export class Celery {
         keyPrefix: prefix,
         masterName: typeof masterName === 'string' ? masterName : undefined,
         sentinelKwargs: sentinelKwargs && typeof sentinelKwargs === 'object' ? (sentinelKwargs as Record<string, unknown>) : undefined,
+        databaseUrl: this.conf.database_url,
       }, { transport: () => this.transport, replyQueue: this.oid, persistent: this.conf.result_persistent ?? false, expires: this.conf.result_expires });
     }
     return this.backendInstance;
