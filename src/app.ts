@@ -106,6 +106,7 @@ export class Celery {
         socketTimeout: this.conf.redis_socket_timeout,
         socketConnectTimeout: this.conf.redis_socket_connect_timeout,
         socketKeepalive: this.conf.redis_socket_keepalive,
+        databaseUrl: this.conf.database_url,
       }, { transport: () => this.transport, replyQueue: this.oid, persistent: this.conf.result_persistent ?? false, expires: this.conf.result_expires });
     }
     return this.backendInstance;

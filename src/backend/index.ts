@@ -1,6 +1,7 @@
 // createBackend(url): the result_backend URL's scheme picks the ResultBackend implementation.
 import { ConfigError } from '../errors.js';
 import { maskUrl, urlScheme } from '../url-mask.js';
+import { DjangoBackend } from './django/django-backend.js';
 import { MemoryBackend } from './memory.js';
 import { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 import type { ResultBackend } from './result-backend.js';
@@ -8,6 +9,7 @@ import { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
 import type { Transport } from '../transport/transport.js';
 
 export { MemoryBackend } from './memory.js';
+export { DjangoBackend, type DjangoBackendOptions } from './django/django-backend.js';
 export { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
 export { DEFAULT_RESULT_EXPIRES, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 export { ResultKeys } from './redis/keys.js';
@@ -16,15 +18,21 @@ export type * from './result-backend.js';
 
 /**
  * The backend for a `result_backend` URL, or null when results are disabled (no URL, `''`,
- * `disabled`). `options` apply to Redis (`result_expires`, `global_keyprefix`).
+ * `disabled`). `options` apply to Redis (`result_expires`, `global_keyprefix`); `django-db`
+ * (django-celery-results' table) needs `options.databaseUrl` (the `database_url` setting).
  * @example const backend = createBackend('redis://localhost:6379/1', { resultExpires: 3600 });
  */
 export function createBackend(
   url: string | undefined | null,
-  options: RedisBackendOptions = {},
+  options: RedisBackendOptions & { databaseUrl?: string | null } = {},
   rpc?: { transport: () => Transport } & RpcBackendOptions,
 ): ResultBackend | null {
   if (!url || url === 'disabled' || url === 'disabled://') return null;
+  // Celery's alias (celery/app/backends.py BACKEND_ALIASES): django_celery_results' DatabaseBackend.
+  if (url === 'django-db') {
+    if (!options.databaseUrl) throw new ConfigError("result_backend 'django-db' needs the Django database: set database_url, e.g. postgresql://user@host/db or mysql://user:password@host/db");
+    return new DjangoBackend(options.databaseUrl);
+  }
   const scheme = urlScheme(url, { slashes: false });
   switch (scheme) {
     case 'redis':
@@ -39,6 +47,6 @@ export function createBackend(
       if (!rpc) throw new ConfigError('result_backend rpc:// needs the app (it sends results over the broker)');
       return new RpcBackend(rpc.transport, rpc);
     default:
-      throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://, rediss://, sentinel://, redis+socket:// or rpc://)`);
+      throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://, rediss://, sentinel://, redis+socket://, rpc:// or django-db)`);
   }
 }

@@ -57,6 +57,7 @@ export const REDIS_CLAIMS = {
   'core-sentinel': { db: 11, stem: 'sentinel' },
   'core-visibility': { db: 15, stem: 'visib' },
   'django-beat': { db: 12, stem: 'djbeat' },
+  'django-results': { db: 15, stem: 'djres' },
   'rabbitmq-quorum': { db: 13, stem: 'rquorum' },
   'otel-trace': { db: 13, stem: 'otel' },
   'security-secrets': { db: 11, stem: 'secrets' },

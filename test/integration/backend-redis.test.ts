@@ -292,7 +292,7 @@ describe('createBackend', () => {
     await redis.close();
     for (const url of ['db+sqlite:///results.db', 'amqp://guest@localhost//', 'cache+memcached://127.0.0.1:11211/']) {
       const scheme = url.split(':')[0];
-      assert.throws(() => createBackend(url), (e: unknown) => e instanceof ConfigError && e.message.includes(`result backend '${scheme}' is not supported (use redis://, rediss://, sentinel://, redis+socket:// or rpc://)`));
+      assert.throws(() => createBackend(url), (e: unknown) => e instanceof ConfigError && e.message.includes(`result backend '${scheme}' is not supported (use redis://, rediss://, sentinel://, redis+socket://, rpc:// or django-db)`));
     }
   });
 });

@@ -65,7 +65,7 @@ test('createBackend: the scheme picks the implementation; others are refused by 
   for (const [url, scheme] of [['db+postgresql://u:secret@h/db', 'db+postgresql'], ['mongodb://h', 'mongodb'], ['cache+memcached://h/', 'cache+memcached']]) {
     assert.throws(
       () => createBackend(url),
-      (e: unknown) => e instanceof ConfigError && e.message.includes(`result backend '${scheme}' is not supported (use redis://, rediss://, sentinel://, redis+socket:// or rpc://)`) && !e.message.includes('secret'),
+      (e: unknown) => e instanceof ConfigError && e.message.includes(`result backend '${scheme}' is not supported (use redis://, rediss://, sentinel://, redis+socket://, rpc:// or django-db)`) && !e.message.includes('secret'),
     );
   }
 });

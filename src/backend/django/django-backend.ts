@@ -1,0 +1,202 @@
+// django-celery-results' result backend (`result_backend = 'django-db'`) on the Django
+// database named by `database_url`: one row per task in django_celery_results_taskresult,
+// written as django_celery_results/backends/database.py `DatabaseBackend._store_result` and
+// managers.py `TaskResultManager.store_result` do (get_or_create, then every field saved), read as
+// `DatabaseBackend._get_task_meta_for` reads it. Waits poll, like Celery's BaseDictBackend
+// (`subpolling_interval` 0.5 s): the table publishes nothing.
+import { DecodeError } from '../../errors.js';
+import { jsonDecode } from '../../protocol/codecs/json.js';
+import { formatDateDone } from '../../protocol/iso-time.js';
+import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/result-meta.js';
+import { encodeStored } from '../meta-codec.js';
+import type { ResultBackend, WaitOptions } from '../result-backend.js';
+import { createSqlClient, type SqlClient, type SqlRow } from '../sql/sql-client.js';
+import { waitForState } from '../wait-for-state.js';
+
+const TABLE = 'django_celery_results_taskresult';
+
+export interface DjangoBackendOptions {
+  /** How often a wait re-reads the row; Celery's DatabaseBackend.subpolling_interval is 0.5 s. */
+  pollIntervalMs?: number;
+}
+
+interface TaskRow extends SqlRow {
+  task_id: string;
+  status: string;
+  content_type: string;
+  content_encoding: string;
+  result: string | null;
+  date_done: Date | string | null;
+  traceback: string | null;
+  meta: string | null;
+  task_name: string | null;
+  task_args: string | null;
+  task_kwargs: string | null;
+  worker: string | null;
+}
+
+export class DjangoBackend implements ResultBackend {
+  private readonly sql: SqlClient;
+  private readonly pollIntervalMs: number;
+  private readonly failWaits = new Set<(error: Error) => void>();
+
+  constructor(databaseUrl: string, options: DjangoBackendOptions = {}) {
+    this.sql = createSqlClient(databaseUrl, { applicationName: 'ts-celery results' });
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+  }
+
+  async connect(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.sql.query(`SELECT 1 FROM ${TABLE} WHERE 1 = 0`),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`database ${this.sql.where}: no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Upsert the task's row. Like django-celery-results (and unlike the key/value backends), a later
+   * state replaces a stored SUCCESS: DatabaseBackend overrides `_store_result` without that check.
+   */
+  async storeResult(meta: TaskMeta): Promise<boolean> {
+    const key = `${TABLE}(task_id=${meta.task_id})`;
+    const result = encodeStored(meta.result, key);
+    // database.py `_store_result`: meta = {**request.meta, "children": current_task_children(request)}.
+    const encodedMeta = encodeStored({ children: meta.children ?? [] }, key);
+    const extended = meta.name != null;
+    const now = new Date();
+    const fields: [string, unknown][] = [
+      ['status', meta.status],
+      ['result', result],
+      ['traceback', meta.traceback ?? null],
+      ['meta', encodedMeta],
+      ['content_encoding', 'utf-8'],
+      ['content_type', 'application/json'],
+      ['periodic_task_name', extended ? ((meta.periodic_task_name as string | undefined) ?? null) : null],
+      ['task_name', extended ? meta.name : null],
+      // `_get_extended_properties` encodes the request's argsrepr/kwargsrepr; we store the
+      // arguments themselves as JSON (Python's reader decodes either).
+      ['task_args', extended && meta.args != null ? encodeStored(meta.args, key) : null],
+      ['task_kwargs', extended && meta.kwargs != null ? encodeStored(meta.kwargs, key) : null],
+      ['worker', extended ? (meta.worker ?? null) : null],
+      // models.py: date_done is auto_now (every save), date_created auto_now_add.
+      ['date_done', now],
+    ];
+    if (meta.status === 'STARTED') fields.push(['date_started', now]);
+    const columns = ['task_id', ...fields.map(([c]) => c), 'date_created'];
+    const values = [meta.task_id, ...fields.map(([, v]) => v), now];
+    const insert = `INSERT INTO ${TABLE} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+    const update =
+      this.sql.dialect === 'postgres'
+        ? ` ON CONFLICT (task_id) DO UPDATE SET ${fields.map(([c]) => `${c} = EXCLUDED.${c}`).join(', ')}`
+        : ` ON DUPLICATE KEY UPDATE ${fields.map(([c]) => `${c} = VALUES(${c})`).join(', ')}`;
+    await this.sql.execute(insert + update, values);
+    return true;
+  }
+
+  async getMeta(taskId: string): Promise<TaskMeta> {
+    const rows = await this.sql.query<TaskRow>(
+      `SELECT task_id, status, content_type, content_encoding, result, date_done, traceback, meta, task_name, task_args, task_kwargs, worker FROM ${TABLE} WHERE task_id = ?`,
+      [taskId],
+    );
+    const row = rows[0];
+    return row ? rowToMeta(row) : pendingMeta(taskId);
+  }
+
+  waitFor(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
+    return waitForState(taskId, options, ({ offer, fail }) => {
+      let stopped = false;
+      let timer: NodeJS.Timeout | undefined;
+      const poll = async () => {
+        try {
+          offer(await this.getMeta(taskId));
+        } catch (error) {
+          return fail(error as Error);
+        }
+        if (!stopped) timer = setTimeout(() => void poll(), this.pollIntervalMs);
+      };
+      this.failWaits.add(fail);
+      void poll();
+      return () => {
+        stopped = true;
+        clearTimeout(timer);
+        this.failWaits.delete(fail);
+      };
+    });
+  }
+
+  /** database.py `_forget`: the row is deleted. */
+  async forget(taskId: string): Promise<void> {
+    await this.sql.execute(`DELETE FROM ${TABLE} WHERE task_id = ?`, [taskId]);
+  }
+
+  // Groups live in django_celery_results_groupresult (GroupResult.save()); not supported yet.
+  async saveGroup(groupId: string, _result: ResultTuple): Promise<void> {
+    throw groupsUnsupported(groupId);
+  }
+
+  async restoreGroup(groupId: string): Promise<ResultTuple | null> {
+    throw groupsUnsupported(groupId);
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    throw groupsUnsupported(groupId);
+  }
+
+  async close(): Promise<void> {
+    for (const fail of [...this.failWaits]) fail(new Error(`result backend django-db (${this.sql.where}) is closed`));
+    await this.sql.close();
+  }
+}
+
+function groupsUnsupported(groupId: string): Error {
+  return new Error(`result backend django-db: saved groups (django_celery_results_groupresult) are not supported yet (group ${groupId})`);
+}
+
+/** database.py `_get_task_meta_for`: the row's fields, its decoded meta merged in, args/kwargs named both ways. */
+export function rowToMeta(row: TaskRow): TaskMeta {
+  const where = `${TABLE}(task_id=${row.task_id})`;
+  const decode = (content: string | null): unknown => {
+    // `decode_content`: empty content decodes to None.
+    if (!content) return null;
+    const text = row.content_encoding === 'binary' ? Buffer.from(content, 'base64').toString('utf8') : content;
+    if (row.content_type !== 'application/json') {
+      throw new DecodeError(`the result in ${where} is ${row.content_type}; only application/json (result_serializer 'json') is supported`);
+    }
+    try {
+      return jsonDecode(text);
+    } catch (cause) {
+      throw new DecodeError(`the value in ${where} is not valid JSON`, { cause });
+    }
+  };
+  const extra = (decode(row.meta) ?? {}) as Record<string, unknown>;
+  let args: unknown = row.task_args;
+  let kwargs: unknown = row.task_kwargs;
+  try {
+    args = decode(row.task_args);
+    kwargs = decode(row.task_kwargs);
+  } catch {
+    // database.py keeps the raw text when the arguments do not decode.
+  }
+  const dateDone = row.date_done == null ? null : formatDateDone(row.date_done instanceof Date ? row.date_done : new Date(row.date_done));
+  return {
+    ...pendingMeta(row.task_id),
+    status: row.status,
+    result: decode(row.result),
+    traceback: row.traceback,
+    date_done: dateDone,
+    name: row.task_name,
+    worker: row.worker,
+    task_args: args,
+    task_kwargs: kwargs,
+    args: args as unknown[] | null,
+    kwargs: kwargs as Record<string, unknown> | null,
+    ...extra,
+    task_id: row.task_id,
+  } as TaskMeta;
+}
