@@ -129,6 +129,26 @@ function wrap(error: unknown, where: string): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** A connection of its own as a session: not alive once the driver reports it failed or ended. */
+function ownSession(queryable: SqlQueryable, connection: { on(event: 'error' | 'end', listener: () => void): unknown }, end: () => Promise<unknown>): SqlSession {
+  let alive = true;
+  const dead = () => {
+    alive = false;
+  };
+  connection.on('error', dead);
+  connection.on('end', dead);
+  return {
+    ...queryable,
+    get alive() {
+      return alive;
+    },
+    async close() {
+      alive = false;
+      await end().catch(() => {});
+    },
+  };
+}
+
 type Pg = typeof import('pg');
 
 async function postgresClient(url: string, applicationName = 'ts-celery'): Promise<DriverClient> {
@@ -152,24 +172,9 @@ async function postgresClient(url: string, applicationName = 'ts-celery'): Promi
     execute: pooled.execute,
     async session() {
       const client = new pg.Client(config);
-      let alive = true;
-      client.on('error', () => {
-        alive = false;
-      });
-      client.on('end', () => {
-        alive = false;
-      });
+      const session = ownSession(on(client as unknown as { query: import('pg').Pool['query'] }), client, () => client.end());
       await client.connect();
-      return {
-        ...on(client as unknown as { query: import('pg').Pool['query'] }),
-        get alive() {
-          return alive;
-        },
-        async close() {
-          alive = false;
-          await client.end().catch(() => {});
-        },
-      };
+      return session;
     },
     async transaction(fn) {
       const client = await pool.connect();
@@ -214,23 +219,7 @@ async function mysqlClient(url: string): Promise<DriverClient> {
     execute: pooled.execute,
     async session() {
       const connection = await mysql.createConnection(config);
-      let alive = true;
-      connection.on('error', () => {
-        alive = false;
-      });
-      connection.on('end', () => {
-        alive = false;
-      });
-      return {
-        ...on(connection as unknown as Q),
-        get alive() {
-          return alive;
-        },
-        async close() {
-          alive = false;
-          await connection.end().catch(() => {});
-        },
-      };
+      return ownSession(on(connection as unknown as Q), connection, () => connection.end());
     },
     async transaction(fn) {
       const connection = await pool.getConnection();
