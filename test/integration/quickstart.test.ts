@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { REPO_ROOT, requirePython } from '../helpers/python.js';
-import { type RedisServer, sparePort, startRedisServer } from '../helpers/redis-server.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { uniqueToken } from '../helpers/redis.js';
 
 const run = promisify(execFile);

@@ -7,7 +7,6 @@ import { TransportError } from '../../errors.js';
 import { decodeRedisEnvelope, encodeRedisEnvelope, markRedelivered } from '../../protocol/envelope.js';
 import { newId } from '../../protocol/ids.js';
 import type { Message } from '../../protocol/message.js';
-import { maskUrl } from '../../url-mask.js';
 import type { Consumer, ConsumeOptions, Delivery, FanoutSubscription, PublishTarget, QueueSpec, Transport, TransportEvent } from '../transport.js';
 import { bindingMember, topicKeyToPattern } from './bindings.js';
 import { ExchangeRouter } from './exchange-router.js';
