@@ -13,6 +13,7 @@ import { maskUrl } from '../../src/url-mask.js';
 import { clampPriority, priorityListName, priorityStep } from '../../src/transport/redis/priority.js';
 import { parseUnackedValue } from '../../src/transport/redis/qos.js';
 import { AmqpTransport, createTransport } from '../../src/transport/index.js';
+import { TlsConnector } from '../../src/transport/redis/tls-connector.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/celery-5.7/${name}.json`, import.meta.url), 'utf8'));
 const SEP = '\x06\x16';
@@ -22,7 +23,9 @@ test('Redis URLs: host, port, db, ACL user and password, TLS and sockets', () =>
   assert.deepEqual(parseRedisUrl('redis://'), { host: '127.0.0.1', port: 6379, db: 0 });
   assert.deepEqual(parseRedisUrl('redis://:s%40cret@cache:6380/2'), { host: 'cache', port: 6380, password: 's@cret', db: 2 });
   assert.deepEqual(parseRedisUrl('redis://app:pw@cache/5'), { host: 'cache', port: 6379, username: 'app', password: 'pw', db: 5 });
-  assert.deepEqual(parseRedisUrl('rediss://cache:6380/1?ssl_cert_reqs=CERT_NONE'), { host: 'cache', port: 6380, db: 1, tls: { rejectUnauthorized: false } });
+  // TLS connections get the connector that keeps an error listener on every socket (tls-connector.ts).
+  assert.deepEqual(parseRedisUrl('rediss://cache:6380/1?ssl_cert_reqs=CERT_NONE'), { host: 'cache', port: 6380, db: 1, tls: { rejectUnauthorized: false }, Connector: TlsConnector });
+  assert.equal(parseRedisUrl('redis://cache').Connector, undefined);
   assert.deepEqual(parseRedisUrl('rediss://cache/0?ssl_cert_reqs=required').tls, { rejectUnauthorized: true });
   assert.deepEqual(parseRedisUrl('rediss://cache').tls, {});
   assert.deepEqual(parseRedisUrl('redis+socket:///run/redis/redis.sock?virtual_host=3'), { path: '/run/redis/redis.sock', db: 3 });

@@ -4,8 +4,10 @@
 // / `SentinelChannel._sentinel_managed_pool`.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import type { RedisOptions } from 'ioredis';
 import { ConfigError } from '../../errors.js';
 import { maskUrl, urlScheme } from '../../url-mask.js';
+import { TlsConnector } from './tls-connector.js';
 
 /** Where and how to connect: a subset of ioredis `RedisOptions`, ready to spread into `new Redis()`. */
 export interface RedisConnectionOptions {
@@ -17,6 +19,8 @@ export interface RedisConnectionOptions {
   password?: string;
   db: number;
   tls?: TlsOptions;
+  /** With `tls`: ioredis's connector, keeping an error listener on every TLS socket (tls-connector.ts). */
+  Connector?: RedisOptions['Connector'];
   /** Sentinel: where to ask for the master (ioredis then follows failovers itself). */
   sentinels?: { host: string; port: number }[];
   /** Sentinel: the monitored master's name (`master_name`). */
@@ -94,6 +98,7 @@ function parseTcpUrl(url: string, scheme: string, defaultPort: number, ssl: Reco
   if (scheme === 'rediss' || ssl) {
     // kombu: broker_use_ssl turns TLS on even for redis:// (`Channel._connparams`, conninfo.ssl).
     out.tls = tlsOptions({ ...ssl, ...urlSsl }, `broker URL ${maskUrl(url)}`);
+    out.Connector = TlsConnector as unknown as RedisOptions['Connector'];
   } else if (Object.keys(urlSsl).length > 0) {
     // celery/backends/redis.py E_REDIS_SSL_PARAMS_AND_SCHEME_MISMATCH: TLS settings on a plain URL.
     throw new ConfigError(`broker URL ${maskUrl(url)}: ssl_* parameters need a rediss:// URL`);
