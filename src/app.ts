@@ -85,7 +85,11 @@ export class Celery {
 
   /** The broker transport, connected on first use. */
   get transport(): Transport {
-    this.transportInstance ??= createTransport(this.brokerUrl, this.conf.broker_transport_options, this.conf.broker_failover_strategy ?? 'round-robin', this.conf.broker_use_ssl);
+    this.transportInstance ??= createTransport(this.brokerUrl, this.conf.broker_transport_options, {
+      failoverStrategy: this.conf.broker_failover_strategy ?? 'round-robin',
+      useSsl: this.conf.broker_use_ssl,
+      heartbeat: this.conf.broker_heartbeat,
+    });
     return this.transportInstance;
   }
 

@@ -79,6 +79,8 @@ const settings = {
   /** Seconds the result backend's connect may take (null = 10). */
   redis_socket_connect_timeout: z.number().finite().positive().nullable().default(null),
   redis_socket_keepalive: z.boolean().default(false),
+  /** Seconds between AMQP heartbeats on RabbitMQ connections (Celery's default 120; 0 = off; the server's lower value wins). */
+  broker_heartbeat: seconds.default(120),
   /** RabbitMQ URL lists (`amqp://h1//;amqp://h2//`): which node next when one fails (kombu's strategies). */
   broker_failover_strategy: z.enum(['round-robin', 'shuffle']).nullable().default(null),
 

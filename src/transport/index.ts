@@ -2,6 +2,7 @@
 // transport aliases do (kombu/transport/__init__.py TRANSPORT_ALIASES).
 import { ConfigError } from '../errors.js';
 import { maskUrl, urlScheme } from '../url-mask.js';
+import type { AmqpBrokerSettings } from './amqp/amqp-options.js';
 import { AmqpTransport } from './amqp/amqp-transport.js';
 import { MemoryTransport } from './memory.js';
 import { RedisTransport } from './redis/redis-transport.js';
@@ -22,10 +23,10 @@ export type * from './transport.js';
 export function createTransport(
   url: string,
   options: Record<string, unknown> = {},
-  failoverStrategy: 'round-robin' | 'shuffle' = 'round-robin',
-  /** Celery's `broker_use_ssl` (RabbitMQ: py-amqp's ssl dict; Redis: ssl_* settings; or true). */
-  useSsl: Record<string, unknown> | boolean | null = null,
+  /** `broker_failover_strategy`, `broker_use_ssl` (RabbitMQ: py-amqp's ssl dict; Redis: ssl_* settings; or true), `broker_heartbeat` (RabbitMQ). */
+  settings: AmqpBrokerSettings = {},
 ): Transport {
+  const useSsl = settings.useSsl as Record<string, unknown> | boolean | null | undefined;
   const scheme = urlScheme(url);
   switch (scheme) {
     case 'redis':
@@ -33,13 +34,13 @@ export function createTransport(
     case 'redis+socket':
     case 'unix':
     case 'sentinel':
-      return new RedisTransport(url, options, { useSsl });
+      return new RedisTransport(url, options, { useSsl: useSsl ?? null });
     case 'memory':
       return new MemoryTransport(options);
     case 'amqp':
     case 'amqps':
     case 'pyamqp':
-      return new AmqpTransport(url, options, failoverStrategy, useSsl);
+      return new AmqpTransport(url, options, settings);
     default:
       throw new ConfigError(`broker_url ${maskUrl(url)}: unknown transport scheme '${scheme ?? url}' (supported: redis://, rediss://, sentinel://, redis+socket://, unix://, amqp://, amqps://, pyamqp://, memory://)`);
   }

@@ -48,7 +48,7 @@ test('amqps:// with broker_use_ssl (ca_certs, certfile, keyfile, cert_reqs): a w
 });
 
 test('a server certificate from another CA: one line saying what to check', async () => {
-  const transport = new AmqpTransport(url, {}, 'round-robin', { ca_certs: certs.otherCaCert, ...clientCert() });
+  const transport = new AmqpTransport(url, {}, { useSsl: { ca_certs: certs.otherCaCert, ...clientCert() } });
   try {
     await assert.rejects(transport.connect(5000), (error: Error) => {
       assert.match(error.message, /^Cannot connect to amqps:\/\/guest:\*\*@127\.0\.0\.1:\d+\/\/: TLS: the broker's certificate was not accepted \(\w+: .*\); check broker_use_ssl\['ca_certs'\]$/);
@@ -61,7 +61,7 @@ test('a server certificate from another CA: one line saying what to check', asyn
 });
 
 test('verification is on by default: amqps:// without ca_certs does not trust a private CA', async () => {
-  const transport = new AmqpTransport(url, {}, 'round-robin', clientCert());
+  const transport = new AmqpTransport(url, {}, { useSsl: clientCert() });
   try {
     await assert.rejects(transport.connect(5000), /TLS: the broker's certificate was not accepted/);
   } finally {
@@ -70,18 +70,18 @@ test('verification is on by default: amqps:// without ca_certs does not trust a 
 });
 
 test("cert_reqs CERT_NONE skips verification; server_hostname checks the certificate's name", async () => {
-  const unverified = new AmqpTransport(url, {}, 'round-robin', { ...clientCert(), cert_reqs: 'CERT_NONE' });
+  const unverified = new AmqpTransport(url, {}, { useSsl: { ...clientCert(), cert_reqs: 'CERT_NONE' } });
   await unverified.connect(5000);
   await unverified.close();
-  const wrongName = new AmqpTransport(url, {}, 'round-robin', { ca_certs: certs.caCert, ...clientCert(), server_hostname: 'rabbit.example' });
+  const wrongName = new AmqpTransport(url, {}, { useSsl: { ca_certs: certs.caCert, ...clientCert(), server_hostname: 'rabbit.example' } });
   await assert.rejects(wrongName.connect(5000), /check broker_use_ssl\['server_hostname'\]/);
   await wrongName.close();
-  const rightName = new AmqpTransport(url, {}, 'round-robin', { ca_certs: certs.caCert, ...clientCert(), server_hostname: 'localhost' });
+  const rightName = new AmqpTransport(url, {}, { useSsl: { ca_certs: certs.caCert, ...clientCert(), server_hostname: 'localhost' } });
   await rightName.connect(5000);
   await rightName.close();
 });
 
 test('broker_use_ssl: an unknown key or an unreadable file is a config error naming it', () => {
-  assert.throws(() => new AmqpTransport(url, {}, 'round-robin', { ssl_ca_certs: 'x' }), /broker_use_ssl: unknown key 'ssl_ca_certs' for RabbitMQ \(known: ca_certs,/);
-  assert.throws(() => new AmqpTransport(url, {}, 'round-robin', { ca_certs: `${certs.dir}/missing.pem` }), /broker_use_ssl\['ca_certs'\]: cannot read '.*missing\.pem' \(ENOENT\)/);
+  assert.throws(() => new AmqpTransport(url, {}, { useSsl: { ssl_ca_certs: 'x' } }), /broker_use_ssl: unknown key 'ssl_ca_certs' for RabbitMQ \(known: ca_certs,/);
+  assert.throws(() => new AmqpTransport(url, {}, { useSsl: { ca_certs: `${certs.dir}/missing.pem` } }), /broker_use_ssl\['ca_certs'\]: cannot read '.*missing\.pem' \(ENOENT\)/);
 });

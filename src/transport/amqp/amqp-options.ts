@@ -18,8 +18,37 @@ export interface AmqpConnectionOptions {
   heartbeat: number;
 }
 
-/** `tls`: broker_use_ssl is set, so an `amqp://` URL connects with TLS too (default port 5671, as kombu's default_ssl_port). */
-export function parseAmqpUrl(url: string, heartbeat: number, tls = false): AmqpConnectionOptions {
+/** The Celery settings (beside `broker_transport_options`) that shape a RabbitMQ connection. */
+export interface AmqpBrokerSettings {
+  /** Celery's `broker_failover_strategy` (default round-robin). */
+  failoverStrategy?: FailoverStrategy;
+  /** Celery's `broker_use_ssl`: true, or py-amqp's dict (ca_certs, certfile, keyfile, cert_reqs, server_hostname, ciphers). */
+  useSsl?: unknown;
+  /** Celery's `broker_heartbeat` in seconds (default 120; 0 = off). */
+  heartbeat?: number;
+}
+
+/** Where a connection's heartbeat can come from, weakest first (see `parseAmqpUrl`). */
+export interface HeartbeatSources {
+  /** Celery's `broker_heartbeat` (unset: Celery's default, 120 s). */
+  heartbeat?: number;
+  /** `broker_transport_options.heartbeat`. */
+  transportHeartbeat?: number;
+}
+
+/** Celery's `broker_heartbeat` default (celery/app/defaults.py: `heartbeat=Option(120, type='int')`). */
+export const DEFAULT_BROKER_HEARTBEAT = 120;
+
+/**
+ * `tls`: broker_use_ssl is set, so an `amqp://` URL connects with TLS too (default port 5671, as
+ * kombu's default_ssl_port). The heartbeat asked for is, strongest first: the transport option
+ * (kombu/transport/pyamqp.py `establish_connection` lays `transport_options` over the
+ * connection's own values), the URL's `?heartbeat=` (kombu/utils/url.py `parse_url` turns the
+ * query into Connection arguments), then `broker_heartbeat` (celery/worker/consumer/consumer.py
+ * `Consumer.__init__` passes it as the connection's heartbeat). The server's own value caps it
+ * (amqplib, like py-amqp, takes the smaller of the two when both are non-zero).
+ */
+export function parseAmqpUrl(url: string, heartbeats: HeartbeatSources = {}, tls = false): AmqpConnectionOptions {
   const scheme = urlScheme(url);
   if (scheme !== 'amqp' && scheme !== 'amqps' && scheme !== 'pyamqp') {
     throw new ConfigError(`broker URL ${maskUrl(url)}: '${scheme ?? url}' is not an AMQP URL`);
@@ -36,6 +65,9 @@ export function parseAmqpUrl(url: string, heartbeat: number, tls = false): AmqpC
   const protocol = scheme === 'amqps' || tls ? 'amqps' : 'amqp';
   const path = decodeURIComponent(parts.pathname.replace(/^\//, ''));
   const queryHeartbeat = parts.searchParams.get('heartbeat');
+  if (queryHeartbeat !== null && !(Number(queryHeartbeat) >= 0)) {
+    throw new ConfigError(`broker URL ${maskUrl(url)}: heartbeat must be a number of seconds >= 0, got '${queryHeartbeat.slice(0, 40)}'`);
+  }
   return {
     protocol,
     hostname: parts.hostname ? decodeURIComponent(parts.hostname).replace(/^\[(.*)\]$/, '$1') : 'localhost',
@@ -44,7 +76,7 @@ export function parseAmqpUrl(url: string, heartbeat: number, tls = false): AmqpC
     username: parts.username ? decodeURIComponent(parts.username) : 'guest',
     password: parts.password ? decodeURIComponent(parts.password) : parts.username ? '' : 'guest',
     vhost: path === '' ? '/' : path,
-    heartbeat: queryHeartbeat !== null ? Number(queryHeartbeat) : heartbeat,
+    heartbeat: heartbeats.transportHeartbeat ?? (queryHeartbeat !== null ? Number(queryHeartbeat) : heartbeats.heartbeat ?? DEFAULT_BROKER_HEARTBEAT),
   };
 }
 
@@ -52,10 +84,10 @@ export function parseAmqpUrl(url: string, heartbeat: number, tls = false): AmqpC
  * A broker URL list (`amqp://h1//;amqp://h2//`) as kombu's `Connection` takes it: the nodes to
  * fail over between, the first one first.
  */
-export function parseAmqpUrls(url: string, heartbeat: number, tls = false): AmqpConnectionOptions[] {
+export function parseAmqpUrls(url: string, heartbeats: HeartbeatSources = {}, tls = false): AmqpConnectionOptions[] {
   const parts = url.split(';').map((part) => part.trim()).filter(Boolean);
   if (parts.length === 0) throw new ConfigError('broker URL is empty');
-  return parts.map((part) => parseAmqpUrl(part, heartbeat, tls));
+  return parts.map((part) => parseAmqpUrl(part, heartbeats, tls));
 }
 
 export type FailoverStrategy = 'round-robin' | 'shuffle';
@@ -77,7 +109,7 @@ const seconds = z.number().finite().nonnegative();
 const schema = z.strictObject({
   confirm_publish: z.boolean().default(false),
   connect_timeout: seconds.default(4),
-  heartbeat: seconds.default(60),
+  heartbeat: seconds.optional(),
   read_timeout: seconds.optional(),
   write_timeout: seconds.optional(),
   client_properties: z.record(z.string(), z.unknown()).optional(),
@@ -92,7 +124,8 @@ export interface AmqpTransportOptions {
   /** Wait for RabbitMQ's publisher confirm on every publish (kombu `confirm_publish`). */
   confirmPublish: boolean;
   connectTimeoutMs: number;
-  heartbeat: number;
+  /** Overrides `broker_heartbeat` and the URL's `?heartbeat=` when set. */
+  heartbeat: number | undefined;
   /** Sent to RabbitMQ with the connection (`connection_name` shows in the management UI). */
   clientProperties: Record<string, unknown>;
 }

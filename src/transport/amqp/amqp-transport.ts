@@ -29,7 +29,7 @@ import { AckBatcher } from './ack-batcher.js';
 import { type DelayedQueueType, delayedBindingKey, delayedTopology } from './native-delayed-delivery.js';
 import { fromAmqp, publishOptions } from './amqp-message.js';
 import { type AmqpTls, describeTlsError, parseBrokerUseSsl, tlsSocketOptions } from './amqp-tls.js';
-import { type AmqpConnectionOptions, type AmqpTransportOptions, type FailoverStrategy, nextNode, parseAmqpTransportOptions, parseAmqpUrls } from './amqp-options.js';
+import { type AmqpBrokerSettings, type AmqpConnectionOptions, type AmqpTransportOptions, type FailoverStrategy, nextNode, parseAmqpTransportOptions, parseAmqpUrls } from './amqp-options.js';
 
 const NOT_FOUND = 404;
 const NOT_IMPLEMENTED = 540;
@@ -67,17 +67,17 @@ export class AmqpTransport implements Transport {
   private readonly live = new Set<Restartable>();
   private readonly listeners = new Set<(event: TransportEvent) => void>();
 
+  private readonly failoverStrategy: FailoverStrategy;
+
   constructor(
     private readonly url: string,
     transportOptions: Record<string, unknown> = {},
-    /** Celery's `broker_failover_strategy` (default round-robin). */
-    private readonly failoverStrategy: FailoverStrategy = 'round-robin',
-    /** Celery's `broker_use_ssl`: true, or py-amqp's dict (ca_certs, certfile, keyfile, cert_reqs, server_hostname, ciphers). */
-    useSsl: unknown = null,
+    settings: AmqpBrokerSettings = {},
   ) {
     this.options = parseAmqpTransportOptions(transportOptions);
-    const tls = parseBrokerUseSsl(useSsl);
-    this.nodes = parseAmqpUrls(url, this.options.heartbeat, tls !== null);
+    this.failoverStrategy = settings.failoverStrategy ?? 'round-robin';
+    const tls = parseBrokerUseSsl(settings.useSsl ?? null);
+    this.nodes = parseAmqpUrls(url, { heartbeat: settings.heartbeat, transportHeartbeat: this.options.heartbeat }, tls !== null);
     this.tls = tls ?? (this.nodes.some((n) => n.protocol === 'amqps') ? { verify: true } : null);
   }
 
