@@ -190,6 +190,10 @@ const settings = {
    * `django-db` result backend use, as `postgresql://…` or `mysql://…` (a `+driver` is ignored).
    */
   database_url: z.string().min(1).nullable().default(null),
+  /** The `db+` result backend's table names, keys `task` / `group` (Celery's defaults: celery_taskmeta, celery_tasksetmeta). */
+  database_table_names: z.strictObject({ task: z.string().min(1).optional(), group: z.string().min(1).optional() }).default({}),
+  /** The `db+` result backend's table schemas (a MySQL database), keys `task` / `group`. */
+  database_table_schemas: z.strictObject({ task: z.string().min(1).optional(), group: z.string().min(1).optional() }).default({}),
 };
 
 const configSchema = z.strictObject(settings);
