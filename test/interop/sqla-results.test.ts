@@ -136,6 +136,17 @@ print(json.dumps({'ids': [x.id for x in g.results], 'states': [x.state for x in 
       // A stored SUCCESS is kept; the row Python wrote with result_serializer 'pickle' is refused, not unpickled.
       assert.equal(await ours.storeResult(buildTaskMeta({ taskId: a, status: 'FAILURE', result: null, dateDone: new Date() })), false);
       await assert.rejects(theirs.getMeta(pickled), (e: unknown) => e instanceof DecodeError && /holds a pickle/.test((e as Error).message));
+
+      // Concurrent stores of new rows, two states racing per task (no deadlock, no duplicate-key
+      // error); whichever order they land in, SUCCESS is what stays.
+      const racing = Array.from({ length: 12 }, () => randomUUID());
+      await Promise.all(
+        racing.flatMap((id) => [
+          ours.storeResult(buildTaskMeta({ taskId: id, status: 'STARTED', result: null })),
+          ours.storeResult(buildTaskMeta({ taskId: id, status: 'SUCCESS', result: id, dateDone: new Date() })),
+        ]),
+      );
+      for (const id of racing) assert.deepEqual([(await ours.getMeta(id)).status, (await ours.getMeta(id)).result], ['SUCCESS', id]);
     });
   }
 });

@@ -79,7 +79,7 @@ export class SqlaBackend implements ResultBackend {
   private async server(): Promise<SqlaServer> {
     if (this.sql.dialect === 'postgres') return 'postgres';
     const [row] = await this.sql.query<{ v: string }>('SELECT VERSION() AS v');
-    // SQLAlchemy's mariadb dialect uses sequences from MariaDB 10.3 on (`_supports_sequences`).
+    // SQLAlchemy's mysql dialect: `supports_sequences = is_mariadb and server_version_info >= (10, 3)`.
     const mariadb = /mariadb/i.exec(row?.v ?? '') && /^(\d+)\.(\d+)/.exec(row!.v);
     return mariadb && (Number(mariadb[1]) > 10 || (Number(mariadb[1]) === 10 && Number(mariadb[2]) >= 3)) ? 'mariadb' : 'mysql';
   }
