@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { createBackend } from '../../src/backend/index.js';
 import { decodeGroupTuple, decodeValue, encodeValue, rowToMeta, type TaskRow, taskColumns } from '../../src/backend/sqla/sqla-codec.js';
-import { createStatements, nextIdExpression, type SqlaServer, sqlaTables } from '../../src/backend/sqla/sqla-schema.js';
+import { addMissingColumns, createStatements, nextIdExpression, type SqlaServer, sqlaTables, TASK_COLUMNS } from '../../src/backend/sqla/sqla-schema.js';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError, DecodeError } from '../../src/errors.js';
 import { buildTaskMeta } from '../../src/protocol/result-meta.js';
@@ -60,6 +60,15 @@ test('database_table_names / database_table_schemas rename and qualify tables; s
   assert.equal(nextIdExpression('mariadb', tables.group), 'NEXT VALUE FOR `taskset_id_sequence`');
   assert.equal(nextIdExpression('mysql', tables.task), null);
   assert.throws(() => sqlaTables({ tableNames: { task: 'x; DROP TABLE y' } }), (e: Error) => e instanceof ConfigError && /database_table_names\.task must be a plain SQL name/.test(e.message));
+});
+
+test('a table made by an older Celery gets the columns it lacks (session.py _migrate_missing_columns)', () => {
+  // Celery 5.3's celery_taskmeta: no children, no stamps.
+  const celery53 = new Set(['id', 'task_id', 'status', 'result', 'date_done', 'traceback', 'name', 'args', 'kwargs', 'worker', 'retries', 'queue']);
+  const { task } = sqlaTables();
+  assert.deepEqual(addMissingColumns('postgres', task, TASK_COLUMNS, celery53), ['ALTER TABLE "celery_taskmeta" ADD COLUMN children BYTEA', 'ALTER TABLE "celery_taskmeta" ADD COLUMN stamps BYTEA']);
+  assert.deepEqual(addMissingColumns('mariadb', task, TASK_COLUMNS, celery53), ['ALTER TABLE `celery_taskmeta` ADD COLUMN children BLOB', 'ALTER TABLE `celery_taskmeta` ADD COLUMN stamps BLOB']);
+  assert.deepEqual(addMissingColumns('mysql', task, TASK_COLUMNS, new Set(['id', ...TASK_COLUMNS.map((c) => c.name)])), []);
 });
 
 test('values are the json serializer bytes; pickles and compressed values are refused, never unpickled', () => {

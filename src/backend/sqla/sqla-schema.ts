@@ -125,6 +125,7 @@ export function createStatements(server: SqlaServer, tables: SqlaTables): string
     // MySQL has no CREATE INDEX IF NOT EXISTS: the index goes inside CREATE TABLE (same schema).
     if (dialect === 'mysql') lines.push(`INDEX ${quoteName(dialect, index)} (date_done)`);
     out.push(`CREATE TABLE IF NOT EXISTS ${qualified(dialect, table)} (\n\t${lines.join(',\n\t')}\n)`);
+    // (On a table Celery ≤ 5.5 made, which had no date_done index, this adds one: harmless.)
     if (dialect === 'postgres') out.push(`CREATE INDEX IF NOT EXISTS ${quoteName(dialect, index)} ON ${qualified(dialect, table)} (date_done)`);
   }
   return out;
