@@ -111,6 +111,8 @@ export class Celery {
         socketConnectTimeout: this.conf.redis_socket_connect_timeout,
         socketKeepalive: this.conf.redis_socket_keepalive,
         databaseUrl: this.conf.database_url,
+        tableNames: this.conf.database_table_names,
+        tableSchemas: this.conf.database_table_schemas,
       }, { transport: () => this.transport, replyQueue: this.oid, persistent: this.conf.result_persistent ?? false, expires: this.conf.result_expires });
     }
     return this.backendInstance;

@@ -189,9 +189,14 @@ const settings = {
   redbeat_lock_timeout: z.number().finite().positive().nullable().default(null),
   /**
    * Celery's name (the SQLAlchemy backend's database): the Django database `-S django` and the
-   * `django-db` result backend use, as `postgresql://…` or `mysql://…` (a `+driver` is ignored).
+   * `django-db` result backend use, and the database of result_backend `db` / `database`, as
+   * `postgresql://…` or `mysql://…` (a `+driver` is ignored).
    */
   database_url: z.string().min(1).nullable().default(null),
+  /** The `db+` result backend's table names, keys `task` / `group` (Celery's defaults: celery_taskmeta, celery_tasksetmeta). */
+  database_table_names: z.strictObject({ task: z.string().min(1).optional(), group: z.string().min(1).optional() }).default({}),
+  /** The `db+` result backend's table schemas (a MySQL database), keys `task` / `group`. */
+  database_table_schemas: z.strictObject({ task: z.string().min(1).optional(), group: z.string().min(1).optional() }).default({}),
 };
 
 const configSchema = z.strictObject(settings);

@@ -6,11 +6,13 @@ import { MemoryBackend } from './memory.js';
 import { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 import type { ResultBackend } from './result-backend.js';
 import { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
+import { SqlaBackend, type SqlaBackendOptions } from './sqla/sqla-backend.js';
 import type { Transport } from '../transport/transport.js';
 
 export { MemoryBackend } from './memory.js';
 export { DjangoBackend, type DjangoBackendOptions } from './django/django-backend.js';
 export { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
+export { SqlaBackend, type SqlaBackendOptions } from './sqla/sqla-backend.js';
 export { DEFAULT_RESULT_EXPIRES, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 export { ResultKeys } from './redis/keys.js';
 export { RedisChordStore, type ChordEntry, type ChordPart, type ChordPartOutcome, type RedisChordStoreOptions } from './redis/chord.js';
@@ -19,12 +21,14 @@ export type * from './result-backend.js';
 /**
  * The backend for a `result_backend` URL, or null when results are disabled (no URL, `''`,
  * `disabled`). `options` apply to Redis (`result_expires`, `global_keyprefix`); `django-db`
- * (django-celery-results' table) needs `options.databaseUrl` (the `database_url` setting).
+ * (django-celery-results' table) needs `options.databaseUrl` (the `database_url` setting);
+ * `db+postgresql://…` / `db+mysql://…` is Celery's SQLAlchemy backend (`tableNames`,
+ * `tableSchemas`: the `database_table_names` / `database_table_schemas` settings).
  * @example const backend = createBackend('redis://localhost:6379/1', { resultExpires: 3600 });
  */
 export function createBackend(
   url: string | undefined | null,
-  options: RedisBackendOptions & { databaseUrl?: string | null } = {},
+  options: RedisBackendOptions & { databaseUrl?: string | null } & Pick<SqlaBackendOptions, 'tableNames' | 'tableSchemas'> = {},
   rpc?: { transport: () => Transport } & RpcBackendOptions,
 ): ResultBackend | null {
   if (!url || url === 'disabled' || url === 'disabled://') return null;
@@ -32,6 +36,16 @@ export function createBackend(
   if (url === 'django-db') {
     if (!options.databaseUrl) throw new ConfigError("result_backend 'django-db' needs the Django database: set database_url, e.g. postgresql://user@host/db or mysql://user:password@host/db");
     return new DjangoBackend(options.databaseUrl);
+  }
+  // Celery's SQLAlchemy DatabaseBackend: `db+<SQLAlchemy URL>` (celery/app/backends.py `by_url`),
+  // or the aliases `db` / `database` with the URL in `database_url`.
+  if (url.startsWith('db+') || url === 'db' || url === 'database') {
+    const databaseUrl = url.startsWith('db+') ? url.slice('db+'.length) : options.databaseUrl;
+    if (!databaseUrl) throw new ConfigError(`result_backend '${url}' needs the database: set database_url (e.g. postgresql://user@host/db), or use result_backend 'db+postgresql://…'`);
+    if (/^sqlite\b/i.test(databaseUrl)) {
+      throw new ConfigError(`result_backend ${maskUrl(url)}: SQLite is not supported (ts-celery speaks PostgreSQL and MySQL/MariaDB); use db+postgresql://… or db+mysql://…`);
+    }
+    return new SqlaBackend(databaseUrl, { tableNames: options.tableNames, tableSchemas: options.tableSchemas });
   }
   const scheme = urlScheme(url, { slashes: false });
   switch (scheme) {
@@ -47,6 +61,6 @@ export function createBackend(
       if (!rpc) throw new ConfigError('result_backend rpc:// needs the app (it sends results over the broker)');
       return new RpcBackend(rpc.transport, rpc);
     default:
-      throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://, rediss://, sentinel://, redis+socket://, rpc:// or django-db)`);
+      throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://, rediss://, sentinel://, redis+socket://, rpc://, django-db or db+postgresql:// / db+mysql://)`);
   }
 }

@@ -61,6 +61,7 @@ export const REDIS_CLAIMS = {
   'rabbitmq-quorum': { db: 13, stem: 'rquorum' },
   'otel-trace': { db: 13, stem: 'otel' },
   'security-secrets': { db: 11, stem: 'secrets' },
+  'sqla-results': { db: 11, stem: 'sqla' },
   'worker-canvas': { db: 12, stem: 'canvas' },
   'worker-crash-recovery': { db: 15, stem: 'crash' },
   'worker-execution': { db: 14, stem: 'wexec' },

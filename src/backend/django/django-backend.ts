@@ -10,8 +10,8 @@ import { formatDateDone } from '../../protocol/iso-time.js';
 import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/result-meta.js';
 import { encodeStored } from '../meta-codec.js';
 import type { ResultBackend, WaitOptions } from '../result-backend.js';
+import { answerWithin, PolledWaits } from '../sql/polled-waits.js';
 import { createSqlClient, type SqlClient, type SqlRow } from '../sql/sql-client.js';
-import { waitForState } from '../wait-for-state.js';
 
 const TABLE = 'django_celery_results_taskresult';
 
@@ -37,26 +37,15 @@ interface TaskRow extends SqlRow {
 
 export class DjangoBackend implements ResultBackend {
   private readonly sql: SqlClient;
-  private readonly pollIntervalMs: number;
-  private readonly failWaits = new Set<(error: Error) => void>();
+  private readonly waits: PolledWaits;
 
   constructor(databaseUrl: string, options: DjangoBackendOptions = {}) {
     this.sql = createSqlClient(databaseUrl, { applicationName: 'ts-celery results' });
-    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.waits = new PolledWaits((taskId) => this.getMeta(taskId), options.pollIntervalMs ?? 500);
   }
 
   async connect(timeoutMs = 5_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.sql.query(`SELECT 1 FROM ${TABLE} WHERE 1 = 0`),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`database ${this.sql.where}: no answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await answerWithin(this.sql, () => this.sql.query(`SELECT 1 FROM ${TABLE} WHERE 1 = 0`), timeoutMs);
   }
 
   /**
@@ -109,25 +98,7 @@ export class DjangoBackend implements ResultBackend {
   }
 
   waitFor(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
-    return waitForState(taskId, options, ({ offer, fail }) => {
-      let stopped = false;
-      let timer: NodeJS.Timeout | undefined;
-      const poll = async () => {
-        try {
-          offer(await this.getMeta(taskId));
-        } catch (error) {
-          return fail(error as Error);
-        }
-        if (!stopped) timer = setTimeout(() => void poll(), this.pollIntervalMs);
-      };
-      this.failWaits.add(fail);
-      void poll();
-      return () => {
-        stopped = true;
-        clearTimeout(timer);
-        this.failWaits.delete(fail);
-      };
-    });
+    return this.waits.wait(taskId, options);
   }
 
   /** database.py `_forget`: the row is deleted. */
@@ -149,7 +120,7 @@ export class DjangoBackend implements ResultBackend {
   }
 
   async close(): Promise<void> {
-    for (const fail of [...this.failWaits]) fail(new Error(`result backend django-db (${this.sql.where}) is closed`));
+    this.waits.failAll(new Error(`result backend django-db (${this.sql.where}) is closed`));
     await this.sql.close();
   }
 }

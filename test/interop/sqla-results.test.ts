@@ -1,0 +1,152 @@
+// Celery's SQLAlchemy result backend on both sides, on PostgreSQL and on MariaDB: Python's
+// `result_backend = 'db+postgresql+psycopg://…'` / `'db+mysql+pymysql://…'` and ours the same
+// URL. Per server two databases: one whose tables Python's Celery 5.7 created (SQLAlchemy's
+// create_all) and a Python worker writes, read by our AsyncResult; one whose tables our worker
+// created, where our worker's SUCCESS / FAILURE and our saved group are read by Python. Both
+// table layouts (columns, indexes, sequences) are compared, so our DDL is proven equal to theirs.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import { Celery, createBackend, DecodeError, type ResultBackend, TaskError } from '../../src/index.js';
+import { buildTaskMeta } from '../../src/protocol/result-meta.js';
+import { runPython, startPythonWorker } from '../helpers/python.js';
+import { claimRedis } from '../helpers/redis.js';
+import { createTestDatabase, type SqlServer, type TestDatabase } from '../helpers/sql-database.js';
+import { startTsWorker } from '../helpers/ts-worker.js';
+
+const redisClaim = claimRedis('sqla-results');
+const { url: brokerUrl, token, prefix } = redisClaim;
+const databases: TestDatabase[] = [];
+const closers: (() => Promise<unknown>)[] = [];
+
+after(async () => {
+  await Promise.all(closers.map((close) => close().catch(() => {})));
+  await Promise.all(databases.map((db) => db.drop()));
+  await redisClaim.deleteKeys(prefix);
+});
+
+/** The SQLAlchemy URL both sides are given (the `+driver` names Python's; ours ignores it). */
+function backendUrl(server: SqlServer, db: TestDatabase): string {
+  return server === 'postgres' ? `db+${db.url.replace('postgresql://', 'postgresql+psycopg://')}` : `db+${db.url.replace('mysql://', 'mysql+pymysql://')}`;
+}
+
+/** Columns, indexes and sequences of the result tables, comparable across two databases. */
+async function layout(server: SqlServer, db: TestDatabase): Promise<unknown> {
+  const p = server === 'postgres' ? (n: number) => `$${n}` : () => '?';
+  const schema = server === 'postgres' ? 'public' : db.name;
+  const columns = await db.query(
+    `SELECT table_name AS t, column_name AS c, ordinal_position AS n, data_type AS type, character_maximum_length AS len, is_nullable AS nullable, column_default AS dflt
+     FROM information_schema.columns WHERE table_schema = ${p(1)} AND table_name IN ('celery_taskmeta', 'celery_tasksetmeta') ORDER BY table_name, ordinal_position`,
+    [schema],
+  );
+  const indexes =
+    server === 'postgres'
+      ? await db.query(`SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`)
+      : await db.query(`SELECT table_name AS t, index_name AS name, column_name AS c, non_unique AS nu FROM information_schema.statistics WHERE table_schema = ? ORDER BY table_name, index_name`, [schema]);
+  const sequences =
+    server === 'postgres'
+      ? await db.query(`SELECT sequence_name AS name FROM information_schema.sequences ORDER BY sequence_name`)
+      : await db.query(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'SEQUENCE' ORDER BY table_name`, [schema]);
+  return { columns, indexes, sequences };
+}
+
+async function setup(server: SqlServer) {
+  const [pyDb, tsDb] = await Promise.all([createTestDatabase(server, 'sqla_py'), createTestDatabase(server, 'sqla_ts')]);
+  databases.push(pyDb, tsDb);
+  const pyQueue = `q-${token}-${server}-py`;
+  const tsQueue = `q-${token}-${server}-ts`;
+  const pyEnv = { BROKER_URL: brokerUrl, KEYPREFIX: prefix, DEFAULT_QUEUE: pyQueue, RESULT_BACKEND: backendUrl(server, pyDb) };
+  const tsEnv = { BROKER_URL: brokerUrl, KEYPREFIX: prefix, DEFAULT_QUEUE: tsQueue, RESULT_BACKEND: backendUrl(server, tsDb) };
+  // Python's worker creates its tables on its first store; our worker creates ours at start-up.
+  const [pyWorker, tsWorker] = await Promise.all([
+    startPythonWorker({ app: 'interop_app', queues: [pyQueue], nodeName: `${token}-${server}-py@localhost`, env: pyEnv }),
+    startTsWorker({ app: 'test/interop/ts/tasks.ts', queues: [tsQueue], nodeName: `${token}-${server}-ts@localhost`, env: tsEnv }),
+  ]);
+  closers.push(() => Promise.all([pyWorker.stop(), tsWorker.stop()]));
+  return { pyDb, tsDb, pyQueue, tsQueue, pyEnv, tsEnv };
+}
+
+// The two servers run side by side: most of the time is Python and worker start-up.
+describe('SQLAlchemy result backend', { concurrency: 2 }, () => {
+  for (const server of ['postgres', 'mariadb'] as const) {
+    test(`${server}: Python reads what our worker stores, we read what a Python worker stores; both DDLs equal`, async () => {
+      const { pyDb, tsDb, pyQueue, tsQueue, pyEnv, tsEnv } = await setup(server);
+
+      // Python sends to our worker and reads SUCCESS / FAILURE from the table our worker created
+      // (a JavaScript RangeError is stored as Python's ValueError).
+      const fromPython = await runPython(
+        `import json
+from interop_app import app
+ok = app.send_task('ts.add', (2, 3), queue=${JSON.stringify(tsQueue)})
+bad = app.send_task('ts.fail_range', ('out of range',), queue=${JSON.stringify(tsQueue)})
+value = ok.get(timeout=20)
+try:
+    bad.get(timeout=20)
+    raised = None
+except Exception as e:
+    raised = [type(e).__name__, str(e)]
+print(json.dumps({'value': value, 'state': ok.state, 'done': ok.date_done is not None, 'raised': raised, 'bad': bad.state, 'tb': 'out of range' in (bad.traceback or '')}))`,
+        { ...pyEnv, RESULT_BACKEND: tsEnv.RESULT_BACKEND },
+      );
+      assert.deepEqual(fromPython.json, { value: 5, state: 'SUCCESS', done: true, raised: ['ValueError', 'out of range'], bad: 'FAILURE', tb: true });
+
+      // Our AsyncResult reads a Python worker's results from the table Python created.
+      const app = new Celery({ broker_url: brokerUrl, broker_transport_options: { global_keyprefix: prefix }, result_backend: pyEnv.RESULT_BACKEND });
+      closers.push(() => app.close());
+      const sum = await app.sendTask('interop.add', [20, 22], {}, { queue: pyQueue });
+      assert.equal(await sum.get({ timeout: 20 }), 42);
+      const failed = await app.sendTask('interop.fail', ['nope'], {}, { queue: pyQueue });
+      await assert.rejects(failed.get({ timeout: 20 }), (e: unknown) => e instanceof TaskError && e.excType === 'ValueError' && e.message === 'ValueError: nope' && /ValueError: nope/.test(e.remoteTraceback ?? ''));
+      const meta = await app.backend!.getMeta(sum.id);
+      assert.match(meta.date_done ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\+00:00$/);
+      assert.ok(Math.abs(Date.parse(meta.date_done!) - Date.now()) < 60_000, `date_done ${meta.date_done} is UTC`);
+
+      // The two databases' tables: created by Python's SQLAlchemy and by us, the same.
+      const theirLayout = (await layout(server, pyDb)) as { columns: unknown[]; indexes: unknown[]; sequences: unknown[] };
+      assert.equal(theirLayout.columns.length, 14 + 4);
+      assert.equal(theirLayout.sequences.length, 2);
+      assert.deepEqual(await layout(server, tsDb), theirLayout);
+
+      // Saved groups both ways, and result_extended columns we write read by Python.
+      const ours = createBackend(tsEnv.RESULT_BACKEND) as ResultBackend;
+      const theirs = createBackend(pyEnv.RESULT_BACKEND) as ResultBackend;
+      closers.push(() => ours.close(), () => theirs.close());
+      const groupId = randomUUID();
+      const pickled = randomUUID();
+      const [a, b] = [randomUUID(), randomUUID()];
+      await ours.storeResult(buildTaskMeta({ taskId: a, status: 'SUCCESS', result: { n: 1 }, dateDone: new Date(), extended: { name: 'ts.echo', args: [1, 'x'], kwargs: { k: true }, worker: 'ts@h', retries: 0, queue: tsQueue } }));
+      await ours.saveGroup(groupId, [[groupId, null], [[[a, null], null], [[b, null], null]]]);
+      const pyGroup = await runPython(
+        `import json
+from interop_app import app, make_app
+app.conf.result_extended = True
+g = app.GroupResult.restore(${JSON.stringify(groupId)})
+r = app.AsyncResult(${JSON.stringify(a)})
+py = make_app('py', result_backend=${JSON.stringify(pyEnv.RESULT_BACKEND)})
+py.GroupResult('py-${token}', [py.AsyncResult(${JSON.stringify(a)})]).save()
+make_app('pk', result_backend=${JSON.stringify(pyEnv.RESULT_BACKEND)}, result_serializer='pickle').backend.store_result(${JSON.stringify(pickled)}, 5, 'SUCCESS')
+print(json.dumps({'ids': [x.id for x in g.results], 'states': [x.state for x in g.results], 'name': r.name, 'args': r.args, 'kwargs': r.kwargs, 'result': r.result}))`,
+        { ...pyEnv, RESULT_BACKEND: tsEnv.RESULT_BACKEND },
+      );
+      assert.deepEqual(pyGroup.json, { ids: [a, b], states: ['SUCCESS', 'PENDING'], name: 'ts.echo', args: [1, 'x'], kwargs: { k: true }, result: { n: 1 } });
+      assert.deepEqual(await theirs.restoreGroup(`py-${token}`), [[`py-${token}`, null], [[[a, null], null]]]);
+      await theirs.deleteGroup(`py-${token}`);
+      assert.equal(await theirs.restoreGroup(`py-${token}`), null);
+
+      // A stored SUCCESS is kept; the row Python wrote with result_serializer 'pickle' is refused, not unpickled.
+      assert.equal(await ours.storeResult(buildTaskMeta({ taskId: a, status: 'FAILURE', result: null, dateDone: new Date() })), false);
+      await assert.rejects(theirs.getMeta(pickled), (e: unknown) => e instanceof DecodeError && /holds a pickle/.test((e as Error).message));
+
+      // Concurrent stores of new rows, two states racing per task (no deadlock, no duplicate-key
+      // error); whichever order they land in, SUCCESS is what stays.
+      const racing = Array.from({ length: 12 }, () => randomUUID());
+      await Promise.all(
+        racing.flatMap((id) => [
+          ours.storeResult(buildTaskMeta({ taskId: id, status: 'STARTED', result: null })),
+          ours.storeResult(buildTaskMeta({ taskId: id, status: 'SUCCESS', result: id, dateDone: new Date() })),
+        ]),
+      );
+      for (const id of racing) assert.deepEqual([(await ours.getMeta(id)).status, (await ours.getMeta(id)).result], ['SUCCESS', id]);
+    });
+  }
+});
