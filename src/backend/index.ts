@@ -14,6 +14,8 @@ export { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
 export { DEFAULT_RESULT_EXPIRES, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 export { ResultKeys } from './redis/keys.js';
 export { RedisChordStore, type ChordEntry, type ChordPart, type ChordPartOutcome, type RedisChordStoreOptions } from './redis/chord.js';
+export { CHORD_BACKENDS, chordCounterFor, type ChordCounter } from './chord-counter.js';
+export { DjangoChordCounter } from './django/chord-counter.js';
 export type * from './result-backend.js';
 
 /**

@@ -61,8 +61,8 @@ test('a group step followed by a task becomes a chord in the chain; a chain in a
   assert.equal(step!.embed.chain![0]!.options.group_index, 0);
 });
 
-test('a chord without the Redis result backend is refused with a clear reason, nothing sent', async () => {
+test('a chord without a Redis or django-db result backend is refused with a clear reason, nothing sent', async () => {
   const { app, sent } = recordingApp();
-  await assert.rejects(app.applyAsync(chord([add(1, 1)], signature('canvas.tsum'))), /chords need the Redis result backend/);
+  await assert.rejects(app.applyAsync(chord([add(1, 1)], signature('canvas.tsum'))), /chords need the Redis or django-db result backend/);
   assert.equal(sent().length, 0);
 });
