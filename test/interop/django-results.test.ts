@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
+import { DjangoBackend } from '../../src/backend/django/django-backend.js';
 import { Celery, chord, createBackend, type ResultBackend, signature } from '../../src/index.js';
 import { buildTaskMeta } from '../../src/protocol/result-meta.js';
 import { runPython, startPythonWorker } from '../helpers/python.js';
@@ -95,7 +96,8 @@ print(json.dumps({'ids': [r.id for r in g.results], 'values': g.join(propagate=F
 
       await started;
       // Python sends: a task to our worker; a chord whose header runs on both workers (each
-      // decrements the counter row) and whose body runs on ours; a chord a header task of ours fails.
+      // decrements the counter row) and whose body runs on ours; one whose header runs on ours
+      // only (our worker sends the body, to Python's); one a header task of ours fails.
       const sent = runPython(
         `import json, django_app
 from celery import chord, signature
@@ -103,9 +105,10 @@ a = django_app.app.signature
 ts = lambda name, *args: a(name, args=args, queue=${JSON.stringify(qTs)})
 one = ts('canvas.add', 20, 22).delay()
 mixed = chord([ts('canvas.add', 1, 1), django_app.django_add.s(2, 2), ts('canvas.add', 3, 3)], ts('canvas.tsum'))()
+on_ours = chord([ts('canvas.add', 4, 4), ts('canvas.add', 5, 50)], django_app.django_sum.s())()
 broken = chord([ts('canvas.add', 1, 1), ts('canvas.fail', 'boom')], ts('canvas.tsum'))()
 fail_id = broken.parent.results[1].id
-out = {'one': one.get(timeout=20), 'mixed': mixed.get(timeout=20)}
+out = {'one': one.get(timeout=20), 'mixed': mixed.get(timeout=20), 'on_ours': on_ours.get(timeout=20)}
 res = broken.get(timeout=20, propagate=False)
 out['broken'] = [broken.state, type(res).__name__, str(res), fail_id]
 print(json.dumps(out))`,
@@ -118,14 +121,20 @@ print(json.dumps(out))`,
         chord([signature('interop.django_add', [5, 5], {}, { queue: qPy }), signature('interop.django_add', [1, 2], {}, { queue: qPy })], signature('canvas.tsum', [], {}, { queue: qTs })),
       );
       assert.equal(await ours.get({ timeout: 20 }), 13);
-      const { one, mixed, broken } = (await sent).json as { one: number; mixed: number; broken: [string, string, string, string] };
+      const { one, mixed, on_ours, broken } = (await sent).json as { one: number; mixed: number; on_ours: number; broken: [string, string, string, string] };
       assert.equal(one, 42);
       assert.equal(mixed, 12);
+      assert.equal(on_ours, 63);
       const [state, excType, message, failId] = broken;
       assert.deepEqual([state, excType], ['FAILURE', 'ChordError']);
       // database.py `trigger_callback`'s reason; our RangeError is stored as Python's ValueError.
       assert.equal(message, `Dependency ${failId} raised ValueError('boom')`);
       assert.deepEqual(await db.query(`SELECT group_id FROM django_celery_results_chordcounter`), [], 'every counter row is gone');
+      // A header task of a chord nobody applied (or that already fired) is reported, not counted.
+      await assert.rejects(
+        (backend as DjangoBackend).chordCounter().onChordPartReturn({ groupId: `gone-${token}`, groupIndex: 0, taskId: ok, state: 'SUCCESS', result: 1 }),
+        /^Error: no chord counter django_celery_results_chordcounter\(group_id=gone-[^)]+\): the chord was not applied through django-db, or it already completed$/,
+      );
 
       // A Python worker's results, read by our wait.
       const [addId, failId2] = (
