@@ -94,6 +94,18 @@ print(json.dumps({'ids': [r.id for r in g.results], 'values': g.join(propagate=F
       await backend.deleteGroup(ourGroup);
       assert.equal(await backend.restoreGroup(ourGroup), null);
 
+      // Header tasks finishing at once (one pooled connection each) count under the row lock:
+      // exactly one of them completes the chord, with every result in header order.
+      const counter = (backend as DjangoBackend).chordCounter();
+      const parts = Array.from({ length: 4 }, () => randomUUID());
+      for (const [i, id] of parts.entries()) await backend.storeResult(buildTaskMeta({ taskId: id, status: 'SUCCESS', result: i * 10, dateDone: new Date() }));
+      const racing = randomUUID();
+      await counter.applyChord(racing, parts.map((id) => [[id, null], null]));
+      const outcomes = await Promise.all(parts.map((id, i) => counter.onChordPartReturn({ groupId: racing, groupIndex: i, taskId: id, state: 'SUCCESS', result: i * 10 })));
+      const completed = outcomes.filter((o) => o.complete);
+      assert.equal(completed.length, 1);
+      assert.deepEqual(completed[0]!.complete && completed[0]!.results.map((e) => e.result), [0, 10, 20, 30]);
+
       await started;
       // Python sends: a task to our worker; a chord whose header runs on both workers (each
       // decrements the counter row) and whose body runs on ours; one whose header runs on ours
