@@ -118,7 +118,7 @@ export function frozenTuple(sig: Signature): ResultTuple {
     case 'group':
       return [[sig.options.task_id as string, null], tasksOf(sig).map(frozenTuple)];
     case 'chain':
-      return tasksOf(sig).reduce<ResultTuple | null>((parent, step) => [[finalId(step), parent], null], null) ?? [[newId(), null], null];
+      return chainTuple(tasksOf(sig));
     case 'chord': {
       const { header } = (sig as ChordSignature).kwargs;
       return [[finalId(sig), frozenTuple(header)], null];
@@ -165,18 +165,22 @@ export async function applyFrozen(app: SignatureProducer, frozen: Signature, ove
  * Group/chord membership of the whole chain belongs to its last step, where the result is.
  */
 async function applyChain(app: SignatureProducer, steps: Signature[], prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
-  if (steps.length === 0) return [[newId(), null], null];
+  if (steps.length === 0) return chainTuple(steps);
   const membership = Object.fromEntries(MEMBERSHIP.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
   const last = steps.length - 1;
   const placed = steps.map((step, i) => (i === last && Object.keys(membership).length ? withOptions(step, membership) : step));
   const [first, ...rest] = placed;
   const firstOptions = without(options, MEMBERSHIP);
   await applyFrozen(app, first!, { prepend, options: { ...firstOptions, ...(rest.length ? { chain: rest.reverse() } : {}) } });
-  // The last step's result, its parents being the earlier steps (AsyncResult.parent in Python).
-  return steps.reduce<ResultTuple | null>((parent, step) => [[finalId(step), parent], null], null)!;
+  return chainTuple(steps);
 }
 
-/** `_chord.run` (canvas.py): record the header size, then send the header tasks carrying the body. */
+/** A chain's result: the last step's, its parents being the earlier steps (AsyncResult.parent in Python). */
+function chainTuple(steps: Signature[]): ResultTuple {
+  return steps.reduce<ResultTuple | null>((parent, step) => [[finalId(step), parent], null], null) ?? [[newId(), null], null];
+}
+
+/** `_chord.run` (canvas.py): record the chord in the backend's chord counter, then send the header tasks carrying the body. */
 async function applyChord(app: SignatureProducer, sig: ChordSignature, prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
   const { header, body } = sig.kwargs;
   const groupId = header.options.task_id as string;
