@@ -74,8 +74,10 @@ for (const server of ['postgres', 'mariadb'] as SqlServer[]) {
       const f = await pythonReads(failed, env);
       assert.deepEqual([f.state, f.exc, f.result, f.traceback], ['FAILURE', 'ValueError', 'bad input', 'Traceback…\nValueError: bad input']);
       const progress = randomUUID();
-      await backend.storeResult(buildTaskMeta({ taskId: progress, status: 'PROGRESS', result: { done: 3, total: 10 } }));
-      assert.deepEqual({ ...(await pythonReads(progress, env)), date_done: null }, { state: 'PROGRESS', result: { done: 3, total: 10 }, exc: null, traceback: null, name: null, args: null, date_done: null });
+      // Text outside the BMP too: the connection and Django's tables are utf8mb4 on MariaDB.
+      const note = 'café ☕ 🎉';
+      await backend.storeResult(buildTaskMeta({ taskId: progress, status: 'PROGRESS', result: { done: 3, total: 10, note } }));
+      assert.deepEqual({ ...(await pythonReads(progress, env)), date_done: null }, { state: 'PROGRESS', result: { done: 3, total: 10, note }, exc: null, traceback: null, name: null, args: null, date_done: null });
 
       // A group we save is what Python's GroupResult.restore reads (and a Python-saved one ours).
       const ourGroup = randomUUID();
