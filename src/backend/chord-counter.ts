@@ -2,13 +2,9 @@
 // `on_chord_part_return`, which each backend overrides): the producer records the header before
 // sending it; every finished header task reports to the counter; the one that completes it gets
 // every header outcome back and sends (or fails) the body. Redis keeps a join set
-// (redis/chord.ts); django-celery-results a counter row (django/chord-counter.ts).
-import type { CeleryConfig } from '../config.js';
+// (redis/chord.ts); django-celery-results a counter row (django/chord-counter.ts); index.ts
+// `chordCounterFor` picks a backend's.
 import type { ResultTuple } from '../protocol/result-meta.js';
-import { DjangoBackend } from './django/django-backend.js';
-import { RedisChordStore } from './redis/chord.js';
-import { RedisBackend } from './redis/redis-backend.js';
-import type { ResultBackend } from './result-backend.js';
 
 /** One header task's outcome. */
 export interface ChordEntry {
@@ -50,16 +46,6 @@ export interface ChordCounter {
   onChordPartReturn(part: ChordPart): Promise<ChordPartOutcome>;
   /** After the body was sent (or failed): release what `onChordPartReturn` claimed. */
   finishChord(groupId: string, claimToken: string): Promise<unknown>;
-}
-
-/** The chord counter of a result backend, or null when it keeps none (memory, rpc://, none). */
-export function chordCounterFor(backend: ResultBackend | null, conf: Pick<CeleryConfig, 'result_backend_transport_options'>): ChordCounter | null {
-  if (backend instanceof RedisBackend) {
-    const ordered = conf.result_backend_transport_options.result_chord_ordered !== false;
-    return RedisChordStore.forBackend(backend, { ordered });
-  }
-  if (backend instanceof DjangoBackend) return backend.chordCounter();
-  return null;
 }
 
 /** What the error says when a chord is sent without one. */

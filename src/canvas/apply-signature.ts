@@ -3,8 +3,8 @@
 // becomes one message; groups, chains and chords are unrolled as Celery's canvas does — ids are
 // assigned up front (`freeze`), a chain step `group | task` becomes a chord, and a chord's header
 // tasks carry the body, after the chord is recorded in the result backend's chord counter
-// (celery/backends/base.py `Backend.apply_chord`; backend/chord-counter.ts).
-import { CHORD_BACKENDS, chordCounterFor } from '../backend/chord-counter.js';
+// (celery/backends/base.py `Backend.apply_chord`; backend/chord-counter.ts, `chordCounterFor`).
+import { CHORD_BACKENDS, chordCounterFor } from '../backend/index.js';
 import type { ResultBackend } from '../backend/result-backend.js';
 import type { CeleryConfig } from '../config.js';
 import { CeleryError } from '../errors.js';
@@ -195,7 +195,7 @@ async function applyChord(app: SignatureProducer, sig: ChordSignature, prepend: 
     await applyFrozen(app, fullBody, { prepend: [[]] });
     return [[finalId(fullBody), [[groupId, null], []]], null];
   }
-  const counter = chordCounterFor(app.backend, app.conf);
+  const counter = chordCounterFor(app.backend, app.conf.result_backend_transport_options);
   if (!counter) throw new CeleryError(CHORD_BACKENDS);
   await counter.applyChord(groupId, members.map(frozenTuple));
   const results: ResultTuple[] = [];

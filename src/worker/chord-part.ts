@@ -4,7 +4,7 @@
 // chord sends the body with the header results prepended — or, when a header task failed, fails
 // the body with ChordError("Dependency <id> raised <repr>").
 import type { Celery } from '../app.js';
-import { CHORD_BACKENDS, chordCounterFor } from '../backend/chord-counter.js';
+import { CHORD_BACKENDS, chordCounterFor } from '../backend/index.js';
 import { applySignature } from '../canvas/apply-signature.js';
 import { ChordError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -17,7 +17,7 @@ export async function onChordPartReturn(app: Celery, req: Request, state: string
   const { task } = req;
   const body = task.embed.chord;
   if (!body || !task.group) return;
-  const store = chordCounterFor(app.backend, app.conf);
+  const store = chordCounterFor(app.backend, app.conf.result_backend_transport_options);
   if (!store) {
     logger.warn(`Task ${req.displayName}[${req.id}] is a chord header member, but ${CHORD_BACKENDS}`);
     return;
