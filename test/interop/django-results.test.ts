@@ -110,7 +110,8 @@ print(json.dumps({'ids': [r.id for r in g.results], 'values': g.join(propagate=F
 
       await started;
       // Python sends: a task to our worker; a chord whose header runs on both workers (each
-      // decrements the counter row) and whose body runs on ours; one whose header runs on ours
+      // decrements the counter row; Python's part, a second late, most likely completes it and
+      // joins our results) and whose body runs on ours; one whose header runs on ours
       // only (our worker sends the body, to Python's); one a header task of ours fails.
       const sent = runPython(
         `import json, django_app
@@ -118,7 +119,7 @@ from celery import chord, signature
 a = django_app.app.signature
 ts = lambda name, *args: a(name, args=args, queue=${JSON.stringify(qTs)})
 one = ts('canvas.add', 20, 22).delay()
-mixed = chord([ts('canvas.add', 1, 1), django_app.django_add.s(2, 2), ts('canvas.add', 3, 3)], ts('canvas.tsum'))()
+mixed = chord([ts('canvas.add', 1, 1), django_app.django_add.s(2, 2).set(countdown=1), ts('canvas.add', 3, 3)], ts('canvas.tsum'))()
 on_ours = chord([ts('canvas.add', 4, 4), ts('canvas.add', 5, 50)], django_app.django_sum.s())()
 broken = chord([ts('canvas.add', 1, 1), ts('canvas.fail', 'boom')], ts('canvas.tsum'))()
 fail_id = broken.parent.results[1].id
