@@ -1,8 +1,10 @@
 // createBackend(url): the result_backend URL's scheme picks the ResultBackend implementation.
 import { ConfigError } from '../errors.js';
+import type { ChordCounter } from './chord-counter.js';
 import { maskUrl, urlScheme } from '../url-mask.js';
 import { DjangoBackend } from './django/django-backend.js';
 import { MemoryBackend } from './memory.js';
+import { RedisChordStore } from './redis/chord.js';
 import { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 import type { ResultBackend } from './result-backend.js';
 import { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
@@ -16,6 +18,8 @@ export { SqlaBackend, type SqlaBackendOptions } from './sqla/sqla-backend.js';
 export { DEFAULT_RESULT_EXPIRES, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 export { ResultKeys } from './redis/keys.js';
 export { RedisChordStore, type ChordEntry, type ChordPart, type ChordPartOutcome, type RedisChordStoreOptions } from './redis/chord.js';
+export { CHORD_BACKENDS, type ChordCounter } from './chord-counter.js';
+export { DjangoChordCounter } from './django/chord-counter.js';
 export type * from './result-backend.js';
 
 /**
@@ -63,4 +67,14 @@ export function createBackend(
     default:
       throw new ConfigError(`result_backend ${maskUrl(url)}: result backend '${scheme ?? url}' is not supported (use redis://, rediss://, sentinel://, redis+socket://, rpc://, django-db or db+postgresql:// / db+mysql://)`);
   }
+}
+
+/**
+ * The chord counter of a result backend, or null when it keeps none (memory, rpc://, none).
+ * `transportOptions`: `result_backend_transport_options` (Redis: `result_chord_ordered`).
+ */
+export function chordCounterFor(backend: ResultBackend | null, transportOptions: { result_chord_ordered?: unknown }): ChordCounter | null {
+  if (backend instanceof RedisBackend) return RedisChordStore.forBackend(backend, { ordered: transportOptions.result_chord_ordered !== false });
+  if (backend instanceof DjangoBackend) return backend.chordCounter();
+  return null;
 }

@@ -2,10 +2,9 @@
 // `group.apply_async`, `_chain.run`, `_chord.run`): a plain task
 // becomes one message; groups, chains and chords are unrolled as Celery's canvas does — ids are
 // assigned up front (`freeze`), a chain step `group | task` becomes a chord, and a chord's header
-// tasks carry the body, after its size is recorded in the result backend (celery/backends/redis.py
-// `RedisBackend.set_chord_size`).
-import { RedisChordStore } from '../backend/redis/chord.js';
-import { RedisBackend } from '../backend/redis/redis-backend.js';
+// tasks carry the body, after the chord is recorded in the result backend's chord counter
+// (celery/backends/base.py `Backend.apply_chord`; backend/chord-counter.ts, `chordCounterFor`).
+import { CHORD_BACKENDS, chordCounterFor } from '../backend/index.js';
 import type { ResultBackend } from '../backend/result-backend.js';
 import type { CeleryConfig } from '../config.js';
 import { CeleryError } from '../errors.js';
@@ -113,6 +112,22 @@ export function finalId(sig: Signature): string {
   return sig.options.task_id as string;
 }
 
+/** The result tuple a frozen signature will have once sent (what `applyFrozen` returns). */
+export function frozenTuple(sig: Signature): ResultTuple {
+  switch (sig.subtask_type ?? null) {
+    case 'group':
+      return [[sig.options.task_id as string, null], tasksOf(sig).map(frozenTuple)];
+    case 'chain':
+      return chainTuple(tasksOf(sig));
+    case 'chord': {
+      const { header } = (sig as ChordSignature).kwargs;
+      return [[finalId(sig), frozenTuple(header)], null];
+    }
+    default:
+      return [[sig.options.task_id as string, null], null];
+  }
+}
+
 /** Publish a signature; returns the result tuple of what was sent (Celery's `as_tuple`). */
 export function applySignature(app: SignatureProducer, sig: Signature, overrides: ApplyOverrides = {}): Promise<ResultTuple> {
   return applyFrozen(app, freeze(sig), overrides);
@@ -150,18 +165,22 @@ export async function applyFrozen(app: SignatureProducer, frozen: Signature, ove
  * Group/chord membership of the whole chain belongs to its last step, where the result is.
  */
 async function applyChain(app: SignatureProducer, steps: Signature[], prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
-  if (steps.length === 0) return [[newId(), null], null];
+  if (steps.length === 0) return chainTuple(steps);
   const membership = Object.fromEntries(MEMBERSHIP.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
   const last = steps.length - 1;
   const placed = steps.map((step, i) => (i === last && Object.keys(membership).length ? withOptions(step, membership) : step));
   const [first, ...rest] = placed;
   const firstOptions = without(options, MEMBERSHIP);
   await applyFrozen(app, first!, { prepend, options: { ...firstOptions, ...(rest.length ? { chain: rest.reverse() } : {}) } });
-  // The last step's result, its parents being the earlier steps (AsyncResult.parent in Python).
-  return steps.reduce<ResultTuple | null>((parent, step) => [[finalId(step), parent], null], null)!;
+  return chainTuple(steps);
 }
 
-/** `_chord.run` (canvas.py): record the header size, then send the header tasks carrying the body. */
+/** A chain's result: the last step's, its parents being the earlier steps (AsyncResult.parent in Python). */
+function chainTuple(steps: Signature[]): ResultTuple {
+  return steps.reduce<ResultTuple | null>((parent, step) => [[finalId(step), parent], null], null) ?? [[newId(), null], null];
+}
+
+/** `_chord.run` (canvas.py): record the chord in the backend's chord counter, then send the header tasks carrying the body. */
 async function applyChord(app: SignatureProducer, sig: ChordSignature, prepend: unknown[], options: SendTaskOptions): Promise<ResultTuple> {
   const { header, body } = sig.kwargs;
   const groupId = header.options.task_id as string;
@@ -176,10 +195,9 @@ async function applyChord(app: SignatureProducer, sig: ChordSignature, prepend: 
     await applyFrozen(app, fullBody, { prepend: [[]] });
     return [[finalId(fullBody), [[groupId, null], []]], null];
   }
-  const backend = app.backend;
-  if (!(backend instanceof RedisBackend)) throw new CeleryError('chords need the Redis result backend (set result_backend to a redis:// URL)');
-  const ordered = app.conf.result_backend_transport_options.result_chord_ordered !== false;
-  await RedisChordStore.forBackend(backend, { ordered }).setChordSize(groupId, members.length);
+  const counter = chordCounterFor(app.backend, app.conf.result_backend_transport_options);
+  if (!counter) throw new CeleryError(CHORD_BACKENDS);
+  await counter.applyChord(groupId, members.map(frozenTuple));
   const results: ResultTuple[] = [];
   for (const [index, member] of members.entries()) {
     results.push(await applyFrozen(app, member, { prepend, options: { ...headerOptions, group_id: groupId, group_index: index, chord: fullBody } }));

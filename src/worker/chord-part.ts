@@ -1,10 +1,10 @@
-// A chord header task reports its outcome (celery/backends/redis.py
-// `RedisBackend.on_chord_part_return`): every ready state counts; the task that completes the
+// A chord header task reports its outcome to the backend's chord counter (celery/backends/redis.py
+// `RedisBackend.on_chord_part_return`, django_celery_results/backends/database.py
+// `DatabaseBackend.on_chord_part_return`): every ready state counts; the task that completes the
 // chord sends the body with the header results prepended — or, when a header task failed, fails
 // the body with ChordError("Dependency <id> raised <repr>").
 import type { Celery } from '../app.js';
-import { RedisChordStore } from '../backend/redis/chord.js';
-import { RedisBackend } from '../backend/redis/redis-backend.js';
+import { CHORD_BACKENDS, chordCounterFor } from '../backend/index.js';
 import { applySignature } from '../canvas/apply-signature.js';
 import { ChordError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -17,13 +17,11 @@ export async function onChordPartReturn(app: Celery, req: Request, state: string
   const { task } = req;
   const body = task.embed.chord;
   if (!body || !task.group) return;
-  const backend = app.backend;
-  if (!(backend instanceof RedisBackend)) {
-    logger.warn(`Task ${req.displayName}[${req.id}] is a chord header member, but chords need the Redis result backend`);
+  const store = chordCounterFor(app.backend, app.conf.result_backend_transport_options);
+  if (!store) {
+    logger.warn(`Task ${req.displayName}[${req.id}] is a chord header member, but ${CHORD_BACKENDS}`);
     return;
   }
-  const ordered = app.conf.result_backend_transport_options.result_chord_ordered !== false;
-  const store = RedisChordStore.forBackend(backend, { ordered });
   try {
     const outcome = await store.onChordPartReturn({ groupId: task.group, groupIndex: task.groupIndex, taskId: task.id, state, result });
     if (!outcome.complete) return;

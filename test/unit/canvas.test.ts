@@ -2,10 +2,12 @@
 // `_chord`): the builders give Python's signature dicts, ids are assigned before sending, chains
 // carry the remaining steps next-step-last, a group step followed by a task becomes a chord, and
 // group membership lands on a chain's last step.
-// (Chords themselves need the Redis backend: test/interop/worker-canvas.test.ts runs them.)
+// (Chords themselves need the Redis or django-db backend: test/interop/worker-canvas.test.ts and
+// django-results.test.ts run them.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Celery, chain, chord, group, signature } from '../../src/index.js';
+import { applyFrozen, freeze, frozenTuple } from '../../src/canvas/apply-signature.js';
 import { parseTaskMessage } from '../../src/protocol/task-message.js';
 import { recordingTransport } from '../helpers/control-fakes.js';
 
@@ -61,8 +63,20 @@ test('a group step followed by a task becomes a chord in the chain; a chain in a
   assert.equal(step!.embed.chain![0]!.options.group_index, 0);
 });
 
-test('a chord without the Redis result backend is refused with a clear reason, nothing sent', async () => {
+test('a chord without a Redis or django-db result backend is refused with a clear reason, nothing sent', async () => {
   const { app, sent } = recordingApp();
-  await assert.rejects(app.applyAsync(chord([add(1, 1)], signature('canvas.tsum'))), /chords need the Redis result backend/);
+  await assert.rejects(app.applyAsync(chord([add(1, 1)], signature('canvas.tsum'))), /chords need the Redis or django-db result backend/);
   assert.equal(sent().length, 0);
+});
+
+test('the result tuple of a frozen signature is known before it is sent (what django-db records for a chord header)', async () => {
+  const { app } = recordingApp();
+  const frozen = freeze(group([add(1, 1), chain([add(1), add(2)]), group([add(3), add(4)])]));
+  const expected = frozenTuple(frozen);
+  assert.deepEqual(await applyFrozen(app, frozen), expected);
+  const [[, parent], members] = expected;
+  assert.equal(parent, null);
+  assert.equal(members!.length, 3);
+  assert.notEqual(members![1]![0][1], null, 'a chain member carries its parent step');
+  assert.equal(members![2]![1]!.length, 2, 'a group member carries its members');
 });

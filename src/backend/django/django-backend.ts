@@ -1,5 +1,6 @@
 // django-celery-results' result backend (`result_backend = 'django-db'`) on the Django
 // database named by `database_url`: one row per task in django_celery_results_taskresult,
+// one per saved group in django_celery_results_groupresult (chord counters: chord-counter.ts),
 // written as django_celery_results/backends/database.py `DatabaseBackend._store_result` and
 // managers.py `TaskResultManager.store_result` do (get_or_create, then every field saved), read as
 // `DatabaseBackend._get_task_meta_for` reads it. Waits poll, like Celery's BaseDictBackend
@@ -11,13 +12,22 @@ import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/res
 import { encodeStored } from '../meta-codec.js';
 import type { ResultBackend, WaitOptions } from '../result-backend.js';
 import { answerWithin, PolledWaits } from '../sql/polled-waits.js';
+import { DjangoChordCounter } from './chord-counter.js';
 import { createSqlClient, type SqlClient, type SqlRow } from '../sql/sql-client.js';
 
 const TABLE = 'django_celery_results_taskresult';
+const GROUP_TABLE = 'django_celery_results_groupresult';
 
 export interface DjangoBackendOptions {
   /** How often a wait re-reads the row; Celery's DatabaseBackend.subpolling_interval is 0.5 s. */
   pollIntervalMs?: number;
+}
+
+interface GroupRow extends SqlRow {
+  group_id: string;
+  content_type: string;
+  content_encoding: string;
+  result: string | null;
 }
 
 interface TaskRow extends SqlRow {
@@ -77,14 +87,7 @@ export class DjangoBackend implements ResultBackend {
       ['date_done', now],
     ];
     if (meta.status === 'STARTED') fields.push(['date_started', now]);
-    const columns = ['task_id', ...fields.map(([c]) => c), 'date_created'];
-    const values = [meta.task_id, ...fields.map(([, v]) => v), now];
-    const insert = `INSERT INTO ${TABLE} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
-    const update =
-      this.sql.dialect === 'postgres'
-        ? ` ON CONFLICT (task_id) DO UPDATE SET ${fields.map(([c]) => `${c} = EXCLUDED.${c}`).join(', ')}`
-        : ` ON DUPLICATE KEY UPDATE ${fields.map(([c]) => `${c} = VALUES(${c})`).join(', ')}`;
-    await this.sql.execute(insert + update, values);
+    await this.upsert(TABLE, 'task_id', meta.task_id, fields, now);
     return true;
   }
 
@@ -106,17 +109,55 @@ export class DjangoBackend implements ResultBackend {
     await this.sql.execute(`DELETE FROM ${TABLE} WHERE task_id = ?`, [taskId]);
   }
 
-  // Groups live in django_celery_results_groupresult (GroupResult.save()); not supported yet.
-  async saveGroup(groupId: string, _result: ResultTuple): Promise<void> {
-    throw groupsUnsupported(groupId);
+  /**
+   * database.py `_save_group` / managers.py `store_group_result`: the group's tuple
+   * (`GroupResult.as_tuple()`) as the row's result, upserted on group_id.
+   */
+  async saveGroup(groupId: string, result: ResultTuple): Promise<void> {
+    const encoded = encodeStored(result, `${GROUP_TABLE}(group_id=${groupId})`);
+    const now = new Date();
+    const fields: [string, unknown][] = [
+      ['result', encoded],
+      ['content_encoding', 'utf-8'],
+      ['content_type', 'application/json'],
+      // models.py: date_done is auto_now, date_created auto_now_add.
+      ['date_done', now],
+    ];
+    await this.upsert(GROUP_TABLE, 'group_id', groupId, fields, now);
   }
 
+  /** database.py `_restore_group`: the decoded tuple, or null when no row (or no result) is stored. */
   async restoreGroup(groupId: string): Promise<ResultTuple | null> {
-    throw groupsUnsupported(groupId);
+    const rows = await this.sql.query<GroupRow>(`SELECT group_id, content_type, content_encoding, result FROM ${GROUP_TABLE} WHERE group_id = ?`, [groupId]);
+    const row = rows[0];
+    if (!row) return null;
+    const where = `${GROUP_TABLE}(group_id=${groupId})`;
+    const tuple = decodeContent(row, row.result, where);
+    if (tuple == null) return null;
+    if (!Array.isArray(tuple)) throw new DecodeError(`the group in ${where} is not a result tuple`);
+    return tuple as ResultTuple;
   }
 
+  /** database.py `_delete_group`: the row is deleted. */
   async deleteGroup(groupId: string): Promise<void> {
-    throw groupsUnsupported(groupId);
+    await this.sql.execute(`DELETE FROM ${GROUP_TABLE} WHERE group_id = ?`, [groupId]);
+  }
+
+  /** The chord counter on this database (django_celery_results_chordcounter). */
+  chordCounter(): DjangoChordCounter {
+    return new DjangoChordCounter(this.sql, (taskId) => this.getMeta(taskId));
+  }
+
+  /** INSERT, or UPDATE the fields when `key` is taken (get_or_create, then every field saved). */
+  private async upsert(table: string, keyColumn: string, key: string, fields: [string, unknown][], now: Date): Promise<void> {
+    const columns = [keyColumn, ...fields.map(([c]) => c), 'date_created'];
+    const values = [key, ...fields.map(([, v]) => v), now];
+    const insert = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+    const update =
+      this.sql.dialect === 'postgres'
+        ? ` ON CONFLICT (${keyColumn}) DO UPDATE SET ${fields.map(([c]) => `${c} = EXCLUDED.${c}`).join(', ')}`
+        : ` ON DUPLICATE KEY UPDATE ${fields.map(([c]) => `${c} = VALUES(${c})`).join(', ')}`;
+    await this.sql.execute(insert + update, values);
   }
 
   async close(): Promise<void> {
@@ -125,26 +166,24 @@ export class DjangoBackend implements ResultBackend {
   }
 }
 
-function groupsUnsupported(groupId: string): Error {
-  return new Error(`result backend django-db: saved groups (django_celery_results_groupresult) are not supported yet (group ${groupId})`);
+/** database.py `decode_content`: empty content is None; 'binary' content is base64. */
+function decodeContent(row: { content_type: string; content_encoding: string }, content: string | null, where: string): unknown {
+  if (!content) return null;
+  const text = row.content_encoding === 'binary' ? Buffer.from(content, 'base64').toString('utf8') : content;
+  if (row.content_type !== 'application/json') {
+    throw new DecodeError(`the result in ${where} is ${row.content_type}; only application/json (result_serializer 'json') is supported`);
+  }
+  try {
+    return jsonDecode(text);
+  } catch (cause) {
+    throw new DecodeError(`the value in ${where} is not valid JSON`, { cause });
+  }
 }
 
 /** database.py `_get_task_meta_for`: the row's fields, its decoded meta merged in, args/kwargs named both ways. */
 export function rowToMeta(row: TaskRow): TaskMeta {
   const where = `${TABLE}(task_id=${row.task_id})`;
-  const decode = (content: string | null): unknown => {
-    // `decode_content`: empty content decodes to None.
-    if (!content) return null;
-    const text = row.content_encoding === 'binary' ? Buffer.from(content, 'base64').toString('utf8') : content;
-    if (row.content_type !== 'application/json') {
-      throw new DecodeError(`the result in ${where} is ${row.content_type}; only application/json (result_serializer 'json') is supported`);
-    }
-    try {
-      return jsonDecode(text);
-    } catch (cause) {
-      throw new DecodeError(`the value in ${where} is not valid JSON`, { cause });
-    }
-  };
+  const decode = (content: string | null): unknown => decodeContent(row, content, where);
   const extra = (decode(row.meta) ?? {}) as Record<string, unknown>;
   let args: unknown = row.task_args;
   let kwargs: unknown = row.task_kwargs;

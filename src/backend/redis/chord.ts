@@ -7,49 +7,19 @@ import type { Redis } from 'ioredis';
 import { DecodeError, TransportError } from '../../errors.js';
 import { jsonDecode, jsonEncode } from '../../protocol/codecs/json.js';
 import type { ResultTuple } from '../../protocol/result-meta.js';
+import type { ChordCounter, ChordEntry, ChordPart, ChordPartOutcome } from '../chord-counter.js';
 import { decodeGroup } from '../meta-codec.js';
 import type { ResultKeys } from './keys.js';
 import type { RedisBackend } from './redis-backend.js';
 
-/** One header task's outcome as stored in `.j`: `[1, task_id, state, result]`. */
-export interface ChordEntry {
-  taskId: string;
-  state: string;
-  /**
-   * The JSON result: the return value, or the exception dict (celery/backends/base.py
-   * `Backend.prepare_exception`).
-   */
-  result: unknown;
-}
-
-export type ChordPartOutcome =
-  | { complete: false }
-  | {
-      complete: true;
-      /** Every header outcome, in `group_index` order (insertion order when unordered). */
-      results: ChordEntry[];
-      /** The header saved as a GroupResult (nested groups), which Celery joins instead; else null. */
-      savedGroup: ResultTuple | null;
-      /** Our dispatch claim; pass it to `finishChord` once the body is sent. */
-      claimToken: string;
-    };
-
-export interface ChordPart {
-  groupId: string;
-  /** The task's `group_index` header; null scores `+inf` (redis.py). */
-  groupIndex: number | null;
-  taskId: string;
-  /** Any ready state: SUCCESS, FAILURE and REVOKED all count. */
-  state: string;
-  result: unknown;
-}
+export type { ChordEntry, ChordPart, ChordPartOutcome } from '../chord-counter.js';
 
 export interface RedisChordStoreOptions {
   /** `result_backend_transport_options.result_chord_ordered` (default true: a zset, else a list). */
   ordered?: boolean;
 }
 
-export class RedisChordStore {
+export class RedisChordStore implements ChordCounter {
   private readonly ordered: boolean;
 
   constructor(
@@ -74,6 +44,11 @@ export class RedisChordStore {
     if (this.ttlSeconds > 0) multi.setex(key, this.ttlSeconds, String(size));
     else multi.set(key, String(size));
     await exec(multi.publish(key, String(size)), key);
+  }
+
+  /** `Backend.apply_chord` on Redis: only the header's size is recorded. */
+  async applyChord(groupId: string, header: ResultTuple[]): Promise<void> {
+    await this.setChordSize(groupId, header.length);
   }
 
   /** A task joined the running chord (`Task.add_to_chord`, `replace`): redis.py `add_to_chord`. */

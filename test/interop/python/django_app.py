@@ -39,3 +39,9 @@ def django_add(a, b):
 @app.task(name='interop.django_fail')
 def django_fail(message):
     raise ValueError(message)
+
+
+@app.task(name='interop.django_sum')
+def django_sum(values):
+    """A chord body: the header's results, in order."""
+    return sum(values)

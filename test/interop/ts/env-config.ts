@@ -1,7 +1,8 @@
 // Celery settings for the test tasks modules, from the same environment variables the Python
 // interop app reads (test/interop/python/interop_app.py): BROKER_URL, RESULT_BACKEND, KEYPREFIX
 // (both global_keyprefix options), VISIBILITY_TIMEOUT, DEFAULT_QUEUE, MASTER_NAME (both
-// master_name options, for sentinel:// URLs), TASK_QUEUES (task_queues, as JSON).
+// master_name options, for sentinel:// URLs), TASK_QUEUES (task_queues, as JSON), DATABASE_URL
+// (database_url: the Django database of result_backend 'django-db', as DJANGO_DB_URL there).
 
 /**
  * The result backend's global_keyprefix that gives the keys the Python side writes. Celery 5.3
@@ -28,6 +29,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Record<stri
   return {
     broker_url: env.BROKER_URL ?? 'redis://127.0.0.1:6379/10',
     ...(env.RESULT_BACKEND ? { result_backend: env.RESULT_BACKEND } : {}),
+    ...(env.DATABASE_URL ? { database_url: env.DATABASE_URL } : {}),
     broker_transport_options: brokerOptions,
     result_backend_transport_options: backendOptions,
     task_default_queue: env.DEFAULT_QUEUE ?? 'celery',

@@ -1,0 +1,52 @@
+// Chord bookkeeping, per result backend (celery/backends/base.py `Backend.apply_chord` and
+// `on_chord_part_return`, which each backend overrides): the producer records the header before
+// sending it; every finished header task reports to the counter; the one that completes it gets
+// every header outcome back and sends (or fails) the body. Redis keeps a join set
+// (redis/chord.ts); django-celery-results a counter row (django/chord-counter.ts); index.ts
+// `chordCounterFor` picks a backend's.
+import type { ResultTuple } from '../protocol/result-meta.js';
+
+/** One header task's outcome. */
+export interface ChordEntry {
+  taskId: string;
+  state: string;
+  /**
+   * The JSON result: the return value, or the exception dict (celery/backends/base.py
+   * `Backend.prepare_exception`).
+   */
+  result: unknown;
+}
+
+export type ChordPartOutcome =
+  | { complete: false }
+  | {
+      complete: true;
+      /** Every header outcome, in `group_index` order (insertion order when unordered). */
+      results: ChordEntry[];
+      /** The header saved as a GroupResult (nested groups), which Celery joins instead; else null. */
+      savedGroup: ResultTuple | null;
+      /** Our dispatch claim; pass it to `finishChord` once the body is sent. */
+      claimToken: string;
+    };
+
+export interface ChordPart {
+  groupId: string;
+  /** The task's `group_index` header; null scores `+inf` (redis.py). */
+  groupIndex: number | null;
+  taskId: string;
+  /** Any ready state: SUCCESS, FAILURE and REVOKED all count. */
+  state: string;
+  result: unknown;
+}
+
+export interface ChordCounter {
+  /** Producer side, before the header is sent: `Backend.apply_chord` with the header's frozen results. */
+  applyChord(groupId: string, header: ResultTuple[]): Promise<void>;
+  /** A header task finished (`Backend.on_chord_part_return`). */
+  onChordPartReturn(part: ChordPart): Promise<ChordPartOutcome>;
+  /** After the body was sent (or failed): release what `onChordPartReturn` claimed. */
+  finishChord(groupId: string, claimToken: string): Promise<unknown>;
+}
+
+/** What the error says when a chord is sent without one. */
+export const CHORD_BACKENDS = 'chords need the Redis or django-db result backend (set result_backend to a redis:// URL or django-db)';
