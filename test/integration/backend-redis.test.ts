@@ -290,9 +290,10 @@ describe('createBackend', () => {
     assert.equal(redis.ttlSeconds, 60);
     assert.equal(redis.keys.task('x'), `${token}_celery-task-meta-x`);
     await redis.close();
-    for (const url of ['db+sqlite:///results.db', 'amqp://guest@localhost//', 'cache+memcached://127.0.0.1:11211/']) {
+    for (const url of ['amqp://guest@localhost//', 'cache+memcached://127.0.0.1:11211/']) {
       const scheme = url.split(':')[0];
-      assert.throws(() => createBackend(url), (e: unknown) => e instanceof ConfigError && e.message.includes(`result backend '${scheme}' is not supported (use redis://, rediss://, sentinel://, redis+socket://, rpc:// or django-db)`));
+      assert.throws(() => createBackend(url), (e: unknown) => e instanceof ConfigError && e.message.includes(`result backend '${scheme}' is not supported (use redis://, rediss://, sentinel://, redis+socket://, rpc://, django-db or db+postgresql:// / db+mysql://)`));
     }
+    assert.throws(() => createBackend('db+sqlite:///results.db'), /SQLite is not supported .* use db\+postgresql:\/\/… or db\+mysql:\/\/…/);
   });
 });
