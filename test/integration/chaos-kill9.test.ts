@@ -4,25 +4,29 @@
 // ours, then Python Celery's — starts once visibility_timeout (2 s) has passed and restores what
 // the dead worker held; on the local RabbitMQ (a queue of its own) it starts at once.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { type Replacement, workerKill9 } from '../../bench/chaos/kill9.js';
 
-for (const replacement of ['typescript', 'python'] as Replacement[]) {
-  test(`Redis: worker kill -9 mid-drain (acks_late), ${replacement} replacement: nothing lost, reruns only of what the dead worker held`, async () => {
-    const r = await workerKill9({ n: 300, replacement, visibilityTimeoutS: 2, timeoutMs: 30_000 });
-    assert.equal(r.lost, 0, 'every task has a stored SUCCESS');
-    const { held } = r;
-    assert.ok(held !== null && held > 0 && held <= r.window, `the dead worker held ${held} messages (window ${r.window})`);
-    assert.ok(r.duplicates <= held, `${r.duplicates} reruns, at most the ${held} held messages`);
-    assert.ok(r.ranBeforeKill < r.n, 'killed mid-drain');
-    assert.equal(r.leftInBroker, 0, 'queue and unacked are empty');
-  });
-}
+// Each run has its own redis-server and queue, so the three run side by side (one's wait for the
+// visibility timeout overlaps the others' work).
+describe('worker kill -9 mid-drain, acks_late', { concurrency: true }, () => {
+  for (const replacement of ['typescript', 'python'] as Replacement[]) {
+    test(`Redis, ${replacement} replacement: nothing lost, reruns only of what the dead worker held`, async () => {
+      const r = await workerKill9({ n: 300, replacement, visibilityTimeoutS: 2, timeoutMs: 30_000 });
+      assert.equal(r.lost, 0, 'every task has a stored SUCCESS');
+      const { held } = r;
+      assert.ok(held !== null && held > 0 && held <= r.window, `the dead worker held ${held} messages (window ${r.window})`);
+      assert.ok(r.duplicates <= held, `${r.duplicates} reruns, at most the ${held} held messages`);
+      assert.ok(r.ranBeforeKill < r.n, 'killed mid-drain');
+      assert.equal(r.leftInBroker, 0, 'queue and unacked are empty');
+    });
+  }
 
-test('RabbitMQ: worker kill -9 mid-drain (acks_late), replacement started at once: nothing lost, reruns within the prefetch window', async () => {
-  const r = await workerKill9({ n: 300, replacement: 'typescript', broker: 'rabbitmq', timeoutMs: 30_000 });
-  assert.equal(r.lost, 0, 'every task has a stored SUCCESS');
-  assert.ok(r.duplicates <= r.window, `${r.duplicates} reruns (window ${r.window})`);
-  assert.ok(r.ranBeforeKill < r.n, 'killed mid-drain');
-  assert.equal(r.leftInBroker, 0, 'the queue is empty');
+  test('RabbitMQ, replacement started at once: nothing lost, reruns within the prefetch window', async () => {
+    const r = await workerKill9({ n: 300, replacement: 'typescript', broker: 'rabbitmq', timeoutMs: 30_000 });
+    assert.equal(r.lost, 0, 'every task has a stored SUCCESS');
+    assert.ok(r.duplicates <= r.window, `${r.duplicates} reruns (window ${r.window})`);
+    assert.ok(r.ranBeforeKill < r.n, 'killed mid-drain');
+    assert.equal(r.leftInBroker, 0, 'the queue is empty');
+  });
 });
