@@ -97,6 +97,7 @@ export async function workerKill9(opts: WorkerKill9Options): Promise<WorkerKill9
       const batch = await Promise.all(Array.from({ length: Math.min(1000, opts.n - i) }, () => app.sendTask(TASK, [])));
       ids.push(...batch.map((r) => r.id));
     }
+    const ownClients = await clientIds(redis);
     const first: TsWorker = await startTsWorker({
       app: 'bench/chaos/worker-tasks.ts',
       queues: [queue],
@@ -112,10 +113,13 @@ export async function workerKill9(opts: WorkerKill9Options): Promise<WorkerKill9
     first.kill('SIGKILL');
     const killedAt = Date.now();
     await first.exited();
+    // Commands the dead worker had already written still reach the server before its sockets
+    // close; read what it left only once they have.
+    await waitUntil("the dead worker's connections to close", async () => [...(await clientIds(redis))].every((id) => ownClients.has(id)), 10_000, 10);
     const ranBeforeKill = await redis.llen(RUNS_KEY);
 
-    // What the dead worker held: fetched, registered in `unacked`, never acked.
-    const heldIds = Object.values(await redis.hgetall('unacked')).map((raw) => (JSON.parse(raw) as [{ headers: { id: string } }])[0].headers.id);
+    // What the dead worker held: fetched, registered in `unacked`, never acked (Redis only).
+    const heldIds = onRabbit ? [] : Object.values(await redis.hgetall('unacked')).map((raw) => (JSON.parse(raw) as [{ headers: { id: string } }])[0].headers.id);
     if (!onRabbit) {
       const scores = (await redis.zrange('unacked_index', 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
       const due = (Math.max(killedAt / 1000, ...scores) + visibilityTimeoutS) * 1000 + 100;
@@ -174,6 +178,11 @@ export async function workerKill9(opts: WorkerKill9Options): Promise<WorkerKill9
     redis.disconnect();
     await server.destroy();
   }
+}
+
+/** CLIENT LIST ids of the server's connections. */
+async function clientIds(redis: Redis): Promise<Set<string>> {
+  return new Set([...String(await redis.client('LIST')).matchAll(/\bid=(\d+)/g)].map((m) => m[1]!));
 }
 
 /** Messages still on the broker: ready in the queue (RabbitMQ), or in the queue and kombu's `unacked` hash (Redis). */
