@@ -48,8 +48,6 @@ export interface WorkerKill9Report extends ChaosRow {
   held: number | null;
   /** Executions recorded before the kill. */
   ranBeforeKill: number;
-  /** From the kill to the replacement's start (the visibility timeout passing). */
-  replacementStartedMs: number;
   /** From the kill until every held message had run again (null on RabbitMQ). */
   heldRerunMs: number | null;
   /** Keys left in the queue and `unacked` at the end. */
@@ -147,7 +145,7 @@ export async function workerKill9(opts: WorkerKill9Options): Promise<WorkerKill9
     const byReplacement = runs.filter((r) => r.pid === second.pid);
     const firstAfter = Math.min(...byReplacement.map((r) => r.at));
     const held = new Set(heldIds);
-    const heldRerunAt = Math.max(...byReplacement.filter((r) => held.has(r.id)).map((r) => r.at));
+    const heldRerunMs = Math.max(...byReplacement.filter((r) => held.has(r.id)).map((r) => r.at)) - killedAt;
     const left = await leftInBroker();
     await second.stop();
     const by = opts.replacement === 'typescript' ? 'a TypeScript' : 'a Python Celery';
@@ -162,12 +160,11 @@ export async function workerKill9(opts: WorkerKill9Options): Promise<WorkerKill9
       resumeMs: firstAfter - spawnedAt,
       note: onRabbit
         ? `killed at ${ranBeforeKill}/${opts.n} (window ${window}); resume = replacement start → its first task`
-        : `killed at ${ranBeforeKill}/${opts.n} holding ${heldIds.length} (window ${window}); held tasks all re-ran ${((heldRerunAt - killedAt) / 1000).toFixed(1)} s after the kill; resume = replacement start → its first task`,
+        : `killed at ${ranBeforeKill}/${opts.n} holding ${heldIds.length} (window ${window}); held tasks all re-ran ${(heldRerunMs / 1000).toFixed(1)} s after the kill; resume = replacement start → its first task`,
       window,
       held: onRabbit ? null : heldIds.length,
       ranBeforeKill,
-      replacementStartedMs: spawnedAt - killedAt,
-      heldRerunMs: onRabbit ? null : heldRerunAt - killedAt,
+      heldRerunMs: onRabbit ? null : heldRerunMs,
       leftInBroker: left,
     };
   } finally {
