@@ -1,7 +1,7 @@
 // Small-scale run of `npm run chaos`'s worker kill -9 rows (bench/chaos/kill9.ts): our worker (a
 // real `ts-celery worker` process, acks_late, -c 4 × prefetch 2) is SIGKILLed a third of the way
 // through 300 tasks and a replacement finishes them. On a private redis-server the replacement —
-// ours, then Python Celery's — starts once visibility_timeout (2 s) has passed and restores what
+// ours, then Python Celery's — starts once visibility_timeout (1 s) has passed and restores what
 // the dead worker held; on the local RabbitMQ (a queue of its own) it starts at once.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import { type Replacement, workerKill9 } from '../../bench/chaos/kill9.js';
 describe('worker kill -9 mid-drain, acks_late', { concurrency: true }, () => {
   for (const replacement of ['typescript', 'python'] as Replacement[]) {
     test(`Redis, ${replacement} replacement: nothing lost, reruns only of what the dead worker held`, async () => {
-      const r = await workerKill9({ n: 300, replacement, visibilityTimeoutS: 2, timeoutMs: 30_000 });
+      const r = await workerKill9({ n: 300, replacement, visibilityTimeoutS: 1, timeoutMs: 30_000 });
       const seen = JSON.stringify(r);
       assert.equal(r.lost, 0, `every task has a stored SUCCESS: ${seen}`);
       assert.ok(r.ranBeforeKill < r.n, `killed mid-drain: ${seen}`);
