@@ -55,7 +55,7 @@ export function skipBelowCelery(min: string, why: string): string | false {
   return below ? `Celery ${celeryVersions().celery} < ${min}: ${why}` : false;
 }
 
-function pythonEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+function pythonEnv(extra: Record<string, string>, dir = PYTHON_DIR): NodeJS.ProcessEnv {
   const inherited = process.env.PYTHONPATH ? `:${process.env.PYTHONPATH}` : '';
   return {
     ...process.env,
@@ -63,7 +63,7 @@ function pythonEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     PYTHONDONTWRITEBYTECODE: '1',
     PYTHONIOENCODING: 'utf-8',
     ...extra,
-    PYTHONPATH: `${PYTHON_DIR}${inherited}`,
+    PYTHONPATH: `${dir}${inherited}`,
   };
 }
 
@@ -71,8 +71,10 @@ function pythonEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 // Workers
 
 export interface PythonWorkerOptions {
-  /** Module in test/interop/python, e.g. `interop_app`. */
+  /** Module in test/interop/python (or in `dir`), e.g. `interop_app`. */
   app: string;
+  /** Where `app` lives (cwd and PYTHONPATH; default test/interop/python), e.g. bench/python. */
+  dir?: string;
   queues: string[];
   /** `-n`; unique per test file (e.g. `interop-<token>@localhost`). */
   nodeName: string;
@@ -101,7 +103,7 @@ export async function startPythonWorker(opts: PythonWorkerOptions): Promise<Pyth
   if (opts.concurrency !== undefined) args.push('-c', String(opts.concurrency));
   if (opts.extraArgs) args.push(...opts.extraArgs);
   // celery's worker prints "<node> ready." once its consumer is up.
-  return startCelery(args, { env: opts.env, name: `python worker ${opts.nodeName}`, ready: /\bready\./, readyTimeoutMs: opts.readyTimeoutMs });
+  return startCelery(args, { env: opts.env, dir: opts.dir, name: `python worker ${opts.nodeName}`, ready: /\bready\./, readyTimeoutMs: opts.readyTimeoutMs });
 }
 
 /** `celery -A <app> beat <args>`; resolves once beat logs that it is starting. */
@@ -111,17 +113,18 @@ export async function startPythonBeat(app: string, args: string[], env: Record<s
 
 interface CeleryProcessOptions {
   env: Record<string, string>;
+  dir?: string;
   name: string;
   /** Log line that says the process is up. */
   ready: RegExp;
   readyTimeoutMs?: number;
 }
 
-/** `python -m celery <args>` from the venv, cwd/PYTHONPATH test/interop/python. */
+/** `python -m celery <args>` from the venv, cwd/PYTHONPATH test/interop/python (or `opts.dir`). */
 function startCelery(celeryArgs: string[], opts: CeleryProcessOptions): Promise<PythonProcess> {
   return startProcess(requirePython(), ['-m', 'celery', ...celeryArgs], {
-    cwd: PYTHON_DIR,
-    env: pythonEnv(opts.env),
+    cwd: opts.dir ?? PYTHON_DIR,
+    env: pythonEnv(opts.env, opts.dir),
     name: opts.name,
     ready: opts.ready,
     readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
