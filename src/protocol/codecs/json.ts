@@ -6,6 +6,7 @@
 // amounts survive the round trip digit for digit (Python's `json` writes ints as plain digits).
 import { DecodeError } from '../../errors.js';
 import { formatPythonIso, parseIsoTime } from '../iso-time.js';
+import { describeValue, oneLine } from '../untrusted-text.js';
 
 function needsReplacer(value: unknown, depth = 0): boolean {
   if (value === null || typeof value !== 'object') return typeof value === 'bigint';
@@ -84,9 +85,9 @@ function revive(type: unknown, value: unknown): unknown {
       if (typeof value === 'string') return Buffer.from(value, 'base64');
       break;
     default:
-      throw new DecodeError(`unsupported JSON type marker __type__=${JSON.stringify(type)}`);
+      throw new DecodeError(`unsupported JSON type marker __type__=${describeValue(type)}`);
   }
-  throw new DecodeError(`malformed JSON type marker ${JSON.stringify({ __type__: type, __value__: value }).slice(0, 200)}`);
+  throw new DecodeError(`malformed JSON type marker __type__=${describeValue(type)} with __value__ ${describeValue(value)}`);
 }
 
 function reviveTree(value: unknown): unknown {
@@ -166,10 +167,40 @@ function quoteUnsafeIntegers(text: string, mark: string): string {
 }
 
 /**
+ * How deep JSON may nest: Python's `json.loads` recurses per level and fails near its recursion
+ * limit (1000 by default), so Celery cannot read deeper messages either; deeper values would also
+ * overflow our own recursive walks (JSON.stringify, saferepr) long after the message was accepted.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/**
+ * Throws DecodeError when the JSON text nests arrays/objects deeper than MAX_JSON_DEPTH. One pass
+ * over the text (strings skipped), stopping at the first level too deep; text shorter than the
+ * limit cannot be that deep and is not scanned.
+ */
+export function checkNestingDepth(text: string, what = 'JSON'): void {
+  if (text.length <= MAX_JSON_DEPTH) return;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > MAX_JSON_DEPTH) throw new DecodeError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+  }
+}
+
+/**
  * Parse JSON text, reviving kombu's tagged objects (any depth) and keeping integers beyond 2^53
  * exact as bigints. The common text (no 16-digit run, no `__type__`) takes JSON.parse alone.
  */
 export function jsonDecode(text: string): unknown {
+  checkNestingDepth(text);
   const bigints = hasLongDigitRun(text);
   let parsed: unknown;
   try {
@@ -185,7 +216,7 @@ export function jsonDecode(text: string): unknown {
     }
   } catch (error) {
     if (error instanceof RangeError) throw new DecodeError('JSON nested too deeply to decode');
-    throw new DecodeError(`invalid JSON: ${(error as Error).message}`);
+    throw new DecodeError(`invalid JSON: ${oneLine((error as Error).message)}`);
   }
   // Fast path: no marker anywhere in the text means nothing to revive.
   if (!text.includes('"__type__"')) return parsed;
