@@ -48,7 +48,7 @@ interface Mutation {
   id: boolean;
   /** Relative frequency (1 = common). */
   weight?: number;
-  /** A 20 MB body: only when the caller allows such sizes. */
+  /** The 20 MB body: placed only where the caller asks for one (`huge`). */
   huge?: boolean;
   apply(env: Envelope, rnd: () => number): string | null;
 }
@@ -76,7 +76,7 @@ const MUTATIONS: Mutation[] = [
   { kind: 'kwargs-not-dict', id: true, apply: (env) => { env.body = v2Body([1, 2], [3]); return null; } },
   { kind: 'huge-arg-list', id: true, weight: 0.2, apply: (env) => { env.body = v2Body(Array.from({ length: 200_000 }, (_, i) => i), 'not a dict'); return null; } },
   { kind: 'bad-type-marker', id: true, apply: (env) => { env.body = b64('[[{"__type__": "pickle", "__value__": "gASVCAAAAAAAAACMBHBvc2mULg=="}], {}, {}]'); return null; } },
-  { kind: 'body-20mb', id: true, weight: 0.0002, huge: true, apply: (env) => { env.body = v2Body(['x'.repeat(20 * 1024 * 1024)]); return null; } },
+  { kind: 'body-20mb', id: true, huge: true, apply: (env) => { env.body = v2Body(['x'.repeat(20 * 1024 * 1024)]); return null; } },
   // Content types, encodings and compressions kombu refuses or cannot undo.
   { kind: 'pickle', id: true, apply: (env) => { env['content-type'] = 'application/x-python-serialize'; env.body = b64(Buffer.from('80049508000000000000008c04706f7369942e', 'hex')); return null; } },
   { kind: 'yaml', id: true, apply: (env) => { env['content-type'] = 'application/x-yaml'; env.body = b64('- [1, 2]\n- {}\n- !!python/object/apply:os.system ["true"]\n'); return null; } },
@@ -119,22 +119,23 @@ function freshBase(target: Target, rnd: () => number): { env: Envelope; id: stri
 
 /**
  * `count` hostile messages, seeded: kinds in turn (so a small count still covers every kind),
- * then weighted at random. `huge` allows the 20 MB bodies (at most that many).
+ * then weighted at random; `huge` 20 MB bodies spread evenly among them.
  */
 export function* hostileMessages(opts: { seed: number; count: number; target: Target; huge?: number }): Generator<HostileMessage> {
   const rnd = mulberry32(opts.seed);
-  let hugeLeft = opts.huge ?? 0;
-  const pool = MUTATIONS.filter((m) => !m.huge || hugeLeft > 0);
+  const pool = MUTATIONS.filter((m) => !m.huge);
+  const huge = MUTATIONS.find((m) => m.huge)!;
+  const hugeEvery = opts.huge ? Math.max(1, Math.floor(opts.count / opts.huge)) : 0;
   const total = pool.reduce((s, m) => s + (m.weight ?? 1), 0);
   const pick = (i: number): Mutation => {
+    if (hugeEvery && i % hugeEvery === Math.floor(hugeEvery / 2)) return huge;
     if (i < pool.length) return pool[i]!;
     let r = rnd() * total;
     for (const m of pool) if ((r -= m.weight ?? 1) < 0) return m;
     return pool[0]!;
   };
   for (let i = 0; i < opts.count; i++) {
-    let mutation = pick(i);
-    if (mutation.huge && hugeLeft-- <= 0) mutation = pool[0]!;
+    const mutation = pick(i);
     const { env, id } = freshBase(opts.target, rnd);
     const raw = mutation.apply(env, rnd) ?? JSON.stringify(env);
     yield { kind: mutation.kind, raw, readableId: mutation.id ? id : null };
