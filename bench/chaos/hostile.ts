@@ -34,8 +34,9 @@ export interface HostileReport extends ChaosRow {
   /** Bad messages with a readable id, and how many of them got a FAILURE stored. */
   readableIds: number;
   failuresStored: number;
-  /** Stored FAILUREs by exception type. */
+  /** Stored FAILUREs by exception type, and one task id of each type. */
   excTypes: Record<string, number>;
+  sampleIds: Record<string, string>;
   /** Rejection log lines per bad message (1 = exactly one each). */
   linesPerBad: number;
   /** Log lines that are not one well-formed, bounded line (forged, multi-line, over 2000 chars). */
@@ -129,13 +130,18 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileReport>
     const seconds = (Date.now() - started) / 1000;
     const badStates = await storedStates(redis, readable, prefix);
     const excTypes: Record<string, number> = {};
+    const sampleIds: Record<string, string> = {};
     for (let j = 0; j < readable.length; j += 5000) {
-      const values = await redis.mget(readable.slice(j, j + 5000).map((id) => `${prefix}celery-task-meta-${id}`));
-      for (const v of values) {
-        if (v === null) continue;
+      const ids = readable.slice(j, j + 5000);
+      const values = await redis.mget(ids.map((id) => `${prefix}celery-task-meta-${id}`));
+      values.forEach((v, k) => {
+        if (v === null) return;
         const meta = JSON.parse(v) as { status: string; result?: { exc_type?: string } };
-        if (meta.status === 'FAILURE') excTypes[meta.result?.exc_type ?? '?'] = (excTypes[meta.result?.exc_type ?? '?'] ?? 0) + 1;
-      }
+        if (meta.status !== 'FAILURE') return;
+        const type = meta.result?.exc_type ?? '?';
+        excTypes[type] = (excTypes[type] ?? 0) + 1;
+        sampleIds[type] ??= ids[k]!;
+      });
     }
     const peak = await peakRssMiB(worker.pid);
     const workerAlive = worker.running;
@@ -157,6 +163,7 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileReport>
       readableIds: readable.length,
       failuresStored,
       excTypes,
+      sampleIds,
       linesPerBad: badRejected / opts.bad,
       // From "ready." on: the start-up banner above it is not a log line.
       badLines: lines.slice(lines.findIndex((l) => l.endsWith(' ready.'))).filter((l) => !WELL_FORMED.test(l) || l.length > 2000),

@@ -37,6 +37,13 @@ const EMBED = { callbacks: null, errbacks: null, chain: null, chord: null };
 const b64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
 const v2Body = (args: unknown, kwargs: unknown = {}) => b64(JSON.stringify([args, kwargs, EMBED]));
 const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+/** A body built once and shared by every mutant of its kind (they differ only in their ids). */
+const once = (make: () => string) => {
+  let made: string | undefined;
+  return () => (made ??= make());
+};
+const hugeArgList = once(() => v2Body(Array.from({ length: 200_000 }, (_, i) => i), 'not a dict'));
+const body20MB = once(() => v2Body(['x'.repeat(20 * 1024 * 1024)]));
 
 /**
  * One mutation: edits a copy of a base envelope (already carrying a fresh id, our task and queue)
@@ -74,9 +81,9 @@ const MUTATIONS: Mutation[] = [
   { kind: 'body-deep', id: true, apply: (env) => { env.body = b64(`[${deep(20_000)}, {}, {}]`); return null; } },
   { kind: 'body-wrong-shape', id: true, apply: (env) => { env.body = b64('{"a": 1}'); return null; } },
   { kind: 'kwargs-not-dict', id: true, apply: (env) => { env.body = v2Body([1, 2], [3]); return null; } },
-  { kind: 'huge-arg-list', id: true, weight: 0.2, apply: (env) => { env.body = v2Body(Array.from({ length: 200_000 }, (_, i) => i), 'not a dict'); return null; } },
+  { kind: 'huge-arg-list', id: true, weight: 0.2, apply: (env) => { env.body = hugeArgList(); return null; } },
   { kind: 'bad-type-marker', id: true, apply: (env) => { env.body = b64('[[{"__type__": "pickle", "__value__": "gASVCAAAAAAAAACMBHBvc2mULg=="}], {}, {}]'); return null; } },
-  { kind: 'body-20mb', id: true, huge: true, apply: (env) => { env.body = v2Body(['x'.repeat(20 * 1024 * 1024)]); return null; } },
+  { kind: 'body-20mb', id: true, huge: true, apply: (env) => { env.body = body20MB(); return null; } },
   // Content types, encodings and compressions kombu refuses or cannot undo.
   { kind: 'pickle', id: true, apply: (env) => { env['content-type'] = 'application/x-python-serialize'; env.body = b64(Buffer.from('80049508000000000000008c04706f7369942e', 'hex')); return null; } },
   { kind: 'yaml', id: true, apply: (env) => { env['content-type'] = 'application/x-yaml'; env.body = b64('- [1, 2]\n- {}\n- !!python/object/apply:os.system ["true"]\n'); return null; } },

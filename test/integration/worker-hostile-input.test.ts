@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { hostileInput } from '../../bench/chaos/hostile.js';
 import { HOSTILE_KINDS } from '../helpers/hostile-messages.js';
+import { runPython } from '../helpers/python.js';
 import { claimRedis } from '../helpers/redis.js';
 
 const claim = claimRedis('worker-hostile-input');
@@ -28,4 +29,17 @@ test(`1,500 hostile messages (${HOSTILE_KINDS.length} kinds, one 20 MB body) amo
   assert.equal(r.leftInQueue, 0);
   assert.equal(r.leftUnacked, 0, 'nothing left to be redelivered, the corrupt unacked entries included');
   assert.ok(r.peakRssMiB < 400, `peak RSS ${r.peakRssMiB} MiB`);
+
+  // What a Python caller waiting on one of them sees: FAILURE, not PENDING forever.
+  const seen = (await runPython(
+    `import json, os
+from celery import Celery
+app = Celery(broker=os.environ['URL'], backend=os.environ['URL'])
+app.conf.result_backend_transport_options = {'global_keyprefix': os.environ['PREFIX']}
+print(json.dumps({t: [app.AsyncResult(i).state, type(app.AsyncResult(i).result).__name__] for t, i in json.loads(os.environ['IDS']).items()}))`,
+    { URL: claim.url, PREFIX: claim.prefix, IDS: JSON.stringify(r.sampleIds) },
+  )).json as Record<string, [string, string]>;
+  t.diagnostic(`Python AsyncResult: ${JSON.stringify(seen)}`);
+  assert.deepEqual(Object.keys(seen).sort(), Object.keys(r.excTypes).sort());
+  for (const [type, [state, cls]] of Object.entries(seen)) assert.deepEqual([state, cls], ['FAILURE', type]);
 });
