@@ -5,7 +5,9 @@
 // a FAILURE stored where its task id is readable; the worker's memory bounded and the worker alive.
 // Two corrupt entries in kombu's `unacked` hash ride along: the visibility sweep must drop each
 // once with a log line instead of failing on it at every sweep.
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { storedStates, waitUntil, type ChaosRow } from './common.js';
 import { HOSTILE_KINDS, hostileMessages, validMessage } from '../../test/helpers/hostile-messages.js';
@@ -71,14 +73,21 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileReport>
   for (const [i, value] of CORRUPT_UNACKED.entries()) {
     await redis.multi().hset(`${prefix}unacked`, `corrupt-${i}`, value).zadd(`${prefix}unacked_index`, 0, `corrupt-${i}`).exec();
   }
+  // The whole log, in a file: a child's captured output keeps only its last megabyte.
+  const logDir = await mkdtemp(join(tmpdir(), 'ts-celery-hostile-'));
+  const logFile = join(logDir, 'worker.log');
+  const readLines = async () => (await readFile(logFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   const worker = await startTsWorker({
     app: 'test/interop/ts/tasks.ts',
     queues: [queue],
     nodeName: `${opts.token}@localhost`,
     env: { BROKER_URL: opts.url, RESULT_BACKEND: opts.url, KEYPREFIX: prefix, DEFAULT_QUEUE: queue },
-    extraArgs: ['--without-heartbeat', '--without-gossip'],
+    extraArgs: ['--without-heartbeat', '--without-gossip', '-f', logFile],
+    // The banner still goes to stdout; its task list ends it.
+    readyText: '. ts.add',
   });
   try {
+    await waitUntil('the worker to be ready', async () => (await readLines()).some((l) => l.endsWith(' ready.')), 20_000, 50);
     const goodIds: string[] = [];
     const readable: string[] = [];
     const every = Math.max(1, Math.floor(opts.bad / Math.max(1, opts.good)));
@@ -112,7 +121,7 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileReport>
     await flush();
     opts.log?.(`pushed ${opts.bad} bad and ${opts.good} good messages in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    const rejections = () => worker.logs().split('\n').filter((l) => REJECTION.test(l)).length;
+    const rejections = async () => (await readLines()).filter((l) => REJECTION.test(l)).length;
     const expectedLines = opts.bad + CORRUPT_UNACKED.length;
     let goodStates = new Map<string, string>();
     await waitUntil(
@@ -120,10 +129,10 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileReport>
       async () => {
         if (!worker.running) return true;
         goodStates = await storedStates(redis, goodIds, prefix);
-        return goodStates.size === goodIds.length && rejections() >= expectedLines && (await redis.llen(`${prefix}${queue}`)) === 0;
+        return goodStates.size === goodIds.length && (await rejections()) >= expectedLines && (await redis.llen(`${prefix}${queue}`)) === 0;
       },
       opts.timeoutMs ?? 600_000,
-      200,
+      opts.bad > 10_000 ? 2000 : 200,
     ).catch((error: Error) => opts.log?.(error.message));
     // Every FAILURE is stored right after its rejection line; the unacked entries go with their acks.
     await waitUntil('the FAILUREs and acks to land', async () => (await storedStates(redis, readable, prefix)).size === readable.length && (await redis.hlen(`${prefix}unacked`)) === 0, 10_000, 100).catch(() => undefined);
@@ -147,7 +156,7 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileReport>
     const workerAlive = worker.running;
     const leftInQueue = await redis.llen(`${prefix}${queue}`);
     const leftUnacked = await redis.hlen(`${prefix}unacked`);
-    const lines = worker.logs().split('\n').filter(Boolean);
+    const lines = await readLines();
     const badRejected = lines.filter((l) => REJECTION.test(l)).length - CORRUPT_UNACKED.length;
     const goodDone = [...goodStates.values()].filter((s) => s === 'SUCCESS').length;
     const failuresStored = [...badStates.values()].filter((s) => s === 'FAILURE').length;
@@ -166,7 +175,7 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileReport>
       sampleIds,
       linesPerBad: badRejected / opts.bad,
       // From "ready." on: the start-up banner above it is not a log line.
-      badLines: lines.slice(lines.findIndex((l) => l.endsWith(' ready.'))).filter((l) => !WELL_FORMED.test(l) || l.length > 2000),
+      badLines: lines.filter((l) => !WELL_FORMED.test(l) || l.length > 2000),
       peakRssMiB: peak,
       leftInQueue,
       leftUnacked,
@@ -177,5 +186,6 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileReport>
   } finally {
     await worker.stop().catch(() => undefined);
     redis.disconnect();
+    await rm(logDir, { recursive: true, force: true });
   }
 }
