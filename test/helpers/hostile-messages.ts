@@ -152,7 +152,7 @@ export function* hostileMessages(opts: { seed: number; count: number; target: Ta
 /** A valid task message for `target` (what Celery's send_task writes), as the list entry. */
 export function validMessage(target: Target, id: string, args: unknown[]): string {
   const env = { body: v2Body(args), 'content-encoding': 'utf-8', 'content-type': 'application/json' };
-  const headers = { lang: 'py', task: target.task, id, shadow: null, eta: null, expires: null, group: null, group_index: null, retries: 0, timelimit: [null, null], root_id: id, parent_id: null, argsrepr: JSON.stringify(args), kwargsrepr: '{}', origin: 'hostile', ignore_result: false, replaced_task_nesting: 0, stamped_headers: null, stamps: {} };
+  const headers = { lang: 'py', task: target.task, id, shadow: null, eta: null, expires: null, group: null, group_index: null, retries: 0, timelimit: [null, null], root_id: id, parent_id: null, argsrepr: JSON.stringify(args).slice(0, 1024), kwargsrepr: '{}', origin: 'hostile', ignore_result: false, replaced_task_nesting: 0, stamped_headers: null, stamps: {} };
   return encodeRedisEnvelope(
     { body: Buffer.from(env.body, 'base64'), contentType: env['content-type'], contentEncoding: env['content-encoding'], headers, properties: { correlation_id: id, reply_to: '', delivery_mode: 2, priority: 0 } },
     { exchange: '', routingKey: target.queue, deliveryTag: id },
