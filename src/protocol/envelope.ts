@@ -40,12 +40,12 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 function parseEnvelopeObject(raw: string): Record<string, unknown> {
   let envelope: unknown;
-  checkNestingDepth(raw, 'envelope');
   try {
     envelope = JSON.parse(raw);
   } catch (error) {
     throw new ProtocolError('envelope', `not JSON (${oneLine((error as Error).message)})`);
   }
+  checkNestingDepth(envelope, raw.length, 'envelope');
   if (!isObject(envelope)) throw new ProtocolError('envelope', 'not a JSON object');
   return envelope;
 }

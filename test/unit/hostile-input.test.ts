@@ -22,11 +22,13 @@ test('a body that is not valid UTF-8 is a DecodeError, never decoded with U+FFFD
   assert.deepEqual(decodeBody(message(Buffer.from('["café ☕"]'))), ['café ☕']);
 });
 
-test(`JSON nested deeper than ${MAX_JSON_DEPTH} levels is refused before parsing, in a body and in an envelope`, () => {
+test(`JSON nested deeper than ${MAX_JSON_DEPTH} levels is refused, in a body and in an envelope`, () => {
   assert.deepEqual(decodeBody(message(Buffer.from(`[${deep(MAX_JSON_DEPTH - 1)}]`))), [JSON.parse(deep(MAX_JSON_DEPTH - 1))]);
   assert.throws(() => decodeBody(message(Buffer.from(`[${deep(20_000)}, {}, {}]`))), (e: unknown) => e instanceof DecodeError && /deeper than 1000/.test(e.message));
   // Brackets inside strings are text, not nesting.
-  assert.doesNotThrow(() => checkNestingDepth(JSON.stringify(['['.repeat(5000)])));
+  assert.deepEqual(decodeBody(message(Buffer.from(JSON.stringify(['['.repeat(5000)])))), ['['.repeat(5000)]);
+  assert.throws(() => checkNestingDepth(JSON.parse(deep(MAX_JSON_DEPTH + 1)), 5000), DecodeError);
+  assert.doesNotThrow(() => checkNestingDepth(JSON.parse(deep(MAX_JSON_DEPTH)), 5000));
   assert.throws(() => decodeRedisEnvelope(`{"headers": {"x": ${deep(20_000)}}, "body": "", "properties": {"delivery_tag": "t"}}`), DecodeError);
 });
 

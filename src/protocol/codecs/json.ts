@@ -173,26 +173,29 @@ function quoteUnsafeIntegers(text: string, mark: string): string {
  */
 export const MAX_JSON_DEPTH = 1000;
 
-/**
- * Throws DecodeError when the JSON text nests arrays/objects deeper than MAX_JSON_DEPTH. One pass
- * over the text (strings skipped), stopping at the first level too deep; text shorter than the
- * limit cannot be that deep and is not scanned.
- */
-export function checkNestingDepth(text: string, what = 'JSON'): void {
-  if (text.length <= MAX_JSON_DEPTH) return;
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i++;
-        else if (d === 0x22) break;
-      }
-    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
-      if (++depth > MAX_JSON_DEPTH) throw new DecodeError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
-    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+/** Whether `value` holds objects/arrays nested more than `room` levels below it (recursion ≤ `room` frames). */
+function nestsDeeper(value: object, room: number): boolean {
+  if (room === 0) return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== null && typeof v === 'object' && nestsDeeper(v, room - 1)) return true;
+    return false;
   }
+  for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== null && typeof v === 'object' && nestsDeeper(v, room - 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * Throws DecodeError when a value JSON.parse made from `textLength` characters nests arrays/objects
+ * deeper than MAX_JSON_DEPTH. JSON.parse itself copes with any depth; the walk costs one step
+ * per object/array (never per character) and stops at the first level too deep. Text shorter
+ * than two characters per level cannot be that deep and is not walked.
+ */
+export function checkNestingDepth(value: unknown, textLength: number, what = 'JSON'): void {
+  if (textLength <= 2 * MAX_JSON_DEPTH || value === null || typeof value !== 'object') return;
+  if (nestsDeeper(value, MAX_JSON_DEPTH)) throw new DecodeError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
 }
 
 /**
@@ -200,7 +203,6 @@ export function checkNestingDepth(text: string, what = 'JSON'): void {
  * exact as bigints. The common text (no 16-digit run, no `__type__`) takes JSON.parse alone.
  */
 export function jsonDecode(text: string): unknown {
-  checkNestingDepth(text);
   const bigints = hasLongDigitRun(text);
   let parsed: unknown;
   try {
@@ -218,6 +220,7 @@ export function jsonDecode(text: string): unknown {
     if (error instanceof RangeError) throw new DecodeError('JSON nested too deeply to decode');
     throw new DecodeError(`invalid JSON: ${oneLine((error as Error).message)}`);
   }
+  checkNestingDepth(parsed, text.length);
   // Fast path: no marker anywhere in the text means nothing to revive.
   if (!text.includes('"__type__"')) return parsed;
   try {
