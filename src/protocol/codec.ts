@@ -5,6 +5,7 @@ import { ContentDisallowed, DecodeError, MessageTooLarge } from '../errors.js';
 import { jsonDecode, jsonEncode } from './codecs/json.js';
 import { compress, compressionHeader, decompress } from './compression.js';
 import type { Message } from './message.js';
+import { oneLine } from './untrusted-text.js';
 
 export const JSON_CONTENT_TYPE = 'application/json';
 
@@ -49,14 +50,27 @@ export function decodeBody(message: Message, accept: readonly string[] = ['json'
   if (type === CONTENT_TYPES.pickle) {
     throw new ContentDisallowed('refusing to deserialize pickle (application/x-python-serialize): only JSON is accepted');
   }
-  if (!accepted.includes(type)) throw new ContentDisallowed(`refusing to deserialize untrusted content of type ${type}`);
-  if (type !== JSON_CONTENT_TYPE) throw new ContentDisallowed(`no decoder for content type ${type}`);
+  if (!accepted.includes(type)) throw new ContentDisallowed(`refusing to deserialize untrusted content of type ${oneLine(type, 100)}`);
+  if (type !== JSON_CONTENT_TYPE) throw new ContentDisallowed(`no decoder for content type ${oneLine(type, 100)}`);
   const headers: unknown = message.headers;
   const compression = headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>).compression : undefined;
   const bytes = typeof compression === 'string' && compression ? decompress(message.body, compression, maxSize) : message.body;
   const encoding = (message.contentEncoding || 'utf-8').toLowerCase();
   if (encoding !== 'utf-8' && encoding !== 'utf8' && encoding !== 'binary') {
-    throw new DecodeError(`unsupported content encoding ${encoding}`);
+    throw new DecodeError(`unsupported content encoding ${oneLine(encoding, 100)}`);
   }
-  return jsonDecode(bytes.toString('utf8'));
+  return jsonDecode(utf8Text(bytes));
+}
+
+// Strict, as kombu's `bytes_to_str`/`json.loads` of a body: an invalid byte fails the message
+// instead of becoming U+FFFD inside a task's arguments. The BOM is kept so JSON rejects it, as
+// Python's `json.loads` does ("Unexpected UTF-8 BOM").
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function utf8Text(bytes: Buffer): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    throw new DecodeError(`the ${bytes.length}-byte body is not valid UTF-8`);
+  }
 }

@@ -2,6 +2,7 @@
 // stream (RFC 1950, `78 9c`), not a gzip file: it must be inflated, never gunzipped.
 import { brotliCompressSync, brotliDecompressSync, deflateSync, inflateSync } from 'node:zlib';
 import { ContentDisallowed, DecodeError, MessageTooLarge } from '../errors.js';
+import { oneLine } from './untrusted-text.js';
 
 const GZIP = 'application/x-gzip';
 const BROTLI = 'application/x-brotli';
@@ -33,7 +34,7 @@ function supportedType(name: string): string {
     throw new ContentDisallowed(`compression ${UNSUPPORTED[type]} (${type}) is not supported; use gzip (zlib) or brotli`);
   }
   if (type !== GZIP && type !== BROTLI) {
-    throw new ContentDisallowed(`unknown compression ${JSON.stringify(name)} (supported: gzip, zlib, brotli)`);
+    throw new ContentDisallowed(`unknown compression "${oneLine(name, 100)}" (supported: gzip, zlib, brotli)`);
   }
   return type;
 }
@@ -62,6 +63,6 @@ export function decompress(body: Buffer, header: string, maxOutput?: number): Bu
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new MessageTooLarge(`the ${body.length}-byte ${type} body inflates past ${maxOutput} bytes`);
     }
-    throw new DecodeError(`cannot decompress ${type} body: ${(error as Error).message}`);
+    throw new DecodeError(`cannot decompress ${type} body: ${oneLine((error as Error).message)}`);
   }
 }

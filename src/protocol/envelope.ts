@@ -3,7 +3,9 @@
 // JSON object per list entry with a base64 body, headers, and properties carrying
 // delivery_info, priority and the delivery tag.
 import { ProtocolError } from '../errors.js';
+import { checkNestingDepth } from './codecs/json.js';
 import type { Message, MessageProperties } from './message.js';
+import { describeValue, oneLine } from './untrusted-text.js';
 
 export interface EnvelopeTarget {
   exchange: string;
@@ -41,8 +43,9 @@ function parseEnvelopeObject(raw: string): Record<string, unknown> {
   try {
     envelope = JSON.parse(raw);
   } catch (error) {
-    throw new ProtocolError('envelope', `not JSON (${(error as Error).message})`);
+    throw new ProtocolError('envelope', `not JSON (${oneLine((error as Error).message)})`);
   }
+  checkNestingDepth(envelope, raw.length, 'envelope');
   if (!isObject(envelope)) throw new ProtocolError('envelope', 'not a JSON object');
   return envelope;
 }
@@ -54,15 +57,15 @@ export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
   const headers = envelope.headers ?? {};
   if (!isObject(headers)) throw new ProtocolError('headers', 'must be an object');
   const body = envelope.body;
-  if (typeof body !== 'string') throw new ProtocolError('body', `must be a string, got ${JSON.stringify(body)}`);
+  if (typeof body !== 'string') throw new ProtocolError('body', `must be a string, got ${describeValue(body)}`);
   const encoding = properties.body_encoding;
   let bytes: Buffer;
   if (encoding === 'base64') bytes = Buffer.from(body, 'base64');
   else if (encoding === undefined || encoding === null || encoding === 'utf-8') bytes = Buffer.from(body, 'utf8');
-  else throw new ProtocolError('properties.body_encoding', `unsupported body encoding ${JSON.stringify(encoding)}`);
+  else throw new ProtocolError('properties.body_encoding', `unsupported body encoding ${describeValue(encoding)}`);
   const deliveryTag = properties.delivery_tag;
   if (typeof deliveryTag !== 'string' || deliveryTag === '') {
-    throw new ProtocolError('properties.delivery_tag', `must be a non-empty string, got ${JSON.stringify(deliveryTag)}`);
+    throw new ProtocolError('properties.delivery_tag', `must be a non-empty string, got ${describeValue(deliveryTag)}`);
   }
   const info = isObject(properties.delivery_info) ? properties.delivery_info : {};
   const priority = typeof properties.priority === 'number' ? properties.priority : 0;
@@ -82,6 +85,36 @@ export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
     },
     deliveryTag,
   };
+}
+
+/** A task id as Celery reads one; anything longer or with control characters is no id of ours. */
+const TASK_ID = /^[^\u0000-\u001f\u007f]{1,255}$/;
+
+/** `value` when it can be a task id to store a result under, else null. */
+export function asTaskId(value: unknown): string | null {
+  return typeof value === 'string' && TASK_ID.test(value) ? value : null;
+}
+/** kombu writes `properties` last: in an envelope that is not JSON, its correlation id is the last one. */
+const CORRELATION_ID = /"correlation_id":\s*"([\w.:-]{1,200})"/g;
+
+/**
+ * The task id of an envelope that could not be delivered, where one can be read: `headers.id`
+ * (protocol 2) or `properties.correlation_id` when the text is a JSON object, else the last
+ * `"correlation_id": "…"` in the text. Null when none is readable.
+ */
+export function readableTaskId(raw: string): string | null {
+  let envelope: Record<string, unknown> | null = null;
+  try {
+    envelope = parseEnvelopeObject(raw);
+  } catch {
+    // Not a JSON object (or nested too deep to parse): only the text is left to look at.
+  }
+  if (envelope) {
+    const headers = isObject(envelope.headers) ? envelope.headers : {};
+    const properties = isObject(envelope.properties) ? envelope.properties : {};
+    return asTaskId(headers.id) ?? asTaskId(properties.correlation_id);
+  }
+  return [...raw.matchAll(CORRELATION_ID)].pop()?.[1] ?? null;
 }
 
 /**

@@ -117,9 +117,10 @@ export type TransportEvent =
   /**
    * A message that cannot be delivered and is gone: published to a named exchange nobody is bound
    * to (kombu only warns), or fetched but undecodable (removed from the broker's unacked
-   * bookkeeping too, since it can never become a Delivery). `raw` is the wire text when known.
+   * bookkeeping too, since it can never become a Delivery). `raw` is the wire text when known;
+   * `taskId` is set for a fetched, undecodable task message whose id could still be read.
    */
-  | { type: 'message-dropped'; reason: string; raw: string }
+  | { type: 'message-dropped'; reason: string; raw: string; taskId?: string | null }
   | { type: 'restored'; count: number }
   /**
    * A message over `ConsumeOptions.maxMessageSize`, removed undecoded; `correlationId` (Celery:

@@ -592,7 +592,7 @@ export class Worker implements WorkerUnderControl {
         this.dropStaleRequests();
         break;
       case 'message-dropped':
-        this.logger.error(logLines.dropped(event.reason));
+        void this.rejections.dropped(event);
         break;
       case 'restored':
         this.logger.info(logLines.restored(event.count));

@@ -66,6 +66,7 @@ export const REDIS_CLAIMS = {
   'worker-crash-recovery': { db: 15, stem: 'crash' },
   'worker-execution': { db: 14, stem: 'wexec' },
   'worker-flower': { db: 10, stem: 'flower' },
+  'worker-hostile-input': { db: 12, stem: 'hostile' },
   'worker-metrics': { db: 14, stem: 'metrics' },
   'worker-mixed-fleet': { db: 15, stem: 'fleet' },
   'worker-own-exceptions': { db: 12, stem: 'ownexc' },

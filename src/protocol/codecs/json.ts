@@ -6,6 +6,7 @@
 // amounts survive the round trip digit for digit (Python's `json` writes ints as plain digits).
 import { DecodeError } from '../../errors.js';
 import { formatPythonIso, parseIsoTime } from '../iso-time.js';
+import { describeValue, oneLine } from '../untrusted-text.js';
 
 function needsReplacer(value: unknown, depth = 0): boolean {
   if (value === null || typeof value !== 'object') return typeof value === 'bigint';
@@ -84,9 +85,9 @@ function revive(type: unknown, value: unknown): unknown {
       if (typeof value === 'string') return Buffer.from(value, 'base64');
       break;
     default:
-      throw new DecodeError(`unsupported JSON type marker __type__=${JSON.stringify(type)}`);
+      throw new DecodeError(`unsupported JSON type marker __type__=${describeValue(type)}`);
   }
-  throw new DecodeError(`malformed JSON type marker ${JSON.stringify({ __type__: type, __value__: value }).slice(0, 200)}`);
+  throw new DecodeError(`malformed JSON type marker __type__=${describeValue(type)} with __value__ ${describeValue(value)}`);
 }
 
 function reviveTree(value: unknown): unknown {
@@ -166,6 +167,38 @@ function quoteUnsafeIntegers(text: string, mark: string): string {
 }
 
 /**
+ * How deep JSON may nest: Python's `json.loads` recurses per level and fails near its recursion
+ * limit (1000 by default), so Celery cannot read deeper messages either; deeper values would also
+ * overflow our own recursive walks (JSON.stringify, saferepr) long after the message was accepted.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Whether `value` holds objects/arrays nested more than `room` levels below it (recursion ≤ `room` frames). */
+function nestsDeeper(value: object, room: number): boolean {
+  if (room === 0) return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== null && typeof v === 'object' && nestsDeeper(v, room - 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== null && typeof v === 'object' && nestsDeeper(v, room - 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * Throws DecodeError when a value JSON.parse made from `textLength` characters nests arrays/objects
+ * deeper than MAX_JSON_DEPTH. JSON.parse itself copes with any depth; the walk costs one step
+ * per object/array (never per character) and stops at the first level too deep. Text shorter
+ * than two characters per level cannot be that deep and is not walked.
+ */
+export function checkNestingDepth(value: unknown, textLength: number, what = 'JSON'): void {
+  if (textLength <= 2 * MAX_JSON_DEPTH || value === null || typeof value !== 'object') return;
+  if (nestsDeeper(value, MAX_JSON_DEPTH)) throw new DecodeError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
+}
+
+/**
  * Parse JSON text, reviving kombu's tagged objects (any depth) and keeping integers beyond 2^53
  * exact as bigints. The common text (no 16-digit run, no `__type__`) takes JSON.parse alone.
  */
@@ -185,8 +218,9 @@ export function jsonDecode(text: string): unknown {
     }
   } catch (error) {
     if (error instanceof RangeError) throw new DecodeError('JSON nested too deeply to decode');
-    throw new DecodeError(`invalid JSON: ${(error as Error).message}`);
+    throw new DecodeError(`invalid JSON: ${oneLine((error as Error).message)}`);
   }
+  checkNestingDepth(parsed, text.length);
   // Fast path: no marker anywhere in the text means nothing to revive.
   if (!text.includes('"__type__"')) return parsed;
   try {

@@ -4,7 +4,7 @@
 // Composition only: the parts live in the sibling files.
 import { Redis, type RedisOptions } from 'ioredis';
 import { TransportError } from '../../errors.js';
-import { decodeRedisEnvelope, encodeRedisEnvelope, markRedelivered } from '../../protocol/envelope.js';
+import { decodeRedisEnvelope, encodeRedisEnvelope, markRedelivered, readableTaskId } from '../../protocol/envelope.js';
 import { newId } from '../../protocol/ids.js';
 import type { Message } from '../../protocol/message.js';
 import type { Consumer, ConsumeOptions, Delivery, FanoutSubscription, PublishTarget, QueueSpec, Transport, TransportEvent } from '../transport.js';
@@ -89,7 +89,8 @@ export class RedisTransport implements Transport {
       unackedRestoreLimit: o.unackedRestoreLimit,
       now: this.now,
       newToken: this.newId,
-      plan: (entry) => this.plan(entry, entry.envelope, JSON.parse(entry.envelope)?.properties?.priority),
+      // parseUnackedValue has parsed the whole value, so the envelope inside it is JSON.
+      plan: (entry) => this.plan(entry, entry.envelope, (JSON.parse(entry.envelope) as { properties?: { priority?: unknown } } | null)?.properties?.priority),
       onDropped: (reason, raw) => this.emit({ type: 'message-dropped', reason, raw }),
     });
   }
@@ -217,7 +218,8 @@ export class RedisTransport implements Transport {
       nowScore: () => String(this.now() / 1000),
       newBlockingConnection: (name) => this.newConnection(name),
       toDelivery: (entry, onSettled) => this.toDelivery(entry, onSettled),
-      dropped: (entry) => this.emit({ type: 'message-dropped', reason: `undecodable message in queue '${entry.queue}'`, raw: entry.raw }),
+      // The fetch script could not parse it (cjson) or found no delivery tag: say what is wrong.
+      dropped: (entry) => this.emit({ type: 'message-dropped', reason: `undecodable message in queue '${entry.queue}': ${whyUndecodable(entry.raw)}`, raw: entry.raw, taskId: readableTaskId(entry.raw) }),
       // kombu writes `properties` last: the correlation id (Celery: the task id) is in the tail.
       tooLarge: (entry, limit) =>
         this.emit({
@@ -225,7 +227,7 @@ export class RedisTransport implements Transport {
           queue: entry.queue,
           size: entry.tooLarge ?? entry.raw.length,
           limit,
-          correlationId: [...entry.raw.matchAll(/"correlation_id":\s*"([\w.:-]{1,200})"/g)].pop()?.[1] ?? null,
+          correlationId: readableTaskId(entry.raw),
         }),
       putBack: async (items) => {
         await this.ledger.restoreNow(items, false);
@@ -245,7 +247,7 @@ export class RedisTransport implements Transport {
       // It cannot become a Delivery: remove it from unacked (else a sweep would bring it back
       // forever) and let the worker log it.
       this.ledger.ack(entry.tag).catch(() => undefined);
-      this.emit({ type: 'message-dropped', reason: `undecodable message in queue '${entry.queue}': ${(err as Error).message}`, raw: entry.raw });
+      this.emit({ type: 'message-dropped', reason: `undecodable message in queue '${entry.queue}': ${(err as Error).message}`, raw: entry.raw, taskId: readableTaskId(entry.raw) });
       return null;
     }
     const delivery = new RedisDelivery(decoded.message, { ...decoded.info, queue: entry.queue }, entry.tag, entry.raw, this.settler, (d) => this.unsettled.delete(d), onSettled);
@@ -329,4 +331,14 @@ export class RedisTransport implements Transport {
       }
     }
   }
+}
+
+/** Why an envelope the fetch script could not register is unreadable, in decodeRedisEnvelope's words. */
+function whyUndecodable(raw: string): string {
+  try {
+    decodeRedisEnvelope(raw);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return 'the broker-side parser (cjson) refused it';
 }
