@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { createBackend } from '../../src/backend/index.js';
 import { decodeGroupTuple, decodeValue, encodeValue, rowToMeta, type TaskRow, taskColumns } from '../../src/backend/sqla/sqla-codec.js';
-import { loadDriver } from '../../src/backend/sql/sql-client.js';
+import { loadDriver } from '../../src/backend/sql/load-driver.js';
 import { sqliteFile } from '../../src/backend/sql/sqlite-client.js';
 import { addMissingColumns, createStatements, nextIdExpression, type SqlaServer, sqlaTables, TASK_COLUMNS } from '../../src/backend/sqla/sqla-schema.js';
 import { loadConfig } from '../../src/config.js';

@@ -7,6 +7,7 @@
 // the Python driver and is ignored here; dj-database-url and SQLAlchemy spell it that way).
 import { ConfigError, TransportError } from '../../errors.js';
 import { maskUrl, urlScheme } from '../../url-mask.js';
+import { loadDriver } from './load-driver.js';
 import { sqliteClient, sqliteFile } from './sqlite-client.js';
 
 export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
@@ -68,19 +69,6 @@ export function driverUrl(url: string): { dialect: Exclude<SqlDialect, 'sqlite'>
 export function numberPlaceholders(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
-}
-
-const PRODUCTS: Record<SqlDialect, string> = { postgres: 'PostgreSQL', mysql: 'MySQL/MariaDB', sqlite: 'SQLite' };
-
-export async function loadDriver<T>(name: string, dialect: SqlDialect): Promise<T> {
-  try {
-    return (await import(name)) as T;
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new ConfigError(`a ${PRODUCTS[dialect]} database URL needs the '${name.split('/')[0]}' package: npm install ${name.split('/')[0]}`, { cause });
-    }
-    throw cause;
-  }
 }
 
 /**

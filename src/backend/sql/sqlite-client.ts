@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { ConfigError } from '../../errors.js';
 import type { DriverClient, SqlQueryable, SqlRow } from './sql-client.js';
-import { loadDriver } from './sql-client.js';
+import { loadDriver } from './load-driver.js';
 
 /** pysqlite's default `timeout`: how long a statement waits for another process' lock. */
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
