@@ -1,5 +1,5 @@
-// Celery's SQLAlchemy result backend (`result_backend = 'db+postgresql://…'`, `'db+mysql://…'`, `'db+sqlite:///…'`,
-// celery/backends/database/__init__.py `DatabaseBackend`, Celery 5.7) on its own tables, created
+// Celery's SQLAlchemy result backend (`result_backend = 'db+postgresql://…'`, `'db+mysql://…'`,
+// `'db+sqlite:///…'`; celery/backends/database/__init__.py `DatabaseBackend`, Celery 5.7) on its own tables, created
 // on first use as Celery creates them (see sqla-schema.ts); values encoded as sqla-codec.ts says.
 // Waits poll every 0.5 s, like Celery's (`subpolling_interval`).
 import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/result-meta.js';
