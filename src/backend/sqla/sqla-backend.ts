@@ -1,7 +1,7 @@
 // Celery's SQLAlchemy result backend (`result_backend = 'db+postgresql://…'`, `'db+mysql://…'`,
-// `'db+sqlite:///…'`; celery/backends/database/__init__.py `DatabaseBackend`, Celery 5.7) on its own tables, created
-// on first use as Celery creates them (see sqla-schema.ts); values encoded as sqla-codec.ts says.
-// Waits poll every 0.5 s, like Celery's (`subpolling_interval`).
+// `'db+sqlite:///…'`; celery/backends/database/__init__.py `DatabaseBackend`, Celery 5.7) on its
+// own tables, created on first use as Celery creates them (see sqla-schema.ts); values encoded as
+// sqla-codec.ts says. Waits poll every 0.5 s, like Celery's (`subpolling_interval`).
 import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/result-meta.js';
 import type { ResultBackend, WaitOptions } from '../result-backend.js';
 import { answerWithin, PolledWaits } from '../sql/polled-waits.js';
