@@ -26,7 +26,7 @@ export type * from './result-backend.js';
  * The backend for a `result_backend` URL, or null when results are disabled (no URL, `''`,
  * `disabled`). `options` apply to Redis (`result_expires`, `global_keyprefix`); `django-db`
  * (django-celery-results' table) needs `options.databaseUrl` (the `database_url` setting);
- * `db+postgresql://…` / `db+mysql://…` is Celery's SQLAlchemy backend (`tableNames`,
+ * `db+postgresql://…` / `db+mysql://…` / `db+sqlite:///…` is Celery's SQLAlchemy backend (`tableNames`,
  * `tableSchemas`: the `database_table_names` / `database_table_schemas` settings).
  * @example const backend = createBackend('redis://localhost:6379/1', { resultExpires: 3600 });
  */
@@ -46,9 +46,6 @@ export function createBackend(
   if (url.startsWith('db+') || url === 'db' || url === 'database') {
     const databaseUrl = url.startsWith('db+') ? url.slice('db+'.length) : options.databaseUrl;
     if (!databaseUrl) throw new ConfigError(`result_backend '${url}' needs the database: set database_url (e.g. postgresql://user@host/db), or use result_backend 'db+postgresql://…'`);
-    if (/^sqlite\b/i.test(databaseUrl)) {
-      throw new ConfigError(`result_backend ${maskUrl(url)}: SQLite is not supported (ts-celery speaks PostgreSQL and MySQL/MariaDB); use db+postgresql://… or db+mysql://…`);
-    }
     return new SqlaBackend(databaseUrl, { tableNames: options.tableNames, tableSchemas: options.tableSchemas });
   }
   const scheme = urlScheme(url, { slashes: false });

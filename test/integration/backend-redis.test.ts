@@ -294,6 +294,6 @@ describe('createBackend', () => {
       const scheme = url.split(':')[0];
       assert.throws(() => createBackend(url), (e: unknown) => e instanceof ConfigError && e.message.includes(`result backend '${scheme}' is not supported (use redis://, rediss://, sentinel://, redis+socket://, rpc://, django-db or db+postgresql:// / db+mysql://)`));
     }
-    assert.throws(() => createBackend('db+sqlite:///results.db'), /SQLite is not supported .* use db\+postgresql:\/\/… or db\+mysql:\/\/…/);
+    assert.throws(() => createBackend('db+sqlite://'), /in-memory SQLite database, which other processes cannot see/);
   });
 });

@@ -4,8 +4,14 @@
 // create_all) and a Python worker writes, read by our AsyncResult; one whose tables our worker
 // created, where our worker's SUCCESS / FAILURE and our saved group are read by Python. Both
 // table layouts (columns, indexes, sequences) are compared, so our DDL is proven equal to theirs.
+// SQLite the same way on two files in a temp directory (`db+sqlite:////abs/path.db`, four slashes),
+// plus a write that waits for another connection's lock instead of failing.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { after, describe, test } from 'node:test';
 import { Celery, createBackend, DecodeError, type ResultBackend, TaskError } from '../../src/index.js';
 import { buildTaskMeta } from '../../src/protocol/result-meta.js';
@@ -149,4 +155,103 @@ print(json.dumps({'ids': [x.id for x in g.results], 'states': [x.state for x in 
       for (const id of racing) assert.deepEqual([(await ours.getMeta(id)).status, (await ours.getMeta(id)).result], ['SUCCESS', id]);
     });
   }
+});
+
+/** Tables (with sqlite_sequence, made by AUTOINCREMENT), columns and indexes of a SQLite file. */
+function sqliteLayout(path: string): unknown {
+  const db = new Sqlite(path, { readonly: true });
+  try {
+    return {
+      tables: db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all(),
+      columns: db.prepare(`SELECT m.name AS t, c.cid, c.name, c.type, c."notnull", c.dflt_value, c.pk FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' ORDER BY m.name, c.cid`).all(),
+      indexes: db.prepare(`SELECT m.name AS t, i.name, i."unique", i.origin FROM sqlite_master m JOIN pragma_index_list(m.name) i WHERE m.type = 'table' ORDER BY m.name, i.name`).all(),
+      autoincrement: db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%' ORDER BY name`).all(),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+test('sqlite: Python reads what our worker stores, we read what a Python worker stores; both DDLs equal; a locked file is waited for', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ts-celery-sqla-'));
+  closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+  // Four slashes: an absolute path, for Python's SQLAlchemy and for us.
+  const [pyFile, tsFile] = [join(dir, 'py.db'), join(dir, 'ts.db')];
+  const pyQueue = `q-${token}-sqlite-py`;
+  const tsQueue = `q-${token}-sqlite-ts`;
+  const pyEnv = { BROKER_URL: brokerUrl, KEYPREFIX: prefix, DEFAULT_QUEUE: pyQueue, RESULT_BACKEND: `db+sqlite:///${pyFile}` };
+  const tsEnv = { BROKER_URL: brokerUrl, KEYPREFIX: prefix, DEFAULT_QUEUE: tsQueue, RESULT_BACKEND: `db+sqlite:///${tsFile}` };
+  const [pyWorker, tsWorker] = await Promise.all([
+    startPythonWorker({ app: 'interop_app', queues: [pyQueue], nodeName: `${token}-sqlite-py@localhost`, env: pyEnv }),
+    startTsWorker({ app: 'test/interop/ts/tasks.ts', queues: [tsQueue], nodeName: `${token}-sqlite-ts@localhost`, env: tsEnv }),
+  ]);
+  closers.push(() => Promise.all([pyWorker.stop(), tsWorker.stop()]));
+
+  // Our worker created ts.db's tables at start-up; a saved group and an extended row of ours in it.
+  const ours = createBackend(tsEnv.RESULT_BACKEND) as ResultBackend;
+  closers.push(() => ours.close());
+  const groupId = randomUUID();
+  const [a, b] = [randomUUID(), randomUUID()];
+  await ours.storeResult(buildTaskMeta({ taskId: a, status: 'SUCCESS', result: { n: 1 }, dateDone: new Date(), extended: { name: 'ts.echo', args: [1, 'x'], kwargs: { k: true }, worker: 'ts@h', retries: 0, queue: tsQueue } }));
+  await ours.saveGroup(groupId, [[groupId, null], [[[a, null], null], [[b, null], null]]]);
+
+  // One Python run: our worker's SUCCESS / FAILURE and our group read from ts.db; then, with py.db
+  // (whose tables Python makes: nothing of ours has opened it), a Python worker's result and a
+  // group saved by Python.
+  const fromPython = await runPython(
+    `import json
+from interop_app import app, make_app
+app.conf.result_extended = True
+ok = app.send_task('ts.add', (2, 3), queue=${JSON.stringify(tsQueue)})
+bad = app.send_task('ts.fail_range', ('out of range',), queue=${JSON.stringify(tsQueue)})
+value = ok.get(timeout=20)
+try:
+    bad.get(timeout=20)
+    raised = None
+except Exception as e:
+    raised = [type(e).__name__, str(e)]
+g = app.GroupResult.restore(${JSON.stringify(groupId)})
+r = app.AsyncResult(${JSON.stringify(a)})
+py = make_app('py', result_backend=${JSON.stringify(pyEnv.RESULT_BACKEND)})
+s = py.send_task('interop.add', (20, 22), queue=${JSON.stringify(pyQueue)})
+s.get(timeout=20)
+py.GroupResult('py-${token}', [s]).save()
+print(json.dumps({'value': value, 'state': ok.state, 'done': ok.date_done is not None, 'raised': raised, 'bad': bad.state, 'tb': 'out of range' in (bad.traceback or ''),
+  'ids': [x.id for x in g.results], 'states': [x.state for x in g.results], 'name': r.name, 'args': r.args, 'kwargs': r.kwargs, 'result': r.result, 'sum': s.id}))`,
+    { ...pyEnv, RESULT_BACKEND: tsEnv.RESULT_BACKEND },
+  );
+  const py = fromPython.json as { sum: string };
+  assert.deepEqual(py, {
+    value: 5, state: 'SUCCESS', done: true, raised: ['ValueError', 'out of range'], bad: 'FAILURE', tb: true,
+    ids: [a, b], states: ['SUCCESS', 'PENDING'], name: 'ts.echo', args: [1, 'x'], kwargs: { k: true }, result: { n: 1 }, sum: py.sum,
+  });
+
+  // The tables Python's SQLAlchemy made and ours: the same.
+  const theirLayout = sqliteLayout(pyFile) as { columns: unknown[]; autoincrement: unknown[] };
+  assert.equal(theirLayout.columns.length, 14 + 4 + 2);
+  assert.equal(theirLayout.autoincrement.length, 2);
+  assert.deepEqual(sqliteLayout(tsFile), theirLayout);
+
+  // Our AsyncResult reads the Python worker's rows and Python's saved group from py.db.
+  const app = new Celery({ broker_url: brokerUrl, broker_transport_options: { global_keyprefix: prefix }, result_backend: pyEnv.RESULT_BACKEND });
+  closers.push(() => app.close());
+  assert.equal(await app.AsyncResult(py.sum).get({ timeout: 20 }), 42);
+  const meta = await app.backend!.getMeta(py.sum);
+  assert.match(meta.date_done ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/);
+  assert.ok(Math.abs(Date.parse(meta.date_done!) - Date.now()) < 60_000, `date_done ${meta.date_done} is UTC`);
+  const failed = await app.sendTask('interop.fail', ['nope'], {}, { queue: pyQueue });
+  await assert.rejects(failed.get({ timeout: 20 }), (e: unknown) => e instanceof TaskError && e.excType === 'ValueError' && e.message === 'ValueError: nope');
+  assert.deepEqual(await app.backend!.restoreGroup(`py-${token}`), [[`py-${token}`, null], [[[py.sum, null], null]]]);
+
+  // Another connection holds the write lock (as a Python worker mid-commit does): our store waits
+  // on a timer — this process keeps running, and releases the lock — and then succeeds.
+  const holder = new Sqlite(tsFile);
+  closers.push(async () => holder.close());
+  holder.exec('BEGIN EXCLUSIVE');
+  const started = Date.now();
+  setTimeout(() => holder.exec('COMMIT'), 800);
+  const locked = randomUUID();
+  assert.equal(await ours.storeResult(buildTaskMeta({ taskId: locked, status: 'SUCCESS', result: 7, dateDone: new Date() })), true);
+  assert.ok(Date.now() - started >= 750, `the store waited for the lock (${Date.now() - started} ms)`);
+  assert.equal((await ours.getMeta(locked)).result, 7);
 });

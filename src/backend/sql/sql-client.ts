@@ -1,13 +1,16 @@
 // One small SQL client over the two drivers Django shops use from Node: `pg` for PostgreSQL and
-// `mysql2` for MySQL/MariaDB. Each is an optional peer dependency loaded by dynamic import only
-// when a database URL is configured, so a Redis-only app never loads (or installs) either.
+// `mysql2` for MySQL/MariaDB, plus `better-sqlite3` for the db+sqlite:// result backend
+// (sqlite-client.ts). Each is an optional peer dependency loaded by dynamic import only on first
+// use of a database URL, so a Redis-only app never loads (or installs) any.
 // URLs are the ones Django and SQLAlchemy users already write: `postgresql://`, `postgres://`,
 // `postgresql+psycopg://`, `mysql://`, `mysql+pymysql://`, `mariadb://` (a `+driver` suffix names
 // the Python driver and is ignored here; dj-database-url and SQLAlchemy spell it that way).
 import { ConfigError, TransportError } from '../../errors.js';
 import { maskUrl, urlScheme } from '../../url-mask.js';
+import { loadDriver } from './load-driver.js';
+import { sqliteClient, sqliteFile } from './sqlite-client.js';
 
-export type SqlDialect = 'postgres' | 'mysql';
+export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
 
 export type SqlRow = Record<string, unknown>;
 
@@ -38,7 +41,7 @@ export interface SqlClient extends SqlQueryable {
   close(): Promise<void>;
 }
 
-const SCHEMES: Record<string, SqlDialect> = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };
+const SCHEMES: Record<string, SqlDialect> = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql', sqlite: 'sqlite' };
 
 /** The dialect of a database URL, or null when the URL names no SQL database we speak. */
 export function sqlDialect(url: string): SqlDialect | null {
@@ -47,9 +50,9 @@ export function sqlDialect(url: string): SqlDialect | null {
 }
 
 /** The URL as the Node driver takes it: `+driver` dropped, `mariadb:` spelled `mysql:`. */
-export function driverUrl(url: string): { dialect: SqlDialect; url: string; database: string } {
+export function driverUrl(url: string): { dialect: Exclude<SqlDialect, 'sqlite'>; url: string; database: string } {
   const dialect = sqlDialect(url);
-  if (!dialect) throw new ConfigError(`database URL ${maskUrl(url)}: expected postgresql://, postgres:// or mysql:// (mariadb://), optionally with a +driver suffix`);
+  if (!dialect || dialect === 'sqlite') throw new ConfigError(`database URL ${maskUrl(url)}: expected postgresql://, postgres:// or mysql:// (mariadb://), optionally with a +driver suffix`);
   const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
   const normalized = `${dialect === 'postgres' ? 'postgresql' : 'mysql'}://${rest}`;
   let database: string;
@@ -68,28 +71,30 @@ export function numberPlaceholders(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-async function loadDriver<T>(name: string, dialect: SqlDialect): Promise<T> {
-  try {
-    return (await import(name)) as T;
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new ConfigError(`a ${dialect === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} database URL needs the '${name.split('/')[0]}' package: npm install ${name.split('/')[0]}`, { cause });
-    }
-    throw cause;
-  }
-}
-
-/** A client for a database URL; the driver is imported on first use. */
-export function createSqlClient(url: string, options: { applicationName?: string } = {}): SqlClient {
-  const { dialect, url: normalized, database } = driverUrl(url);
+/**
+ * A client for a database URL; the driver is imported (and a SQLite file opened) on first use.
+ * `sqlite`: whether a sqlite:// URL is taken (only the db+ result backend speaks SQLite).
+ */
+export function createSqlClient(url: string, options: { applicationName?: string; sqlite?: boolean } = {}): SqlClient {
   const where = maskUrl(url);
-  const inner = (dialect === 'postgres' ? postgresClient(normalized, options.applicationName) : mysqlClient(normalized)).catch((error: unknown) => {
-    throw wrap(error, where);
-  });
-  // An unused client must not turn a missing driver into an unhandled rejection.
-  inner.catch(() => {});
+  let open: () => Promise<DriverClient>;
+  let dialect: SqlDialect;
+  let database: string;
+  if (options.sqlite && sqlDialect(url) === 'sqlite') {
+    const file = sqliteFile(url);
+    [dialect, database, open] = ['sqlite', file.path, () => sqliteClient(file)];
+  } else {
+    const driver = driverUrl(url);
+    [dialect, database] = [driver.dialect, driver.database];
+    open = () => (driver.dialect === 'postgres' ? postgresClient(driver.url, options.applicationName) : mysqlClient(driver.url));
+  }
+  let inner: Promise<DriverClient> | null = null;
+  const opened = () =>
+    (inner ??= open().catch((error: unknown) => {
+      throw wrap(error, where);
+    }));
   const run = async <T>(fn: (c: DriverClient) => Promise<T>): Promise<T> => {
-    const client = await inner;
+    const client = await opened();
     try {
       return await fn(client);
     } catch (error) {
@@ -105,13 +110,13 @@ export function createSqlClient(url: string, options: { applicationName?: string
     session: () => run((c) => c.session()),
     transaction: (fn) => run((c) => c.transaction(fn)),
     async close() {
-      const client = await inner.catch(() => null);
+      const client = await inner?.catch(() => null);
       await client?.close();
     },
   } as SqlClient;
 }
 
-interface DriverClient {
+export interface DriverClient {
   query<T extends SqlRow>(sql: string, params: readonly unknown[]): Promise<T[]>;
   execute(sql: string, params: readonly unknown[]): Promise<number>;
   session(): Promise<SqlSession>;

@@ -1,7 +1,7 @@
 // Celery's SQLAlchemy result backend (`result_backend = 'db+postgresql://…'`, `'db+mysql://…'`,
-// celery/backends/database/__init__.py `DatabaseBackend`, Celery 5.7) on its own tables, created
-// on first use as Celery creates them (see sqla-schema.ts); values encoded as sqla-codec.ts says.
-// Waits poll every 0.5 s, like Celery's (`subpolling_interval`).
+// `'db+sqlite:///…'`; celery/backends/database/__init__.py `DatabaseBackend`, Celery 5.7) on its
+// own tables, created on first use as Celery creates them (see sqla-schema.ts); values encoded as
+// sqla-codec.ts says. Waits poll every 0.5 s, like Celery's (`subpolling_interval`).
 import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/result-meta.js';
 import type { ResultBackend, WaitOptions } from '../result-backend.js';
 import { answerWithin, PolledWaits } from '../sql/polled-waits.js';
@@ -38,10 +38,10 @@ export class SqlaBackend implements ResultBackend {
   private readonly waits: PolledWaits;
   private prepared: Promise<Prepared> | null = null;
 
-  /** `url` without its `db+` prefix: postgresql://…, mysql://…, mariadb:// (a `+driver` is ignored). */
+  /** `url` without its `db+` prefix: postgresql://…, mysql://…, mariadb://…, sqlite:///… (a `+driver` is ignored). */
   constructor(url: string, options: SqlaBackendOptions = {}) {
     this.tables = sqlaTables(options);
-    this.sql = createSqlClient(url, { applicationName: 'ts-celery results' });
+    this.sql = createSqlClient(url, { applicationName: 'ts-celery results', sqlite: true });
     this.waits = new PolledWaits((taskId) => this.getMeta(taskId), options.pollIntervalMs ?? 500);
   }
 
@@ -77,15 +77,19 @@ export class SqlaBackend implements ResultBackend {
   }
 
   private async server(): Promise<SqlaServer> {
-    if (this.sql.dialect === 'postgres') return 'postgres';
+    if (this.sql.dialect !== 'mysql') return this.sql.dialect;
     const [row] = await this.sql.query<{ v: string }>('SELECT VERSION() AS v');
     // SQLAlchemy's mysql dialect: `supports_sequences = is_mariadb and server_version_info >= (10, 3)`.
     const mariadb = /mariadb/i.exec(row?.v ?? '') && /^(\d+)\.(\d+)/.exec(row!.v);
     return mariadb && (Number(mariadb[1]) > 10 || (Number(mariadb[1]) === 10 && Number(mariadb[2]) >= 3)) ? 'mariadb' : 'mysql';
   }
 
-  /** Column name → extra (MySQL's `auto_increment` marker; empty on PostgreSQL). */
+  /** Column name → extra (MySQL's `auto_increment` marker; empty on PostgreSQL and SQLite). */
   private async columns(table: SqlaTable): Promise<Map<string, string>> {
+    if (this.sql.dialect === 'sqlite') {
+      const rows = await this.sql.query<{ name: string }>(`SELECT name FROM pragma_table_info(?${table.schema === null ? '' : ', ?'})`, table.schema === null ? [table.name] : [table.name, table.schema]);
+      return new Map(rows.map((r) => [r.name, '']));
+    }
     const schema = table.schema === null ? (this.sql.dialect === 'postgres' ? 'current_schema()' : 'DATABASE()') : '?';
     const extra = this.sql.dialect === 'postgres' ? "''" : 'extra';
     const rows = await this.sql.query<{ name: string; extra: string }>(
@@ -139,7 +143,7 @@ export class SqlaBackend implements ResultBackend {
   async getMeta(taskId: string): Promise<TaskMeta> {
     await this.prepare();
     // date_done as text: a naive UTC DATETIME must not be read in the process' time zone.
-    const dateText = this.sql.dialect === 'postgres' ? 'CAST(date_done AS TEXT)' : 'CAST(date_done AS CHAR)';
+    const dateText = this.sql.dialect === 'mysql' ? 'CAST(date_done AS CHAR)' : 'CAST(date_done AS TEXT)';
     const rows = await this.sql.query<TaskRow & SqlRow>(
       `SELECT task_id, status, result, ${dateText} AS date_done, traceback, children, name, args, kwargs, worker, retries, queue, stamps FROM ${this.taskTable} WHERE task_id = ?`,
       [taskId],
@@ -185,8 +189,8 @@ export class SqlaBackend implements ResultBackend {
   }
 }
 
-/** A unique-key violation: PostgreSQL 23505, MySQL/MariaDB ER_DUP_ENTRY. */
+/** A unique-key violation: PostgreSQL 23505, MySQL/MariaDB ER_DUP_ENTRY, SQLite's constraint code. */
 function isDuplicateKey(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return code === '23505' || code === 'ER_DUP_ENTRY';
+  return code === '23505' || code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

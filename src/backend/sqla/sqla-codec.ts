@@ -36,9 +36,13 @@ export function decodeValue(stored: Buffer | string | null, where: string): unkn
   }
 }
 
-/** A naive UTC timestamp, as Celery writes `app.now()` into a DateTime column. */
+/**
+ * A naive UTC timestamp, as Celery writes `app.now()` into a DateTime column, with microseconds:
+ * SQLite keeps it as text in SQLAlchemy's storage format (`%Y-%m-%d %H:%M:%S.%f`, sqlite/base.py
+ * DATETIME), where Celery's cleanup compares it as a string.
+ */
 export function utcTimestamp(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
+  return date.toISOString().replace('T', ' ').replace('Z', '000');
 }
 
 /** A naive UTC timestamp read back as text (`2026-01-02 03:04:05[.ffffff]`). */

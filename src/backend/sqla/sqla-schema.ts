@@ -5,8 +5,9 @@
 //
 // What create_all emits (captured in test/fixtures/sqla/): on PostgreSQL a sequence per table
 // (`task_id_sequence`, `taskset_id_sequence`) and an `id INTEGER NOT NULL` the INSERT fills with
-// nextval; on MariaDB ≥ 10.3 the same with `NEXT VALUE FOR`; on MySQL `AUTO_INCREMENT`. Plus
-// `UNIQUE (task_id)` and the date_done index `ix_<table>_date_done`.
+// nextval; on MariaDB ≥ 10.3 the same with `NEXT VALUE FOR`; on MySQL `AUTO_INCREMENT`; on SQLite
+// (no sequences) `id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT` (models.py `sqlite_autoincrement`),
+// so an INSERT omits id. Plus `UNIQUE (task_id)` and the date_done index `ix_<table>_date_done`.
 import { ConfigError } from '../../errors.js';
 import type { SqlDialect } from '../sql/sql-client.js';
 
@@ -16,11 +17,16 @@ export interface SqlaTableSettings {
   tableSchemas?: { task?: string; group?: string };
 }
 
-/** Which flavour of DDL the server gets: MariaDB has sequences, MySQL auto-increments. */
-export type SqlaServer = 'postgres' | 'mariadb' | 'mysql';
+/** Which flavour of DDL the server gets: MariaDB has sequences, MySQL and SQLite auto-increment. */
+export type SqlaServer = 'postgres' | 'mariadb' | 'mysql' | 'sqlite';
+
+/** The SQL dialect of a server: MariaDB is spoken as MySQL. */
+export function serverDialect(server: SqlaServer): SqlDialect {
+  return server === 'mariadb' ? 'mysql' : server;
+}
 
 export interface SqlaTable {
-  /** The schema (PostgreSQL) or database (MySQL) from `database_table_schemas`, or null. */
+  /** The schema (PostgreSQL), database (MySQL) or attached database (SQLite) from `database_table_schemas`, or null. */
   schema: string | null;
   name: string;
   /** models.py: `sa.Sequence('task_id_sequence')` / `'taskset_id_sequence'`, in the table's schema. */
@@ -54,7 +60,7 @@ function checkName(name: string | null, setting: string): string | null {
  * with capitals are quoted by SQLAlchemy too (case-sensitive on PostgreSQL).
  */
 export function quoteName(dialect: SqlDialect, name: string): string {
-  return dialect === 'postgres' ? `"${name}"` : `\`${name}\``;
+  return dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
 }
 
 export function qualified(dialect: SqlDialect, table: SqlaTable, name = table.name): string {
@@ -72,7 +78,7 @@ export function nextIdExpression(server: SqlaServer, table: SqlaTable): string |
 
 interface ColumnDef {
   name: string;
-  /** [postgres, mysql] types, as SQLAlchemy 2.0 compiles them. */
+  /** [postgres, mysql] types, as SQLAlchemy 2.0 compiles them (SQLite's are MySQL's). */
   type: readonly [string, string];
 }
 
@@ -108,18 +114,18 @@ export const GROUP_COLUMNS: readonly ColumnDef[] = [
  * once both succeed): sequences, tables, date_done indexes.
  */
 export function createStatements(server: SqlaServer, tables: SqlaTables): string[] {
-  const dialect: SqlDialect = server === 'postgres' ? 'postgres' : 'mysql';
+  const dialect = serverDialect(server);
   const out: string[] = [];
   for (const [table, columns, key] of [
     [tables.task, TASK_COLUMNS, 'task_id'],
     [tables.group, GROUP_COLUMNS, 'taskset_id'],
   ] as const) {
-    if (server !== 'mysql') out.push(`CREATE SEQUENCE IF NOT EXISTS ${qualified(dialect, table, table.sequence)}`);
+    if (server === 'postgres' || server === 'mariadb') out.push(`CREATE SEQUENCE IF NOT EXISTS ${qualified(dialect, table, table.sequence)}`);
     const index = `ix_${table.name}_date_done`;
     const lines = [
-      `id INTEGER NOT NULL${server === 'mysql' ? ' AUTO_INCREMENT' : ''}`,
+      ...(server === 'sqlite' ? ['id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT'] : [`id INTEGER NOT NULL${server === 'mysql' ? ' AUTO_INCREMENT' : ''}`]),
       ...columns.map((c) => `${c.name} ${c.type[dialect === 'postgres' ? 0 : 1]}`),
-      'PRIMARY KEY (id)',
+      ...(server === 'sqlite' ? [] : ['PRIMARY KEY (id)']),
       `UNIQUE (${key})`,
     ];
     // MySQL has no CREATE INDEX IF NOT EXISTS: the index goes inside CREATE TABLE (same schema).
@@ -127,6 +133,8 @@ export function createStatements(server: SqlaServer, tables: SqlaTables): string
     out.push(`CREATE TABLE IF NOT EXISTS ${qualified(dialect, table)} (\n\t${lines.join(',\n\t')}\n)`);
     // (On a table Celery ≤ 5.5 made, which had no date_done index, this adds one: harmless.)
     if (dialect === 'postgres') out.push(`CREATE INDEX IF NOT EXISTS ${quoteName(dialect, index)} ON ${qualified(dialect, table)} (date_done)`);
+    // SQLite names the (attached) database on the index, never on its table.
+    if (dialect === 'sqlite') out.push(`CREATE INDEX IF NOT EXISTS ${qualified(dialect, table, index)} ON ${quoteName(dialect, table.name)} (date_done)`);
   }
   return out;
 }
@@ -136,7 +144,7 @@ export function createStatements(server: SqlaServer, tables: SqlaTables): string
  * columns added since (children, stamps…); each is added, as Celery 5.7 does on first use.
  */
 export function addMissingColumns(server: SqlaServer, table: SqlaTable, columns: readonly ColumnDef[], existing: ReadonlySet<string>): string[] {
-  const dialect: SqlDialect = server === 'postgres' ? 'postgres' : 'mysql';
+  const dialect = serverDialect(server);
   return columns
     .filter((c) => !existing.has(c.name))
     .map((c) => `ALTER TABLE ${qualified(dialect, table)} ADD COLUMN ${c.name} ${c.type[dialect === 'postgres' ? 0 : 1]}`);
