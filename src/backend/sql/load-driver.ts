@@ -1,7 +1,7 @@
 // The optional peer dependency of a database (pg, mysql2, better-sqlite3), imported on first use;
 // when it is not installed, one line saying what to install.
 import { ConfigError } from '../../errors.js';
-import type { SqlDialect } from './sql-client.js';
+import type { SqlDialect } from './sql-types.js';
 
 const PRODUCTS: Record<SqlDialect, string> = { postgres: 'PostgreSQL', mysql: 'MySQL/MariaDB', sqlite: 'SQLite' };
 

@@ -9,37 +9,9 @@ import { ConfigError, TransportError } from '../../errors.js';
 import { maskUrl, urlScheme } from '../../url-mask.js';
 import { loadDriver } from './load-driver.js';
 import { sqliteClient, sqliteFile } from './sqlite-client.js';
+import type { DriverClient, SqlClient, SqlDialect, SqlQueryable, SqlRow, SqlSession } from './sql-types.js';
 
-export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
-
-export type SqlRow = Record<string, unknown>;
-
-/** Statements are written with `?` placeholders; the postgres client numbers them ($1, $2…). */
-export interface SqlQueryable {
-  query<T extends SqlRow = SqlRow>(sql: string, params?: readonly unknown[]): Promise<T[]>;
-  /** Rows changed by an INSERT / UPDATE / DELETE. */
-  execute(sql: string, params?: readonly unknown[]): Promise<number>;
-}
-
-/** One connection of its own (session-level locks live and die with it). */
-export interface SqlSession extends SqlQueryable {
-  /** False once the server closed it or it failed: its session locks are gone. */
-  readonly alive: boolean;
-  close(): Promise<void>;
-}
-
-export interface SqlClient extends SqlQueryable {
-  readonly dialect: SqlDialect;
-  /** The database name from the URL (a MariaDB lock name carries it: GET_LOCK is server-wide). */
-  readonly database: string;
-  /** The URL with its password masked, for log lines. */
-  readonly where: string;
-  /** A dedicated connection, outside the pool. */
-  session(): Promise<SqlSession>;
-  /** Run `fn` in one transaction on one pooled connection (committed unless it throws). */
-  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
+export type { DriverClient, SqlClient, SqlDialect, SqlQueryable, SqlRow, SqlSession } from './sql-types.js';
 
 const SCHEMES: Record<string, SqlDialect> = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql', sqlite: 'sqlite' };
 
@@ -114,14 +86,6 @@ export function createSqlClient(url: string, options: { applicationName?: string
       await client?.close();
     },
   } as SqlClient;
-}
-
-export interface DriverClient {
-  query<T extends SqlRow>(sql: string, params: readonly unknown[]): Promise<T[]>;
-  execute(sql: string, params: readonly unknown[]): Promise<number>;
-  session(): Promise<SqlSession>;
-  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
 }
 
 function wrap(error: unknown, where: string): Error {

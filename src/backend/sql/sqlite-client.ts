@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { ConfigError } from '../../errors.js';
-import type { DriverClient, SqlQueryable, SqlRow } from './sql-client.js';
+import type { DriverClient, SqlQueryable, SqlRow } from './sql-types.js';
 import { loadDriver } from './load-driver.js';
 
 /** pysqlite's default `timeout`: how long a statement waits for another process' lock. */
