@@ -9,6 +9,12 @@ const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 /** `2026-11-22T11:19:35.639000+00:00`; no fraction when the milliseconds are 0 (as Python). */
 export function formatPythonIso(date: Date): string {
   const ms = date.getUTCMilliseconds();
+  const year = date.getUTCFullYear();
+  // Years 0–9999 (all Python can hold): the native ISO string, re-tailed (one call, on every result).
+  if (year >= 0 && year <= 9999) {
+    const iso = date.toISOString();
+    return ms === 0 ? `${iso.slice(0, 19)}+00:00` : `${iso.slice(0, 23)}000+00:00`;
+  }
   const base = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
   return `${base}${ms === 0 ? '' : `.${pad(ms, 3)}000`}+00:00`;
 }

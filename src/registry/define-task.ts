@@ -13,8 +13,8 @@ export function definePositionalTask(name: string, fn: PositionalHandler, option
     name,
     options: { ...options, name },
     async run(args, kwargs, ctx) {
-      const unexpected = Object.keys(kwargs)[0];
-      if (unexpected !== undefined) {
+      // Any key at all is unexpected (a for-in, not Object.keys: no array built per task).
+      for (const unexpected in kwargs) {
         throw new TypeError(`${name}() got an unexpected keyword argument '${unexpected}' (declare params to accept keyword arguments)`);
       }
       // fn.length counts the parameters before the first default/rest one: the required ones.

@@ -11,6 +11,8 @@ export class Request {
   startedAt: number | null = null;
   /** Set by `terminate` (revoke with terminate): the outcome is REVOKED whatever the handler does. */
   terminated = false;
+  /** Set when its hard time limit fired: FAILURE is recorded then, and the late outcome dropped. */
+  hardLimitHit = false;
   /** Its OpenTelemetry `run/<task>` span while it runs, when tracing is on. */
   span: TaskSpan | null = null;
   private settled = false;

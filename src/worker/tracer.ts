@@ -27,7 +27,7 @@ import type { TaskObserver } from './task-observer.js';
 import { ResultRecorder } from './result-recorder.js';
 import { autoretryFor, decideRetry, republish } from './retry.js';
 import { runSpanAttributes } from './run-span-attributes.js';
-import { armTimeLimits, resolveTimeLimits } from './time-limits.js';
+import { armTimeLimits, resolveTimeLimits, type TimeLimits } from './time-limits.js';
 
 export interface TracerDeps {
   app: Celery;
@@ -94,19 +94,8 @@ export class TaskTracer {
     const override = this.deps.timeLimitOverrides?.get(task.name);
     const taskLimits = override ? { time_limit: override.hard, soft_time_limit: override.soft } : definition.options;
     const limits = resolveTimeLimits(task.timeLimit, taskLimits, this.conf);
-    let hardLimitHit = false;
-    const disarm = armTimeLimits(limits, {
-      onSoft: (error) => {
-        this.deps.logger.warn(`Soft time limit (${limits.soft}s) exceeded for ${req.displayName}[${task.id}]`);
-        controller.abort(error);
-      },
-      onHard: (error) => {
-        hardLimitHit = true;
-        this.deps.logger.error(`Hard time limit (${limits.hard}s) exceeded for ${req.displayName}[${task.id}]`);
-        controller.abort(error);
-        void this.onHardLimit(req, error, ctx);
-      },
-    });
+    // No limit (Celery's default): no timers, and no handlers built for them.
+    const disarm = limits.soft === null && limits.hard === null ? noLimits : this.armLimits(req, limits, controller, ctx);
     if (this.deps.app.signals.has('task_prerun')) await this.signal('task_prerun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, ctx });
     const started = performance.now();
     let state: string;
@@ -114,11 +103,11 @@ export class TaskTracer {
     try {
       const executor = this.deps.executor ?? inProcessExecutor;
       retval = await this.deps.app.currentTask.run(ctx, () => executor.run(definition, task.args, task.kwargs, ctx));
-      if (hardLimitHit) return; // already recorded as TimeLimitExceeded; the late outcome is dropped
+      if (req.hardLimitHit) return; // already recorded as TimeLimitExceeded; the late outcome is dropped
       if (req.terminated) return this.revoke(req, 'terminated');
       state = await this.onSuccess(req, retval ?? null, (performance.now() - started) / 1000, ctx);
     } catch (thrown) {
-      if (hardLimitHit) return;
+      if (req.hardLimitHit) return;
       if (req.terminated) return this.revoke(req, 'terminated');
       const reason = controller.reason;
       // A handler that lets the soft-limit abort escape fails with SoftTimeLimitExceeded itself.
@@ -130,6 +119,21 @@ export class TaskTracer {
     if (this.deps.app.signals.has('task_postrun')) await this.signal('task_postrun', { taskId: task.id, task: task.name, args: task.args, kwargs: task.kwargs, retval, state, ctx });
     req.span?.finish(runSpanAttributes(req, state, this.deps.hostname));
     if (hasHook(req, 'after')) await this.hook(req, 'after', state, retval, ctx);
+  }
+
+  private armLimits(req: Request, limits: TimeLimits, controller: TaskAbort, ctx: TaskContext): () => void {
+    return armTimeLimits(limits, {
+      onSoft: (error) => {
+        this.deps.logger.warn(`Soft time limit (${limits.soft}s) exceeded for ${req.displayName}[${req.id}]`);
+        controller.abort(error);
+      },
+      onHard: (error) => {
+        req.hardLimitHit = true;
+        this.deps.logger.error(`Hard time limit (${limits.hard}s) exceeded for ${req.displayName}[${req.id}]`);
+        controller.abort(error);
+        void this.onHardLimit(req, error, ctx);
+      },
+    });
   }
 
   /** Discard a revoked, expired or terminated request: ack, store REVOKED, log. */
@@ -335,7 +339,8 @@ export class TaskTracer {
       updateState: async (state, meta) => {
         await this.recorder.store(req, state, meta ?? null);
       },
-      ...taskControlFlow,
+      retry: taskControlFlow.retry,
+      replace: taskControlFlow.replace,
     };
   }
 
@@ -362,6 +367,8 @@ export class TaskTracer {
     );
   }
 }
+
+const noLimits = (): void => {};
 
 function hasHook(req: Request, name: 'onSuccess' | 'onFailure' | 'onRetry' | 'after'): boolean {
   return req.definition.options.hooks?.[name] !== undefined;

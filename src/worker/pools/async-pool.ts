@@ -41,17 +41,19 @@ export class AsyncPool {
 
   private start(job: () => Promise<void>): void {
     this.running++;
-    job()
-      .catch(() => {}) // jobs record their own failures; a rejection must not stop the pool
-      .finally(() => {
-        this.running--;
-        const next = this.waiting.shift();
-        if (next) this.start(next);
-        else if (this.running === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const resolve of waiters) resolve();
-        }
-      });
+    // Jobs record their own failures: a rejection only frees the slot, as a fulfilment does.
+    job().then(this.finished, this.finished);
   }
+
+  /** One bound callback for every job (no closures or promise chains built per task). */
+  private readonly finished = (): void => {
+    this.running--;
+    const next = this.waiting.shift();
+    if (next) this.start(next);
+    else if (this.running === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  };
 }
