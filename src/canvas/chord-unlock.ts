@@ -1,0 +1,87 @@
+// Celery's built-in `celery.chord_unlock` (celery/app/builtins.py `add_unlock_chord_task`): how a
+// chord completes on a result backend without a chord counter (BaseBackend, e.g. the SQLAlchemy
+// DatabaseBackend). The producer sends it with the header's result tuples (apply-signature.ts
+// `sendChordUnlock`); it polls them, retrying itself every `interval` seconds until all are ready,
+// then sends the body with the results joined in header order — or, when one failed, fails the
+// body with ChordError('Dependency <id> raised <repr>').
+import { z } from 'zod';
+import { ChordError } from '../errors.js';
+import type { ResultTuple, TaskMeta } from '../protocol/result-meta.js';
+import { PROPAGATE_STATES, READY_STATES } from '../protocol/states.js';
+import type { Signature } from '../protocol/task-message.js';
+import type { TaskContext, TaskOptions } from '../registry/task-definition.js';
+import { applySignature, type SignatureProducer } from './apply-signature.js';
+import { dependencyFailed, failChordBody } from './chord-error.js';
+
+/** What to do with a chord whose header results were read. */
+export type UnlockDecision =
+  | { kind: 'wait' }
+  /** The first failed header task in header order, and its stored exception. */
+  | { kind: 'fail'; taskId: string; exception: unknown }
+  | { kind: 'apply'; results: unknown[] };
+
+/** The task ids a header's result tuples name: a member's own id, or every member of a nested group. */
+function headerIds(tuples: readonly ResultTuple[]): string[] {
+  return tuples.flatMap(([[id], children]) => (children ? headerIds(children) : [id]));
+}
+
+/**
+ * `GroupResult.ready()`, then `join(propagate=True)`: wait until every result is ready; the first
+ * failed (FAILURE/REVOKED) one in header order fails the chord (`_failed_join_report`); else the
+ * values in header order, a nested group giving its list of values (`GroupResult.get`). A chain in
+ * the header is its last step (the tuple's own id; its parents don't count).
+ */
+export function unlockDecision(header: readonly ResultTuple[], metaOf: (id: string) => TaskMeta): UnlockDecision {
+  const ids = headerIds(header);
+  if (!ids.every((id) => READY_STATES.has(metaOf(id).status))) return { kind: 'wait' };
+  const failed = ids.map(metaOf).find((meta) => PROPAGATE_STATES.has(meta.status));
+  if (failed) return { kind: 'fail', taskId: failed.task_id, exception: failed.result };
+  const join = (tuples: readonly ResultTuple[]): unknown[] => tuples.map(([[id], children]) => (children ? join(children) : metaOf(id).result));
+  return { kind: 'apply', results: join(header) };
+}
+
+export interface ChordUnlockApp extends SignatureProducer {
+  readonly conf: SignatureProducer['conf'] & { result_chord_retry_interval: number };
+}
+
+/** The arguments Celery sends: `unlock_chord(group_id, callback, interval=None, max_retries=None, result=None)`. */
+export const UNLOCK_PARAMS = ['group_id', 'callback', 'interval', 'max_retries', 'result'] as const;
+
+export const unlockKwargs = z.object({
+  group_id: z.string(),
+  callback: z.looseObject({ task: z.string() }),
+  interval: z.number().positive().nullable().optional(),
+  max_retries: z.number().int().nonnegative().nullable().optional(),
+  result: z.array(z.unknown()).nullable().optional(),
+});
+
+/** The task's options, as Celery registers it: never stores a result, retries forever. */
+export function chordUnlockOptions(app: ChordUnlockApp): Partial<TaskOptions> {
+  return { ignore_result: true, max_retries: null, default_retry_delay: app.conf.result_chord_retry_interval };
+}
+
+/** The handler of `celery.chord_unlock` (bound arguments in `kwargs`). */
+export async function unlockChord(app: ChordUnlockApp, kwargs: z.output<typeof unlockKwargs>, ctx: TaskContext): Promise<void> {
+  const { group_id: groupId, interval, max_retries: maxRetries } = kwargs;
+  const callback = kwargs.callback as unknown as Signature;
+  const retry = { countdown: interval ?? app.conf.result_chord_retry_interval, max_retries: maxRetries ?? null };
+  const backend = app.backend;
+  if (!backend) throw new ChordError(`chord ${groupId}: celery.chord_unlock needs a result backend to read the header from`);
+  const header = (kwargs.result ?? []) as ResultTuple[];
+  let decision: UnlockDecision;
+  try {
+    const metas = new Map<string, TaskMeta>();
+    for (const id of headerIds(header)) metas.set(id, await backend.getMeta(id));
+    decision = unlockDecision(header, (id) => metas.get(id)!);
+  } catch (error) {
+    // As Celery: a backend that cannot answer now is asked again at the next poll.
+    return ctx.retry({ ...retry, exc: error });
+  }
+  if (decision.kind === 'wait') return ctx.retry(retry);
+  if (decision.kind === 'fail') return failChordBody(app, callback, dependencyFailed(decision.taskId, decision.exception));
+  try {
+    await applySignature(app, callback, { prepend: [decision.results] });
+  } catch (error) {
+    await failChordBody(app, callback, new ChordError(`Callback error: ${error instanceof Error ? error.message : String(error)}`));
+  }
+}
