@@ -214,16 +214,25 @@ async function applyChord(app: SignatureProducer, sig: ChordSignature, prepend: 
 }
 
 /**
- * celery/backends/base.py `BaseBackend.fallback_chord_unlock`, sent before the header as
+ * celery/backends/base.py `BaseBackend.fallback_chord_unlock` (5.7), sent before the header as
  * `apply_chord` does: `celery.chord_unlock(group_id, body, interval=None, max_retries=None,
- * result=[header tuples])`, one second from now, to the body's queue (its `queue` option, else
- * where the router sends the body's task) — so the worker that runs the body polls the header.
+ * result=[header tuples], _chord_unlock_exchange_type=…)`, one second from now, to the body's
+ * queue (its `queue` option, else where the router sends the body's task) with the body's
+ * exchange / routing_key / headers options — so the worker that runs the body polls the header.
  * The body's priority goes along when it has one (Celery sends 0 otherwise, which a quorum queue
  * refuses here).
  */
 async function sendChordUnlock(app: SignatureProducer, groupId: string, body: Signature, header: ResultTuple[]): Promise<void> {
+  const options = body.options ?? {};
+  const pick = (key: string) => (options[key] !== undefined && options[key] !== null ? { [key]: options[key] } : {});
+  const routing = { ...pick('exchange'), ...pick('routing_key'), ...pick('headers'), ...pick('priority') } as SendTaskOptions;
   const kwargs = { interval: null, max_retries: null, result: header };
-  const queue = (body.options?.queue as string | undefined) ?? app.router.route(body.task, [], kwargs, {}).queue?.name;
-  const priority = body.options?.priority as number | undefined;
-  await app.sendTask(CHORD_UNLOCK_TASK, [groupId, body], kwargs, { countdown: 1, ...(queue ? { queue } : {}), ...(priority !== undefined ? { priority } : {}) });
+  const route = app.router.route(body.task, [], kwargs, { ...(typeof options.queue === 'string' ? { queue: options.queue } : {}) });
+  const exchangeType = (options.exchange_type as string | undefined) ?? route.queue?.exchangeType;
+  const queue = route.queue?.name;
+  await app.sendTask(CHORD_UNLOCK_TASK, [groupId, body], exchangeType ? { ...kwargs, _chord_unlock_exchange_type: exchangeType } : kwargs, {
+    countdown: 1,
+    ...(queue ? { queue } : {}),
+    ...routing,
+  });
 }

@@ -5,7 +5,8 @@
 // then sends the body with the results joined in header order — or, when one failed, fails the
 // body with ChordError('Dependency <id> raised <repr>').
 import { z } from 'zod';
-import { ChordError } from '../errors.js';
+import { ChordError, MaxRetriesExceededError } from '../errors.js';
+import { exceptionRepr, toExceptionInfo } from '../protocol/exceptions.js';
 import type { ResultTuple, TaskMeta } from '../protocol/result-meta.js';
 import { PROPAGATE_STATES, READY_STATES } from '../protocol/states.js';
 import type { Signature } from '../protocol/task-message.js';
@@ -44,8 +45,12 @@ export interface ChordUnlockApp extends SignatureProducer {
   readonly conf: SignatureProducer['conf'] & { result_chord_retry_interval: number };
 }
 
-/** The arguments Celery sends: `unlock_chord(group_id, callback, interval=None, max_retries=None, result=None)`. */
-export const UNLOCK_PARAMS = ['group_id', 'callback', 'interval', 'max_retries', 'result'] as const;
+/**
+ * The arguments Celery sends: `unlock_chord(group_id, callback, interval=None, max_retries=None,
+ * result=None, **kwargs)`; 5.7 adds `_chord_unlock_exchange_type` (the body queue's exchange type,
+ * which its retries re-declare — ours go back where the message came from, so it is only accepted).
+ */
+export const UNLOCK_PARAMS = ['group_id', 'callback', 'interval', 'max_retries', 'result', '_chord_unlock_exchange_type'] as const;
 
 export const unlockKwargs = z.object({
   group_id: z.string(),
@@ -53,6 +58,7 @@ export const unlockKwargs = z.object({
   interval: z.number().positive().nullable().optional(),
   max_retries: z.number().int().nonnegative().nullable().optional(),
   result: z.array(z.unknown()).nullable().optional(),
+  _chord_unlock_exchange_type: z.string().nullable().optional(),
 });
 
 /** The task's options, as Celery registers it: never stores a result, retries forever. */
@@ -64,10 +70,22 @@ export function chordUnlockOptions(app: ChordUnlockApp): Partial<TaskOptions> {
 export async function unlockChord(app: ChordUnlockApp, kwargs: z.output<typeof unlockKwargs>, ctx: TaskContext): Promise<void> {
   const { group_id: groupId, interval, max_retries: maxRetries } = kwargs;
   const callback = kwargs.callback as unknown as Signature;
-  const retry = { countdown: interval ?? app.conf.result_chord_retry_interval, max_retries: maxRetries ?? null };
   const backend = app.backend;
   if (!backend) throw new ChordError(`chord ${groupId}: celery.chord_unlock needs a result backend to read the header from`);
   const header = (kwargs.result ?? []) as ResultTuple[];
+  /**
+   * Poll again in `interval` s. Past `max_retries` nothing would poll the chord again, so Celery
+   * 5.7 fails the body with ChordError('chord_unlock could not be retried: …') and raises.
+   */
+  const pollAgain = async (readyError?: unknown): Promise<never> => {
+    if (maxRetries != null && ctx.retries >= maxRetries) {
+      const cause = readyError ?? new MaxRetriesExceededError(`Can't retry ${ctx.name}[${ctx.id}] (max_retries=${maxRetries})`);
+      const info = toExceptionInfo(cause);
+      await failChordBody(app, callback, new ChordError(`chord_unlock could not be retried: ${exceptionRepr(info)}`));
+      throw cause;
+    }
+    return ctx.retry({ countdown: interval ?? app.conf.result_chord_retry_interval, max_retries: null, ...(readyError === undefined ? {} : { exc: readyError }) });
+  };
   let decision: UnlockDecision;
   try {
     const metas = new Map<string, TaskMeta>();
@@ -75,9 +93,9 @@ export async function unlockChord(app: ChordUnlockApp, kwargs: z.output<typeof u
     decision = unlockDecision(header, (id) => metas.get(id)!);
   } catch (error) {
     // As Celery: a backend that cannot answer now is asked again at the next poll.
-    return ctx.retry({ ...retry, exc: error });
+    return pollAgain(error);
   }
-  if (decision.kind === 'wait') return ctx.retry(retry);
+  if (decision.kind === 'wait') return pollAgain();
   if (decision.kind === 'fail') return failChordBody(app, callback, dependencyFailed(decision.taskId, decision.exception));
   try {
     await applySignature(app, callback, { prepend: [decision.results] });

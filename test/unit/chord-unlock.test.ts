@@ -33,7 +33,7 @@ test('a chord on db+ sends celery.chord_unlock(group_id, body, result=header tup
   assert.equal(tuples[0]![0][0], header[0]!.task.id);
   assert.equal(header[1]!.task.group, tuples[1]![0][0], 'a nested group keeps its own id and members');
   assert.deepEqual((tuples[1]![1] as [[string]][]).map(([[id]]) => id), [header[1]!.task.id]);
-  assert.deepEqual([unlock!.task.kwargs.interval, unlock!.task.kwargs.max_retries], [null, null]);
+  assert.deepEqual([unlock!.task.kwargs.interval, unlock!.task.kwargs.max_retries, unlock!.task.kwargs._chord_unlock_exchange_type], [null, null, 'direct']);
 });
 
 test('the unlock decision: wait while any result is unready; join in header order (nested groups as lists); the first failure fails the chord', () => {
