@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Celery, chord, group, signature } from '../../src/index.js';
-import { unlockDecision } from '../../src/canvas/chord-unlock.js';
-import type { TaskMeta } from '../../src/protocol/result-meta.js';
+import { unlockChord, unlockDecision } from '../../src/canvas/chord-unlock.js';
+import { Retry } from '../../src/errors.js';
+import type { TaskContext } from '../../src/registry/task-definition.js';
+import { buildTaskMeta, type TaskMeta } from '../../src/protocol/result-meta.js';
 import { parseTaskMessage } from '../../src/protocol/task-message.js';
 import { recordingTransport } from '../helpers/control-fakes.js';
 
@@ -53,4 +55,27 @@ test('the unlock decision: wait while any result is unready; join in header orde
   store.set('b', meta('b', 'FAILURE', boom));
   assert.deepEqual(unlockDecision(header, metaOf), { kind: 'fail', taskId: 'b', exception: boom });
   assert.deepEqual(unlockDecision([], metaOf), { kind: 'apply', results: [] });
+});
+
+test('the unlock task: polls again every interval; past max_retries fails the body (errbacks called) and raises; when ready sends the body', async () => {
+  const { transport, published } = recordingTransport();
+  const app = new Celery({ broker_url: 'memory://', result_backend: 'memory://', result_chord_retry_interval: 2 }, { transport });
+  const ctx = (retries: number) => ({ id: 'unlock-1', name: 'celery.chord_unlock', retries, retry: (o: unknown) => { throw new Retry(o as never); } }) as unknown as TaskContext;
+  const body = signature('canvas.tsum', [], {}, { task_id: 'body-1', link_error: [signature('canvas.on_error')] });
+  const kwargs = { group_id: 'g-1', callback: body as never, result: [leaf('a'), leaf('b')] };
+  await app.backend!.storeResult(buildTaskMeta({ taskId: 'a', status: 'SUCCESS', result: 1, dateDone: new Date() }));
+
+  await assert.rejects(unlockChord(app, kwargs, ctx(0)), (e: unknown) => e instanceof Retry && e.options.countdown === 2 && e.options.max_retries === null);
+  await assert.rejects(unlockChord(app, { ...kwargs, interval: 0.5 }, ctx(7)), (e: unknown) => e instanceof Retry && e.options.countdown === 0.5);
+  await assert.rejects(unlockChord(app, { ...kwargs, max_retries: 3 }, ctx(3)), /Can't retry celery\.chord_unlock\[unlock-1\]/);
+  const failed = await app.backend!.getMeta('body-1');
+  assert.equal(failed.status, 'FAILURE');
+  assert.match(JSON.stringify(failed.result), /"exc_type":"ChordError".*chord_unlock could not be retried: MaxRetriesExceededError/);
+  const errback = parseTaskMessage(published.at(-1)!.message);
+  assert.deepEqual([errback.name, errback.args], ['canvas.on_error', ['body-1']]);
+
+  await app.backend!.storeResult(buildTaskMeta({ taskId: 'b', status: 'SUCCESS', result: 2, dateDone: new Date() }));
+  await unlockChord(app, kwargs, ctx(4));
+  const sent = parseTaskMessage(published.at(-1)!.message);
+  assert.deepEqual([sent.name, sent.id, sent.args], ['canvas.tsum', 'body-1', [[1, 2]]]);
 });
