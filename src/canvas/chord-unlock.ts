@@ -3,7 +3,7 @@
 // DatabaseBackend). The producer sends it with the header's result tuples (apply-signature.ts
 // `sendChordUnlock`); it polls them, retrying itself every `interval` seconds until all are ready,
 // then sends the body with the results joined in header order — or, when one failed, fails the
-// body with ChordError('Dependency <id> raised <repr>').
+// body with ChordError('Dependency <id> raised <repr>') and calls its errbacks (chord-error.ts).
 import { z } from 'zod';
 import { ChordError, MaxRetriesExceededError } from '../errors.js';
 import { exceptionRepr, toExceptionInfo } from '../protocol/exceptions.js';
@@ -35,12 +35,13 @@ function headerIds(tuples: readonly ResultTuple[]): string[] {
 export function unlockDecision(header: readonly ResultTuple[], metaOf: (id: string) => TaskMeta): UnlockDecision {
   const ids = headerIds(header);
   if (!ids.every((id) => READY_STATES.has(metaOf(id).status))) return { kind: 'wait' };
-  const failed = ids.map(metaOf).find((meta) => PROPAGATE_STATES.has(meta.status));
-  if (failed) return { kind: 'fail', taskId: failed.task_id, exception: failed.result };
+  const failed = ids.find((id) => PROPAGATE_STATES.has(metaOf(id).status));
+  if (failed !== undefined) return { kind: 'fail', taskId: failed, exception: metaOf(failed).result };
   const join = (tuples: readonly ResultTuple[]): unknown[] => tuples.map(([[id], children]) => (children ? join(children) : metaOf(id).result));
   return { kind: 'apply', results: join(header) };
 }
 
+/** What the unlock task needs of the app: send signatures, read results, the poll interval. */
 export interface ChordUnlockApp extends SignatureProducer {
   readonly conf: SignatureProducer['conf'] & { result_chord_retry_interval: number };
 }
