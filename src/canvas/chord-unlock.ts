@@ -10,8 +10,9 @@ import { exceptionRepr, toExceptionInfo } from '../protocol/exceptions.js';
 import type { ResultTuple, TaskMeta } from '../protocol/result-meta.js';
 import { PROPAGATE_STATES, READY_STATES } from '../protocol/states.js';
 import type { Signature } from '../protocol/task-message.js';
+import { validate } from '../registry/arguments.js';
 import type { TaskContext, TaskOptions } from '../registry/task-definition.js';
-import { applySignature, type SignatureProducer } from './apply-signature.js';
+import { applySignature, CHORD_UNLOCK_TASK, type SignatureProducer } from './apply-signature.js';
 import { dependencyFailed, failChordBody } from './chord-error.js';
 
 /** What to do with a chord whose header results were read. */
@@ -48,19 +49,29 @@ export interface ChordUnlockApp extends SignatureProducer {
 
 /**
  * The arguments Celery sends: `unlock_chord(group_id, callback, interval=None, max_retries=None,
- * result=None, **kwargs)`; 5.7 adds `_chord_unlock_exchange_type` (the body queue's exchange type,
- * which its retries re-declare — ours go back where the message came from, so it is only accepted).
+ * result=None, **kwargs)`. Any other keyword is accepted, as `**kwargs` does: 5.7 adds
+ * `_chord_unlock_exchange_type` (the body queue's exchange type, which its retries re-declare —
+ * ours go back where the message came from).
  */
-export const UNLOCK_PARAMS = ['group_id', 'callback', 'interval', 'max_retries', 'result', '_chord_unlock_exchange_type'] as const;
+const UNLOCK_PARAMS = ['group_id', 'callback', 'interval', 'max_retries', 'result'] as const;
 
-export const unlockKwargs = z.object({
+const unlockKwargs = z.looseObject({
   group_id: z.string(),
   callback: z.looseObject({ task: z.string() }),
   interval: z.number().positive().nullable().optional(),
   max_retries: z.number().int().nonnegative().nullable().optional(),
   result: z.array(z.unknown()).nullable().optional(),
-  _chord_unlock_exchange_type: z.string().nullable().optional(),
 });
+
+export type UnlockArguments = z.output<typeof unlockKwargs>;
+
+/** Python's binding of `unlock_chord`'s positional and keyword arguments, then validation (one-line error). */
+export function unlockArguments(args: unknown[], kwargs: Record<string, unknown>): UnlockArguments {
+  if (args.length > UNLOCK_PARAMS.length) throw new TypeError(`celery.chord_unlock() takes ${UNLOCK_PARAMS.length} positional arguments but ${args.length} were given`);
+  const bound: Record<string, unknown> = { ...kwargs };
+  for (const [i, value] of args.entries()) bound[UNLOCK_PARAMS[i]!] = value;
+  return validate(CHORD_UNLOCK_TASK, 'kwargs', unlockKwargs, bound);
+}
 
 /** The task's options, as Celery registers it: never stores a result, retries forever. */
 export function chordUnlockOptions(app: ChordUnlockApp): Partial<TaskOptions> {
@@ -68,7 +79,7 @@ export function chordUnlockOptions(app: ChordUnlockApp): Partial<TaskOptions> {
 }
 
 /** The handler of `celery.chord_unlock` (bound arguments in `kwargs`). */
-export async function unlockChord(app: ChordUnlockApp, kwargs: z.output<typeof unlockKwargs>, ctx: TaskContext): Promise<void> {
+export async function unlockChord(app: ChordUnlockApp, kwargs: UnlockArguments, ctx: TaskContext): Promise<void> {
   const { group_id: groupId, interval, max_retries: maxRetries } = kwargs;
   const callback = kwargs.callback as unknown as Signature;
   const backend = app.backend;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Celery, chord, group, signature } from '../../src/index.js';
-import { unlockChord, unlockDecision } from '../../src/canvas/chord-unlock.js';
+import { unlockArguments, unlockChord, unlockDecision } from '../../src/canvas/chord-unlock.js';
 import { Retry } from '../../src/errors.js';
 import type { TaskContext } from '../../src/registry/task-definition.js';
 import { buildTaskMeta, type TaskMeta } from '../../src/protocol/result-meta.js';
@@ -78,4 +78,12 @@ test('the unlock task: polls again every interval; past max_retries fails the bo
   await unlockChord(app, kwargs, ctx(4));
   const sent = parseTaskMessage(published.at(-1)!.message);
   assert.deepEqual([sent.name, sent.id, sent.args], ['canvas.tsum', 'body-1', [[1, 2]]]);
+});
+
+test('the unlock task binds arguments as Python does: positional or keyword, other keywords (5.7\'s _chord_unlock_exchange_type) accepted, bad input one line', () => {
+  const body = signature('canvas.tsum');
+  const bound = unlockArguments(['g-1', body], { interval: null, max_retries: null, result: [], _chord_unlock_exchange_type: 'direct' });
+  assert.deepEqual([bound.group_id, bound.callback.task, bound.result], ['g-1', 'canvas.tsum', []]);
+  assert.throws(() => unlockArguments(['g-1'], {}), /celery\.chord_unlock: invalid arguments: kwargs\.callback/);
+  assert.throws(() => unlockArguments([1, 2, 3, 4, 5, 6], {}), /takes 5 positional arguments but 6 were given/);
 });
