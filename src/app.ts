@@ -4,7 +4,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import type { z } from 'zod';
 import { createBackend } from './backend/index.js';
-import { applyFrozen, finalId, freeze } from './canvas/apply-signature.js';
+import { applyFrozen, CHORD_UNLOCK_TASK, finalId, freeze } from './canvas/apply-signature.js';
+import { chordUnlockOptions, unlockArguments, unlockChord } from './canvas/chord-unlock.js';
 import { ACCUMULATE_TASK, accumulateResults } from './canvas/replace.js';
 import { type GroupSignature, isGroup } from './canvas/signatures.js';
 import type { ResultBackend } from './backend/result-backend.js';
@@ -72,6 +73,8 @@ export class Celery {
     this.unimplementedSettings = unimplementedSettings(config);
     // Celery's built-in body of a group that replaced a task (canvas/replace.ts).
     this.task({ name: ACCUMULATE_TASK }, ({ args, kwargs }) => accumulateResults(args, kwargs.index));
+    // Celery's built-in join of a chord on a backend without a chord counter (canvas/chord-unlock.ts).
+    this.task({ name: CHORD_UNLOCK_TASK, ...chordUnlockOptions(this) }, ({ args, kwargs, ctx }) => unlockChord(this, unlockArguments(args, kwargs), ctx));
     this.router = new Router(this.conf);
     this.now = deps.now ?? (() => new Date());
     this.transportInstance = deps.transport;

@@ -128,6 +128,8 @@ const settings = {
   result_backend_max_retries: z.number().nonnegative().nullable().default(null),
   result_backend_base_sleep_between_retries_ms: z.number().int().nonnegative().default(10),
   result_backend_max_sleep_between_retries_ms: z.number().int().nonnegative().default(10000),
+  /** Seconds between `celery.chord_unlock` polls of a chord header (backends without a chord counter: db+). */
+  result_chord_retry_interval: z.number().positive().default(1),
 
   worker_concurrency: z.number().int().positive().nullable().default(null),
   worker_prefetch_multiplier: z.number().int().nonnegative().default(4),

@@ -48,5 +48,10 @@ export interface ChordCounter {
   finishChord(groupId: string, claimToken: string): Promise<unknown>;
 }
 
-/** What the error says when a chord is sent without one. */
-export const CHORD_BACKENDS = 'chords need the Redis or django-db result backend (set result_backend to a redis:// URL or django-db)';
+/**
+ * What the error says when a chord is sent with a backend that can neither count nor poll one
+ * (none, memory, rpc:// — celery/backends/rpc.py `ensure_chords_allowed`: "The rpc result backend
+ * does not support chords!").
+ */
+export const CHORD_BACKENDS =
+  "chords need the Redis, django-db or SQLAlchemy (db+) result backend; rpc:// does not support chords, as in Celery (set result_backend to a redis:// URL, django-db or db+postgresql://…)";

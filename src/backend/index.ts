@@ -75,3 +75,13 @@ export function chordCounterFor(backend: ResultBackend | null, transportOptions:
   if (backend instanceof DjangoBackend) return backend.chordCounter();
   return null;
 }
+
+/**
+ * Whether a backend without a chord counter joins chords the way Celery's BaseBackend does
+ * (`apply_chord` → `fallback_chord_unlock`): the producer sends `celery.chord_unlock`, which polls
+ * the header's results (canvas/chord-unlock.ts). Celery's SQLAlchemy DatabaseBackend is one; rpc://
+ * refuses chords (`ensure_chords_allowed`), and the in-process memory backend is not shared.
+ */
+export function pollsChords(backend: ResultBackend | null): boolean {
+  return backend instanceof SqlaBackend;
+}

@@ -3,10 +3,12 @@
 // becomes one message; groups, chains and chords are unrolled as Celery's canvas does — ids are
 // assigned up front (`freeze`), a chain step `group | task` becomes a chord, and a chord's header
 // tasks carry the body, after the chord is recorded in the result backend's chord counter
-// (celery/backends/base.py `Backend.apply_chord`; backend/chord-counter.ts, `chordCounterFor`).
-import { CHORD_BACKENDS, chordCounterFor } from '../backend/index.js';
+// (celery/backends/base.py `Backend.apply_chord`; backend/chord-counter.ts, `chordCounterFor`) —
+// or, on a backend without one (SQLAlchemy db+), after `celery.chord_unlock` is sent to poll it.
+import { CHORD_BACKENDS, chordCounterFor, pollsChords } from '../backend/index.js';
 import type { ResultBackend } from '../backend/result-backend.js';
 import type { CeleryConfig } from '../config.js';
+import type { Router } from '../routing.js';
 import { CeleryError } from '../errors.js';
 import { newId } from '../protocol/ids.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
@@ -23,7 +25,12 @@ export interface SignatureProducer {
   sendTask(name: string, args: unknown[], kwargs: Record<string, unknown>, options: SendTaskOptions): Promise<{ id: string }>;
   readonly backend: ResultBackend | null;
   readonly conf: Pick<CeleryConfig, 'result_backend_transport_options'>;
+  /** Where a chord body would go (`celery.chord_unlock` is sent to the same queue). */
+  readonly router: Pick<Router, 'route'>;
 }
+
+/** Celery's built-in that joins a chord on backends without a chord counter (worker side: chord-unlock.ts). */
+export const CHORD_UNLOCK_TASK = 'celery.chord_unlock';
 
 /** Signature options that map onto send options one to one (same Celery names). */
 const PASSED_OPTIONS = [
@@ -196,11 +203,36 @@ async function applyChord(app: SignatureProducer, sig: ChordSignature, prepend: 
     return [[finalId(fullBody), [[groupId, null], []]], null];
   }
   const counter = chordCounterFor(app.backend, app.conf.result_backend_transport_options);
-  if (!counter) throw new CeleryError(CHORD_BACKENDS);
-  await counter.applyChord(groupId, members.map(frozenTuple));
+  if (counter) await counter.applyChord(groupId, members.map(frozenTuple));
+  else if (pollsChords(app.backend)) await sendChordUnlock(app, groupId, fullBody, members.map(frozenTuple));
+  else throw new CeleryError(CHORD_BACKENDS);
   const results: ResultTuple[] = [];
   for (const [index, member] of members.entries()) {
     results.push(await applyFrozen(app, member, { prepend, options: { ...headerOptions, group_id: groupId, group_index: index, chord: fullBody } }));
   }
   return [[finalId(fullBody), [[groupId, null], results]], null];
+}
+
+/**
+ * celery/backends/base.py `BaseBackend.fallback_chord_unlock` (5.7), sent before the header as
+ * `apply_chord` does: `celery.chord_unlock(group_id, body, interval=None, max_retries=None,
+ * result=[header tuples], _chord_unlock_exchange_type=…)`, one second from now, to the body's
+ * queue (its `queue` option, else where the router sends the body's task) with the body's
+ * exchange / routing_key / headers options — so the worker that runs the body polls the header.
+ * The body's priority goes along when it has one (Celery sends 0 otherwise, which a quorum queue
+ * refuses here).
+ */
+async function sendChordUnlock(app: SignatureProducer, groupId: string, body: Signature, header: ResultTuple[]): Promise<void> {
+  const options = body.options ?? {};
+  const pick = (key: string) => (options[key] !== undefined && options[key] !== null ? { [key]: options[key] } : {});
+  const routing = { ...pick('exchange'), ...pick('routing_key'), ...pick('headers'), ...pick('priority') } as SendTaskOptions;
+  const kwargs = { interval: null, max_retries: null, result: header };
+  const route = app.router.route(body.task, [], kwargs, { ...(typeof options.queue === 'string' ? { queue: options.queue } : {}) });
+  const exchangeType = (options.exchange_type as string | undefined) ?? route.queue?.exchangeType;
+  const queue = route.queue?.name;
+  await app.sendTask(CHORD_UNLOCK_TASK, [groupId, body], exchangeType ? { ...kwargs, _chord_unlock_exchange_type: exchangeType } : kwargs, {
+    countdown: 1,
+    ...(queue ? { queue } : {}),
+    ...routing,
+  });
 }

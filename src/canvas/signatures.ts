@@ -40,7 +40,8 @@ export function chain(tasks: Signature[], options: Record<string, unknown> = {})
 
 /**
  * Run `header` in parallel, then `body` with the list of their results (Python's `chord(...)`).
- * Needs the Redis or django-db result backend, as in Celery.
+ * Needs a result backend that joins chords: Redis, django-db, or SQLAlchemy `db+` (polled by
+ * `celery.chord_unlock`), as in Celery.
  * @example await app.applyAsync(chord([add.s([1, 1]), add.s([2, 2])], tsum.s()))
  */
 export function chord(header: Signature[] | GroupSignature, body: Signature, options: Record<string, unknown> = {}): ChordSignature {

@@ -2,14 +2,15 @@
 // `RedisBackend.on_chord_part_return`, django_celery_results/backends/database.py
 // `DatabaseBackend.on_chord_part_return`): every ready state counts; the task that completes the
 // chord sends the body with the header results prepended — or, when a header task failed, fails
-// the body with ChordError("Dependency <id> raised <repr>").
+// the body with ChordError("Dependency <id> raised <repr>"). On a backend that polls chords
+// instead (SQLAlchemy db+: `BaseBackend.on_chord_part_return` is a no-op) there is nothing to do:
+// `celery.chord_unlock` joins the header (canvas/chord-unlock.ts).
 import type { Celery } from '../app.js';
-import { CHORD_BACKENDS, chordCounterFor } from '../backend/index.js';
+import { CHORD_BACKENDS, chordCounterFor, pollsChords } from '../backend/index.js';
 import { applySignature } from '../canvas/apply-signature.js';
+import { dependencyFailed, failChordBody } from '../canvas/chord-error.js';
 import { ChordError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { exceptionRepr, type ExceptionInfo, formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
-import { buildTaskMeta } from '../protocol/result-meta.js';
 import { FAILURE, REVOKED } from '../protocol/states.js';
 import type { Request } from './request.js';
 
@@ -19,6 +20,7 @@ export async function onChordPartReturn(app: Celery, req: Request, state: string
   if (!body || !task.group) return;
   const store = chordCounterFor(app.backend, app.conf.result_backend_transport_options);
   if (!store) {
+    if (pollsChords(app.backend)) return;
     logger.warn(`Task ${req.displayName}[${req.id}] is a chord header member, but ${CHORD_BACKENDS}`);
     return;
   }
@@ -28,7 +30,7 @@ export async function onChordPartReturn(app: Celery, req: Request, state: string
     try {
       const failed = outcome.results.find((entry) => entry.state === FAILURE || entry.state === REVOKED);
       if (failed) {
-        await failBody(app, body.options?.task_id, new ChordError(`Dependency ${failed.taskId} raised ${exceptionRepr(failed.result as ExceptionInfo)}`));
+        await failChordBody(app, body, dependencyFailed(failed.taskId, failed.result));
       } else {
         await applySignature(app, body, {
           prepend: [outcome.results.map((entry) => entry.result)],
@@ -37,18 +39,11 @@ export async function onChordPartReturn(app: Celery, req: Request, state: string
       }
     } catch (error) {
       logger.error(`Chord callback for '${task.group}' raised: ${error instanceof Error ? error.message : String(error)}`);
-      await failBody(app, body.options?.task_id, new ChordError(`Callback error: ${error instanceof Error ? error.message : String(error)}`));
+      await failChordBody(app, body, new ChordError(`Callback error: ${error instanceof Error ? error.message : String(error)}`));
     } finally {
       await store.finishChord(task.group, outcome.claimToken);
     }
   } catch (error) {
     logger.error(`Chord bookkeeping for '${task.group}' failed: ${error instanceof Error ? error.message : String(error)}`);
   }
-}
-
-async function failBody(app: Celery, bodyId: unknown, error: ChordError): Promise<void> {
-  if (typeof bodyId !== 'string' || !app.backend) return;
-  await app.backend.storeResult(
-    buildTaskMeta({ taskId: bodyId, status: FAILURE, result: toExceptionInfo(error), traceback: formatTraceback(error), dateDone: new Date() }),
-  );
 }

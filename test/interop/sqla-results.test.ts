@@ -6,6 +6,9 @@
 // table layouts (columns, indexes, sequences) are compared, so our DDL is proven equal to theirs.
 // SQLite the same way on two files in a temp directory (`db+sqlite:////abs/path.db`, four slashes),
 // plus a write that waits for another connection's lock instead of failing.
+// Chords on PostgreSQL both ways: with no chord counter, Celery's `celery.chord_unlock` polls the
+// header (celery/app/builtins.py `add_unlock_chord_task`) — run by our worker for a Python
+// producer's chord, and by Python's worker for ours; a failed header gives the body ChordError.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { after, describe, test } from 'node:test';
-import { Celery, createBackend, DecodeError, type ResultBackend, TaskError } from '../../src/index.js';
+import { Celery, chord, createBackend, DecodeError, type ResultBackend, signature, TaskError } from '../../src/index.js';
 import { buildTaskMeta } from '../../src/protocol/result-meta.js';
 import { runPython, startPythonWorker } from '../helpers/python.js';
 import { claimRedis } from '../helpers/redis.js';
@@ -56,7 +59,14 @@ async function layout(server: SqlServer, db: TestDatabase): Promise<unknown> {
   return { columns, indexes, sequences };
 }
 
-async function setup(server: SqlServer) {
+/** Both workers for a server, started once: the chord test shares PostgreSQL's. */
+const setups = new Map<SqlServer, ReturnType<typeof startSetup>>();
+function setup(server: SqlServer): ReturnType<typeof startSetup> {
+  if (!setups.has(server)) setups.set(server, startSetup(server));
+  return setups.get(server)!;
+}
+
+async function startSetup(server: SqlServer) {
   const [pyDb, tsDb] = await Promise.all([createTestDatabase(server, 'sqla_py'), createTestDatabase(server, 'sqla_ts')]);
   databases.push(pyDb, tsDb);
   const pyQueue = `q-${token}-${server}-py`;
@@ -72,8 +82,9 @@ async function setup(server: SqlServer) {
   return { pyDb, tsDb, pyQueue, tsQueue, pyEnv, tsEnv };
 }
 
-// The two servers run side by side: most of the time is Python and worker start-up.
-describe('SQLAlchemy result backend', { concurrency: 2 }, () => {
+// The two servers run side by side (and PostgreSQL's chords beside them, on its workers): most
+// of the time is Python and worker start-up.
+describe('SQLAlchemy result backend', { concurrency: 3 }, () => {
   for (const server of ['postgres', 'mariadb'] as const) {
     test(`${server}: Python reads what our worker stores, we read what a Python worker stores; both DDLs equal`, async () => {
       const { pyDb, tsDb, pyQueue, tsQueue, pyEnv, tsEnv } = await setup(server);
@@ -155,6 +166,49 @@ print(json.dumps({'ids': [x.id for x in g.results], 'states': [x.state for x in 
       for (const id of racing) assert.deepEqual([(await ours.getMeta(id)).status, (await ours.getMeta(id)).result], ['SUCCESS', id]);
     });
   }
+
+
+  test('postgres: chords through celery.chord_unlock — a Python producer\'s on our worker, ours on a Python worker, a failed header as ChordError', async () => {
+    const { pyQueue, tsQueue, pyEnv, tsEnv } = await setup('postgres');
+
+    // Python sends two chords to our worker's queue (only our worker consumes it): the header
+    // tasks, Celery's chord_unlock and the body all run on our worker. A header task lasting
+    // 1.5 s makes the unlock poll again; the failing chord's body errback gets the body's id.
+    const fromPython = await runPython(
+      `import json, uuid
+from celery import chord
+from interop_app import app
+s = app.signature
+ok = chord([s('ts.add', (1, 2)), s('ts.progress_steps', (2, 0.75)), s('ts.add', (3, 4))], s('ts.echo', ('total',)))()
+eb = str(uuid.uuid4())
+bad = chord([s('ts.add', (1, 1)), s('ts.fail_range', ('broken header',))], s('ts.echo', link_error=s('ts.echo', ('errback',), task_id=eb)))()
+value = ok.get(timeout=30)
+try:
+    # By id (bad.get() would re-raise the failed header task first: AsyncResult._maybe_reraise_parent_error).
+    app.AsyncResult(bad.id).get(timeout=30)
+    raised = None
+except Exception as e:
+    raised = [type(e).__module__, type(e).__name__, str(e)]
+print(json.dumps({'value': value, 'raised': raised, 'state': bad.state, 'culprit': bad.parent.results[1].id, 'body': bad.id, 'errback': app.AsyncResult(eb).get(timeout=20)}))`,
+      { ...pyEnv, DEFAULT_QUEUE: tsQueue, RESULT_BACKEND: tsEnv.RESULT_BACKEND },
+    );
+    const py = fromPython.json as { culprit: string; body: string };
+    assert.deepEqual(fromPython.json, {
+      value: { args: [[3, 2, 7], 'total'], kwargs: {} },
+      raised: ['celery.exceptions', 'ChordError', `Dependency ${py.culprit} raised ValueError('broken header')`],
+      state: 'FAILURE',
+      culprit: py.culprit,
+      body: py.body,
+      errback: { args: [py.body, 'errback'], kwargs: {} },
+    });
+
+    // Our chord, header and body on Python's worker: Python's chord_unlock joins it from the
+    // tuples we send.
+    const app = new Celery({ broker_url: brokerUrl, broker_transport_options: { global_keyprefix: prefix }, result_backend: pyEnv.RESULT_BACKEND, task_default_queue: pyQueue });
+    closers.push(() => app.close());
+    const ours = await app.applyAsync(chord([signature('interop.add', [1, 2]), signature('interop.add', [3, 4])], signature('interop.echo', ['total'])));
+    assert.deepEqual(await ours.get({ timeout: 30 }), { args: [[3, 7], 'total'], kwargs: {} });
+  });
 });
 
 /** Tables (with sqlite_sequence, made by AUTOINCREMENT), columns and indexes of a SQLite file. */

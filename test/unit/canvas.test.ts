@@ -2,8 +2,8 @@
 // `_chord`): the builders give Python's signature dicts, ids are assigned before sending, chains
 // carry the remaining steps next-step-last, a group step followed by a task becomes a chord, and
 // group membership lands on a chain's last step.
-// (Chords themselves need the Redis or django-db backend: test/interop/worker-canvas.test.ts and
-// django-results.test.ts run them.)
+// (Chords themselves need the Redis, django-db or db+ backend: test/interop/worker-canvas.test.ts,
+// django-results.test.ts and sqla-results.test.ts run them; chord-unlock.test.ts the db+ join.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Celery, chain, chord, group, signature } from '../../src/index.js';
@@ -63,10 +63,13 @@ test('a group step followed by a task becomes a chord in the chain; a chain in a
   assert.equal(step!.embed.chain![0]!.options.group_index, 0);
 });
 
-test('a chord without a Redis or django-db result backend is refused with a clear reason, nothing sent', async () => {
-  const { app, sent } = recordingApp();
-  await assert.rejects(app.applyAsync(chord([add(1, 1)], signature('canvas.tsum'))), /chords need the Redis or django-db result backend/);
-  assert.equal(sent().length, 0);
+test('a chord on a backend that cannot join one (memory, rpc://) is refused with a clear reason, nothing sent', async () => {
+  for (const backend of ['memory://', 'rpc://']) {
+    const { transport, published } = recordingTransport();
+    const app = new Celery({ broker_url: 'memory://', result_backend: backend }, { transport });
+    await assert.rejects(app.applyAsync(chord([add(1, 1)], signature('canvas.tsum'))), /chords need the Redis, django-db or SQLAlchemy \(db\+\) result backend; rpc:\/\/ does not support chords/);
+    assert.equal(published.length, 0, backend);
+  }
 });
 
 test('the result tuple of a frozen signature is known before it is sent (what django-db records for a chord header)', async () => {
