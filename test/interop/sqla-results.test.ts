@@ -23,6 +23,17 @@ import { claimRedis } from '../helpers/redis.js';
 import { createTestDatabase, type SqlServer, type TestDatabase } from '../helpers/sql-database.js';
 import { startTsWorker } from '../helpers/ts-worker.js';
 
+/** Python lines: `ts.add(2, 3)` and a failing `ts.fail_range` sent to our worker, read back (`value`, `raised`). */
+const sendAddAndFailure = (queue: string) => `ok = app.send_task('ts.add', (2, 3), queue=${JSON.stringify(queue)})
+bad = app.send_task('ts.fail_range', ('out of range',), queue=${JSON.stringify(queue)})
+value = ok.get(timeout=20)
+try:
+    bad.get(timeout=20)
+    raised = None
+except Exception as e:
+    raised = [type(e).__name__, str(e)]
+`;
+
 const redisClaim = claimRedis('sqla-results');
 const { url: brokerUrl, token, prefix } = redisClaim;
 const databases: TestDatabase[] = [];
@@ -94,15 +105,7 @@ describe('SQLAlchemy result backend', { concurrency: 3 }, () => {
       const fromPython = await runPython(
         `import json
 from interop_app import app
-ok = app.send_task('ts.add', (2, 3), queue=${JSON.stringify(tsQueue)})
-bad = app.send_task('ts.fail_range', ('out of range',), queue=${JSON.stringify(tsQueue)})
-value = ok.get(timeout=20)
-try:
-    bad.get(timeout=20)
-    raised = None
-except Exception as e:
-    raised = [type(e).__name__, str(e)]
-print(json.dumps({'value': value, 'state': ok.state, 'done': ok.date_done is not None, 'raised': raised, 'bad': bad.state, 'tb': 'out of range' in (bad.traceback or '')}))`,
+${sendAddAndFailure(tsQueue)}print(json.dumps({'value': value, 'state': ok.state, 'done': ok.date_done is not None, 'raised': raised, 'bad': bad.state, 'tb': 'out of range' in (bad.traceback or '')}))`,
         { ...pyEnv, RESULT_BACKEND: tsEnv.RESULT_BACKEND },
       );
       assert.deepEqual(fromPython.json, { value: 5, state: 'SUCCESS', done: true, raised: ['ValueError', 'out of range'], bad: 'FAILURE', tb: true });
@@ -256,15 +259,7 @@ test('sqlite: Python reads what our worker stores, we read what a Python worker 
     `import json
 from interop_app import app, make_app
 app.conf.result_extended = True
-ok = app.send_task('ts.add', (2, 3), queue=${JSON.stringify(tsQueue)})
-bad = app.send_task('ts.fail_range', ('out of range',), queue=${JSON.stringify(tsQueue)})
-value = ok.get(timeout=20)
-try:
-    bad.get(timeout=20)
-    raised = None
-except Exception as e:
-    raised = [type(e).__name__, str(e)]
-g = app.GroupResult.restore(${JSON.stringify(groupId)})
+${sendAddAndFailure(tsQueue)}g = app.GroupResult.restore(${JSON.stringify(groupId)})
 r = app.AsyncResult(${JSON.stringify(a)})
 py = make_app('py', result_backend=${JSON.stringify(pyEnv.RESULT_BACKEND)})
 s = py.send_task('interop.add', (20, 22), queue=${JSON.stringify(pyQueue)})
