@@ -15,25 +15,22 @@ const DEFAULT_CAPACITY = 10_000;
 
 export class RedeliveryGuard {
   /** Runs on the current connection: running, or finished recently (their ack may not have landed). */
-  private readonly current = new Map<string, Promise<Settlement | null>>();
+  private readonly current = new Map<string, Run>();
   /** Runs on a connection that was lost: a redelivered copy of one is not run again. */
-  private readonly suspect = new Map<string, Promise<Settlement | null>>();
+  private readonly suspect = new Map<string, Run>();
 
   constructor(private readonly capacity = DEFAULT_CAPACITY) {}
 
   /** A task starts running; call the returned function with how its message was settled (null: not at all). */
   started(id: string, retries: number): (settlement: Settlement | null) => void {
-    let settle!: (settlement: Settlement | null) => void;
-    const done = new Promise<Settlement | null>((resolve) => {
-      settle = resolve;
-    });
-    put(this.current, key(id, retries), done, this.capacity);
-    return settle;
+    const run = new Run();
+    put(this.current, key(id, retries), run, this.capacity);
+    return (settlement) => run.settle(settlement);
   }
 
   /** The connection was lost: what ran on it may come back. */
   connectionLost(): void {
-    for (const [k, done] of this.current) put(this.suspect, k, done, this.capacity);
+    for (const [k, run] of this.current) put(this.suspect, k, run, this.capacity);
     this.current.clear();
   }
 
@@ -41,10 +38,10 @@ export class RedeliveryGuard {
   copyOf(id: string, retries: number, redelivered: boolean): Promise<Settlement | null> | null {
     if (!redelivered) return null;
     const k = key(id, retries);
-    const done = this.suspect.get(k);
-    if (!done) return null;
+    const run = this.suspect.get(k);
+    if (!run) return null;
     this.suspect.delete(k);
-    return done;
+    return run.settled();
   }
 
   get size(): number {
@@ -52,12 +49,44 @@ export class RedeliveryGuard {
   }
 }
 
+/**
+ * One run's settlement. A promise is made only for a redelivered copy that asks: every task
+ * starts a run, next to none is ever asked about (the worker's hot path, one task each).
+ */
+class Run {
+  private settlement: Settlement | null | undefined;
+  private waiters: ((settlement: Settlement | null) => void)[] | null = null;
+
+  settle(settlement: Settlement | null): void {
+    if (this.settlement !== undefined) return;
+    this.settlement = settlement;
+    for (const resolve of this.waiters ?? []) resolve(settlement);
+    this.waiters = null;
+  }
+
+  settled(): Promise<Settlement | null> {
+    const settlement = this.settlement;
+    if (settlement !== undefined) return Promise.resolve(settlement);
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
+  }
+}
+
 function key(id: string, retries: number): string {
   return `${id}\u0000${retries}`;
 }
 
-function put(map: Map<string, Promise<Settlement | null>>, k: string, done: Promise<Settlement | null>, capacity: number): void {
+/**
+ * Remember `run` as the newest entry. Past the capacity, the oldest eighth goes in one pass:
+ * a Map keeps deleted entries as holes at its front until it rehashes, so evicting one entry per
+ * insert (`keys().next()`) would scan those holes on every task — thousands once the map is full.
+ */
+function put(map: Map<string, Run>, k: string, run: Run, capacity: number): void {
   map.delete(k);
-  map.set(k, done);
-  if (map.size > capacity) map.delete(map.keys().next().value!);
+  map.set(k, run);
+  if (map.size <= capacity) return;
+  let excess = map.size - capacity + (capacity >> 3);
+  for (const oldest of map.keys()) {
+    if (excess-- <= 0) break;
+    map.delete(oldest);
+  }
 }

@@ -37,3 +37,14 @@ test('runs started after the reconnect are not suspects; the oldest entries go p
   assert.ok(guard.copyOf('c', 0, true));
   assert.equal(guard.copyOf('d', 0, true), null);
 });
+
+test('past the capacity the oldest go in one batch: never more than the capacity, the newest kept', () => {
+  const guard = new RedeliveryGuard(80);
+  for (let i = 0; i < 1000; i++) {
+    guard.started(`t${i}`, 0)('ack');
+    assert.ok(guard.size <= 80, `size ${guard.size} after ${i + 1} runs`);
+  }
+  guard.connectionLost();
+  for (let i = 930; i < 1000; i++) assert.ok(guard.copyOf(`t${i}`, 0, true), `t${i} is one of the newest 70`);
+  assert.equal(guard.copyOf('t0', 0, true), null);
+});

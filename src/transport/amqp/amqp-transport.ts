@@ -11,7 +11,7 @@
 import { once } from 'node:events';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { TransportError } from '../../errors.js';
-import type { Message } from '../../protocol/message.js';
+import type { DeliveryInfo, Message } from '../../protocol/message.js';
 import { maskUrl } from '../../url-mask.js';
 import type {
   Consumer,
@@ -546,37 +546,67 @@ class AmqpConsumer implements Consumer, Restartable {
   }
 
   private deliver(on: ConsumerChannel, generation: number, msg: ConsumeMessage, queue: string): void {
-    const { channel, acks } = on;
     const { message, info } = fromAmqp(msg, queue);
-    const tag = msg.fields.deliveryTag;
-    acks.received(tag);
-    let settled = false;
-    const transport = this.transport;
-    const dead = () => generation !== transport.generation || !on.open;
-    // Settling a delivery of a channel that is gone is a no-op: RabbitMQ requeued it already.
-    const settle = (op: () => void) => {
-      if (settled) return Promise.resolve();
-      settled = true;
-      if (!dead()) {
-        try {
-          op();
-        } catch {
-          // The channel closed under us: same as above.
-        }
-      }
-      return Promise.resolve();
-    };
-    this.onDelivery({
-      message,
-      info,
-      get stale() {
-        return dead();
-      },
-      deliveryTag: `${generation}.${++this.tagSeq}.${msg.fields.deliveryTag}`,
-      ack: () => settle(() => acks.ack(tag)),
-      reject: ({ requeue }) => settle(() => acks.settledOtherwise(tag, () => channel.reject(msg, requeue))),
-      restore: () => settle(() => acks.settledOtherwise(tag, () => channel.nack(msg, false, true))),
-    });
+    on.acks.received(msg.fields.deliveryTag);
+    this.onDelivery(new AmqpDelivery(this.transport, on, generation, ++this.tagSeq, msg, message, info));
+  }
+}
+
+/**
+ * One delivery of a consumer channel. A class, not an object of closures: one allocation per
+ * message on the worker's hottest path. Settling a delivery of a channel that is gone is a no-op:
+ * RabbitMQ requeued it already.
+ */
+class AmqpDelivery implements Delivery {
+  private settled = false;
+
+  constructor(
+    private readonly transport: AmqpTransport,
+    private readonly on: ConsumerChannel,
+    private readonly generation: number,
+    private readonly seq: number,
+    private readonly msg: ConsumeMessage,
+    readonly message: Message,
+    readonly info: DeliveryInfo,
+  ) {}
+
+  get stale(): boolean {
+    return this.generation !== this.transport.generation || !this.on.open;
+  }
+
+  /** Unique within the process: connection generation, consumer sequence, channel delivery tag. */
+  get deliveryTag(): string {
+    return `${this.generation}.${this.seq}.${this.msg.fields.deliveryTag}`;
+  }
+
+  ack(): Promise<void> {
+    if (this.settle()) this.on.acks.ack(this.msg.fields.deliveryTag);
+    return Promise.resolve();
+  }
+
+  reject({ requeue }: { requeue: boolean }): Promise<void> {
+    if (this.settle()) this.sendAtOnce(() => this.on.channel.reject(this.msg, requeue));
+    return Promise.resolve();
+  }
+
+  restore(): Promise<void> {
+    if (this.settle()) this.sendAtOnce(() => this.on.channel.nack(this.msg, false, true));
+    return Promise.resolve();
+  }
+
+  private sendAtOnce(send: () => void): void {
+    try {
+      this.on.acks.settledOtherwise(this.msg.fields.deliveryTag, send);
+    } catch {
+      // The channel closed under us: RabbitMQ requeued the delivery.
+    }
+  }
+
+  /** True when this call settles the delivery and its channel is still the live one. */
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    return !this.stale;
   }
 }
 
