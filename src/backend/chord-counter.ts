@@ -4,7 +4,8 @@
 // every header outcome back and sends (or fails) the body. Redis keeps a join set
 // (redis/chord.ts); django-celery-results a counter row (django/chord-counter.ts); index.ts
 // `chordCounterFor` picks a backend's.
-import type { ResultTuple } from '../protocol/result-meta.js';
+import type { ResultTuple, TaskMeta } from '../protocol/result-meta.js';
+import { PROPAGATE_STATES, READY_STATES, SUCCESS } from '../protocol/states.js';
 
 /** One header task's outcome. */
 export interface ChordEntry {
@@ -55,3 +56,25 @@ export interface ChordCounter {
  */
 export const CHORD_BACKENDS =
   "chords need the Redis, django-db or SQLAlchemy (db+) result backend; rpc:// does not support chords, as in Celery (set result_backend to a redis:// URL, django-db or db+postgresql://…)";
+
+/** The task ids a header's result tuples name: a member's own id, or every member of a nested group. */
+export function headerIds(tuples: readonly ResultTuple[]): string[] {
+  return tuples.flatMap(([[id], children]) => (children ? headerIds(children) : [id]));
+}
+
+/**
+ * `GroupResult.join` over stored metas: each header member's outcome in header order; a nested
+ * group's is the list of its members' values, or its first member that failed or is not ready.
+ * A chain in the header is its last step (the tuple's own id; its parents don't count).
+ */
+export function joinHeader(tuples: readonly ResultTuple[], metaOf: (taskId: string) => TaskMeta): ChordEntry[] {
+  return tuples.map(([[id], children]) => {
+    if (!children) {
+      const meta = metaOf(id);
+      return { taskId: id, state: meta.status, result: meta.result };
+    }
+    const members = joinHeader(children, metaOf);
+    const failed = members.find((entry) => PROPAGATE_STATES.has(entry.state) || !READY_STATES.has(entry.state));
+    return failed ?? { taskId: id, state: SUCCESS, result: members.map((entry) => entry.result) };
+  });
+}

@@ -5,6 +5,7 @@
 // then sends the body with the results joined in header order — or, when one failed, fails the
 // body with ChordError('Dependency <id> raised <repr>') and calls its errbacks (chord-error.ts).
 import { z } from 'zod';
+import { headerIds, joinHeader } from '../backend/chord-counter.js';
 import { ChordError, MaxRetriesExceededError } from '../errors.js';
 import { exceptionRepr, toExceptionInfo } from '../protocol/exceptions.js';
 import type { ResultTuple, TaskMeta } from '../protocol/result-meta.js';
@@ -22,24 +23,17 @@ export type UnlockDecision =
   | { kind: 'fail'; taskId: string; exception: unknown }
   | { kind: 'apply'; results: unknown[] };
 
-/** The task ids a header's result tuples name: a member's own id, or every member of a nested group. */
-function headerIds(tuples: readonly ResultTuple[]): string[] {
-  return tuples.flatMap(([[id], children]) => (children ? headerIds(children) : [id]));
-}
-
 /**
  * `GroupResult.ready()`, then `join(propagate=True)`: wait until every result is ready; the first
  * failed (FAILURE/REVOKED) one in header order fails the chord (`_failed_join_report`); else the
- * values in header order, a nested group giving its list of values (`GroupResult.get`). A chain in
- * the header is its last step (the tuple's own id; its parents don't count).
+ * values in header order, a nested group giving its list of values (`GroupResult.get`).
  */
 export function unlockDecision(header: readonly ResultTuple[], metaOf: (id: string) => TaskMeta): UnlockDecision {
-  const ids = headerIds(header);
-  if (!ids.every((id) => READY_STATES.has(metaOf(id).status))) return { kind: 'wait' };
-  const failed = ids.find((id) => PROPAGATE_STATES.has(metaOf(id).status));
-  if (failed !== undefined) return { kind: 'fail', taskId: failed, exception: metaOf(failed).result };
-  const join = (tuples: readonly ResultTuple[]): unknown[] => tuples.map(([[id], children]) => (children ? join(children) : metaOf(id).result));
-  return { kind: 'apply', results: join(header) };
+  if (!headerIds(header).every((id) => READY_STATES.has(metaOf(id).status))) return { kind: 'wait' };
+  const entries = joinHeader(header, metaOf);
+  const failed = entries.find((entry) => PROPAGATE_STATES.has(entry.state));
+  if (failed !== undefined) return { kind: 'fail', taskId: failed.taskId, exception: failed.result };
+  return { kind: 'apply', results: entries.map((entry) => entry.result) };
 }
 
 /** What the unlock task needs of the app: send signatures, read results, the poll interval. */

@@ -8,8 +8,8 @@
 import { DecodeError } from '../../errors.js';
 import { jsonDecode, jsonEncode } from '../../protocol/codecs/json.js';
 import type { ResultTuple, TaskMeta } from '../../protocol/result-meta.js';
-import { PROPAGATE_STATES, READY_STATES, SUCCESS } from '../../protocol/states.js';
-import type { ChordCounter, ChordEntry, ChordPart, ChordPartOutcome } from '../chord-counter.js';
+import { READY_STATES } from '../../protocol/states.js';
+import { type ChordCounter, type ChordPart, type ChordPartOutcome, headerIds, joinHeader } from '../chord-counter.js';
 import type { SqlClient, SqlRow } from '../sql/sql-client.js';
 
 const TABLE = 'django_celery_results_chordcounter';
@@ -52,7 +52,8 @@ export class DjangoChordCounter implements ChordCounter {
     });
     if (subTasks === null) return { complete: false };
     const header = decodeSubTasks(subTasks, where);
-    const results = await Promise.all(header.map((tuple) => this.join(tuple)));
+    const metas = new Map(await Promise.all(headerIds(header).map(async (id) => [id, await this.readMeta(id)] as const)));
+    const results = joinHeader(header, (id) => metas.get(id)!);
     // `trigger_callback` only runs when `deps.ready()`: every header task stored before it counted.
     const pending = results.find((entry) => !READY_STATES.has(entry.state));
     if (pending) throw new Error(`chord ${part.groupId}: header task ${pending.taskId} is ${pending.state} although ${where} reached 0; the callback is not sent`);
@@ -61,18 +62,6 @@ export class DjangoChordCounter implements ChordCounter {
 
   /** The row was deleted when the count reached 0: nothing is held. */
   async finishChord(): Promise<void> {}
-
-  /** `GroupResult.join`: a task's stored outcome; a nested group's as the list of its members' results (its first failure wins). */
-  private async join(tuple: ResultTuple): Promise<ChordEntry> {
-    const [[id], children] = tuple;
-    if (!children) {
-      const meta = await this.readMeta(id);
-      return { taskId: id, state: meta.status, result: meta.result };
-    }
-    const members = await Promise.all(children.map((child) => this.join(child)));
-    const failed = members.find((entry) => PROPAGATE_STATES.has(entry.state) || !READY_STATES.has(entry.state));
-    return failed ?? { taskId: id, state: SUCCESS, result: members.map((entry) => entry.result) };
-  }
 }
 
 function decodeSubTasks(text: string, where: string): ResultTuple[] {
