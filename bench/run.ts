@@ -289,6 +289,17 @@ async function drainBench(): Promise<void> {
   report('BullMQ Worker concurrency 50, results kept', `${fmt(bull.rate)}  ${bull.cpuPerTask.toFixed(3)} ms CPU/task, peak RSS ${bull.rssMb.toFixed(0)} MB; ts-celery no flags = ${(noFlags.rate / bull.rate).toFixed(2)}×`);
 }
 
+/** `npm run bench -- worker`: our worker alone, no flags, BENCH_REPEAT times (default 3) — for
+ * comparing a change or BENCH_WORKER_NODE_OPTIONS without the Python and BullMQ runs. */
+async function workerBench(): Promise<void> {
+  const repeat = Number(process.env.BENCH_REPEAT ?? 3);
+  console.log(`\n== our worker alone, no flags (${N.toLocaleString()} no-op tasks, results on, ${repeat} runs) ==`);
+  for (let i = 1; i <= repeat; i++) {
+    const f = await drainOurs(N, true, []);
+    report(`run ${i}`, `${fmt(f.rate).padStart(9)}  ${f.cpuPerTask.toFixed(3)} ms CPU/task, idle RSS ${f.idleRssMb.toFixed(0)} MB, peak RSS ${f.rssMb.toFixed(0)} MB`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scale: -c and process curves, I/O-bound tasks, backlog growth, ETA-held messages
 
@@ -481,6 +492,7 @@ try {
   if (!only || only === 'latency') await latencyBench();
   if (!only || only === 'rabbitmq') await rabbitBench();
   if (only === 'scale') await scaleBench();
+  if (only === 'worker') await workerBench();
 } finally {
   await reset();
   redis.disconnect();

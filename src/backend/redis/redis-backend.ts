@@ -100,7 +100,10 @@ export class RedisBackend implements ResultBackend {
       watchLiveness(redis, { replyTimeoutMs: replyTimeout === null ? null : replyTimeout * 1000, healthCheckMs: health * 1000, connectTimeoutMs: connectTimeout });
       return redis;
     };
-    this.client = defineResultScripts(watched(new Redis({ ...base, connectionName: name, enableAutoPipelining: true, lazyConnect: true })));
+    // No ioredis auto-pipelining (here or on the broker): stores are already batched into one
+    // script call per turn, and an auto-pipelined command costs a Pipeline object and waits for
+    // the next event-loop turn (it made the worker ~20% slower and the round trip ~25% longer).
+    this.client = defineResultScripts(watched(new Redis({ ...base, connectionName: name, lazyConnect: true })));
     // ioredis reconnects by itself; without a listener it would crash the process on 'error'.
     this.client.on('error', () => {});
     this.client.once('ready', () => (this.everReady = true));

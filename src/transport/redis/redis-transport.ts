@@ -303,7 +303,9 @@ export class RedisTransport implements Transport {
     const opts: RedisOptions = {
       ...this.connection,
       lazyConnect: true,
-      enableAutoPipelining: name === 'main',
+      // No auto-pipelining: fetches, registers and acks are batched by our own scripts, and
+      // ioredis' auto-pipeline adds a Pipeline object and an event-loop turn to every command
+      // (see RedisBackend).
       ...(o.clientName ? { connectionName: o.clientName } : {}),
       connectTimeout,
       ...(o.socketKeepalive ? { keepAlive: 60_000 } : {}),
