@@ -1,8 +1,9 @@
 // `npm run bench`: publish throughput, worker drain throughput, round-trip latency and worker
 // memory, each against Python Celery and the raw Redis floor measured in the same run on the
 // same Redis (db 15, key prefix `bench:`), then the same on RabbitMQ. Prints ratios; not a test.
-//   `npm run bench -- publish|drain|latency|rabbitmq|scale` runs one section (scale is not in the
-//   default run: -c and process curves, I/O-bound tasks, backlog growth, ETA-held messages).
+//   `npm run bench -- publish|drain|latency|rabbitmq|scale|worker` runs one section (scale and worker
+//   are not in the default run: scale = -c and process curves, I/O-bound tasks, backlog growth,
+//   ETA-held messages; worker = our worker alone, no flags, BENCH_REPEAT times, to compare a change).
 //   BENCH_BACKLOG (default 10000,100000; add 1000000 for the large point) for scale's backlog curve.
 //   BENCH_N (default 20000) tasks for our runs, BENCH_PY_N (default 5000) for Python's.
 //   BENCH_WORKER_NODE_OPTIONS: NODE_OPTIONS for our worker only (e.g. V8 heap flags).
