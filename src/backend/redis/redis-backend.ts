@@ -100,9 +100,10 @@ export class RedisBackend implements ResultBackend {
       watchLiveness(redis, { replyTimeoutMs: replyTimeout === null ? null : replyTimeout * 1000, healthCheckMs: health * 1000, connectTimeoutMs: connectTimeout });
       return redis;
     };
-    // No ioredis auto-pipelining (here or on the broker): stores are already batched into one
-    // script call per turn, and an auto-pipelined command costs a Pipeline object and waits for
-    // the next event-loop turn (it made the worker ~20% slower and the round trip ~25% longer).
+    // No ioredis auto-pipelining: stores are already batched into one script call per turn, and
+    // an auto-pipelined command costs a Pipeline object and waits for the next event-loop turn
+    // (`npm run bench -- worker`, interleaved runs: drain ~13% faster without it). A command
+    // in flight when a dead path is dropped is re-sent by ioredis (autoResendUnfulfilledCommands).
     this.client = defineResultScripts(watched(new Redis({ ...base, connectionName: name, lazyConnect: true })));
     // ioredis reconnects by itself; without a listener it would crash the process on 'error'.
     this.client.on('error', () => {});
