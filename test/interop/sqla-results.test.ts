@@ -34,6 +34,17 @@ except Exception as e:
     raised = [type(e).__name__, str(e)]
 `;
 
+/**
+ * Our side of the saved-group check: an extended SUCCESS row for `a` (what `result_extended` adds)
+ * and a group of `a` and a never-stored `b`, as Python reads it back.
+ */
+async function saveOurGroup(ours: ResultBackend, queue: string): Promise<{ groupId: string; a: string; b: string }> {
+  const [groupId, a, b] = [randomUUID(), randomUUID(), randomUUID()];
+  await ours.storeResult(buildTaskMeta({ taskId: a, status: 'SUCCESS', result: { n: 1 }, dateDone: new Date(), extended: { name: 'ts.echo', args: [1, 'x'], kwargs: { k: true }, worker: 'ts@h', retries: 0, queue } }));
+  await ours.saveGroup(groupId, [[groupId, null], [[[a, null], null], [[b, null], null]]]);
+  return { groupId, a, b };
+}
+
 const redisClaim = claimRedis('sqla-results');
 const { url: brokerUrl, token, prefix } = redisClaim;
 const databases: TestDatabase[] = [];
@@ -131,11 +142,8 @@ ${sendAddAndFailure(tsQueue)}print(json.dumps({'value': value, 'state': ok.state
       const ours = createBackend(tsEnv.RESULT_BACKEND) as ResultBackend;
       const theirs = createBackend(pyEnv.RESULT_BACKEND) as ResultBackend;
       closers.push(() => ours.close(), () => theirs.close());
-      const groupId = randomUUID();
       const pickled = randomUUID();
-      const [a, b] = [randomUUID(), randomUUID()];
-      await ours.storeResult(buildTaskMeta({ taskId: a, status: 'SUCCESS', result: { n: 1 }, dateDone: new Date(), extended: { name: 'ts.echo', args: [1, 'x'], kwargs: { k: true }, worker: 'ts@h', retries: 0, queue: tsQueue } }));
-      await ours.saveGroup(groupId, [[groupId, null], [[[a, null], null], [[b, null], null]]]);
+      const { groupId, a, b } = await saveOurGroup(ours, tsQueue);
       const pyGroup = await runPython(
         `import json
 from interop_app import app, make_app
@@ -247,10 +255,7 @@ test('sqlite: Python reads what our worker stores, we read what a Python worker 
   // Our worker created ts.db's tables at start-up; a saved group and an extended row of ours in it.
   const ours = createBackend(tsEnv.RESULT_BACKEND) as ResultBackend;
   closers.push(() => ours.close());
-  const groupId = randomUUID();
-  const [a, b] = [randomUUID(), randomUUID()];
-  await ours.storeResult(buildTaskMeta({ taskId: a, status: 'SUCCESS', result: { n: 1 }, dateDone: new Date(), extended: { name: 'ts.echo', args: [1, 'x'], kwargs: { k: true }, worker: 'ts@h', retries: 0, queue: tsQueue } }));
-  await ours.saveGroup(groupId, [[groupId, null], [[[a, null], null], [[b, null], null]]]);
+  const { groupId, a, b } = await saveOurGroup(ours, tsQueue);
 
   // One Python run: our worker's SUCCESS / FAILURE and our group read from ts.db; then, with py.db
   // (whose tables Python makes: nothing of ours has opened it), a Python worker's result and a
