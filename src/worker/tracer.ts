@@ -14,7 +14,6 @@ import { argsRepr } from '../protocol/repr.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import { FAILURE, RETRY, REVOKED, STARTED, SUCCESS } from '../protocol/states.js';
 import type { TaskContext } from '../registry/task-definition.js';
-import { taskControlFlow } from '../registry/task-handle.js';
 import type { SignalName, SignalPayloads } from '../signals.js';
 import { publishCallbacks, publishChainStep, publishErrbacks } from './canvas-dispatch.js';
 import { onChordPartReturn } from './chord-part.js';
@@ -23,6 +22,7 @@ import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import { WorkerLostError } from './pools/worker-lost.js';
 import type { Request } from './request.js';
 import type { TaskAbort } from './task-abort.js';
+import { WorkerTaskContext } from './task-context.js';
 import type { TaskObserver } from './task-observer.js';
 import { ResultRecorder } from './result-recorder.js';
 import { autoretryFor, decideRetry, republish } from './retry.js';
@@ -319,29 +319,9 @@ export class TaskTracer {
   }
 
   private context(req: Request, abort: TaskAbort): TaskContext {
-    const { task } = req;
-    return {
-      id: task.id,
-      name: task.name,
-      retries: task.retries,
-      headers: task.headers,
-      rootId: task.rootId,
-      parentId: task.parentId,
-      group: task.group,
-      eta: task.eta,
-      expires: task.expires,
-      hostname: this.deps.hostname,
-      deliveryInfo: req.delivery.info,
-      request: task,
-      get signal() {
-        return abort.signal;
-      },
-      updateState: async (state, meta) => {
-        await this.recorder.store(req, state, meta ?? null);
-      },
-      retry: taskControlFlow.retry,
-      replace: taskControlFlow.replace,
-    };
+    return new WorkerTaskContext(req.task, this.deps.hostname, req.delivery.info, abort, async (state, meta) => {
+      await this.recorder.store(req, state, meta ?? null);
+    });
   }
 
   private async hook<K extends 'onSuccess' | 'onFailure' | 'onRetry' | 'after'>(req: Request, name: K, ...args: unknown[]): Promise<void> {

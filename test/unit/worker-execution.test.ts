@@ -41,6 +41,16 @@ app.task({ name: 'x.soft_unhandled' }, async ({ ctx }) => {
   await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
 });
 app.task('x.marker', (value: string) => value);
+// What a handler may do with its context: destructure it (updateState keeps working unbound), read
+// the request's fields, and look at the signal only if it wants to.
+const progress = { release: () => {} };
+app.task({ name: 'x.context' }, async ({ ctx }) => {
+  const { updateState, id, name, hostname, deliveryInfo, request, signal } = ctx;
+  const gate = new Promise<void>((r) => (progress.release = r));
+  await updateState('PROGRESS', { step: 1 });
+  await gate;
+  return { id, name, hostname, queue: deliveryInfo.queue ?? null, args: request.args, aborted: signal.aborted, isSignal: signal instanceof AbortSignal, keys: Object.keys(ctx).sort() };
+});
 // Settles only when the test says so: the hard limit must be recorded while it is still running.
 const hardHandler = { release: () => {}, returned: Promise.resolve() };
 app.task({ name: 'x.hard', time_limit: 0.1 }, () => {
@@ -105,6 +115,23 @@ test('ctx.retry() stores RETRY with the given exc, then the retried run succeeds
   }
   assert.ok(sawRetry, 'RETRY was visible while waiting');
   assert.equal(await r.get({ timeout: 20 }), 1);
+});
+
+test('the task context: fields, an unbound updateState, the signal on demand', async () => {
+  const r = await app.sendTask('x.context', [7]);
+  const deadline = Date.now() + 10_000;
+  while ((await r.meta()).status !== 'PROGRESS' && Date.now() < deadline) await new Promise((res) => setTimeout(res, 2));
+  assert.deepEqual((await r.meta()).result, { step: 1 });
+  progress.release();
+  const seenBy = (await r.get({ timeout: 10 })) as Record<string, unknown>;
+  assert.deepEqual(
+    { ...seenBy, keys: undefined },
+    { id: r.id, name: 'x.context', hostname: 'exec@test', queue: 'celery', args: [7], aborted: false, isSignal: true, keys: undefined },
+  );
+  // The request's fields and the task's controls are the context's own; the signal is read on demand.
+  for (const key of ['id', 'name', 'retries', 'headers', 'rootId', 'parentId', 'group', 'eta', 'expires', 'hostname', 'deliveryInfo', 'request', 'updateState', 'retry', 'replace']) {
+    assert.ok((seenBy.keys as string[]).includes(key), `ctx has its own ${key}`);
+  }
 });
 
 test('soft time limit aborts ctx.signal; the handler cleans up and its return decides the state', async () => {
