@@ -68,6 +68,23 @@ describe('keys, values and TTLs', () => {
     assert.ok(pttl > 86_390_000 && pttl <= 86_400_000, `PTTL ${pttl}`);
   });
 
+  test('after SCRIPT FLUSH (a restarted or failed-over server) stores load their scripts again', async () => {
+    const b = backend();
+    const first = newId();
+    await b.storeResult(success(first, 1));
+    // Server-wide: any other test's next script call takes the same EVAL fallback.
+    await admin.script('FLUSH');
+    const [one, two] = [newId(), newId()];
+    // The same turn: one batched script call for both; then a single store on its own.
+    await Promise.all([b.storeResult(success(one, 2)), b.storeResult(success(two, 3))]);
+    await admin.script('FLUSH');
+    const three = newId();
+    await b.storeResult(success(three, 4));
+    for (const [id, value] of [[one, 2], [two, 3], [three, 4]] as const) {
+      assert.equal(JSON.parse((await admin.get(`celery-task-meta-${id}`))!).result, value);
+    }
+  });
+
   test('result_expires sets the TTL; 0 and null store without one', async () => {
     const cases: [number | null, number][] = [[120, 120_000], [90.9, 90_000], [0, -1], [null, -1]];
     for (const [resultExpires, expected] of cases) {

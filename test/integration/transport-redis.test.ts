@@ -84,6 +84,24 @@ test("a fetch registers the message exactly as kombu's QoS.append; ack removes i
   await consumer.cancel();
 });
 
+test('after SCRIPT FLUSH (a restarted or failed-over server) the scripts are loaded again: fetch and ack keep working', async () => {
+  const t = open();
+  const queue = q('flushed');
+  const { consumer, got, waitFor } = collect(t, [queue], 0);
+  await t.publish(msg('before'), { exchange: '', routingKey: queue });
+  await waitFor(1);
+  await got[0]!.ack();
+  // Server-wide: any other test's next script call takes the same EVAL fallback.
+  await redis.script('FLUSH');
+  await t.publish(msg('after'), { exchange: '', routingKey: queue });
+  await waitFor(2);
+  assert.equal(got[1]!.message.headers.id, 'after');
+  assert.equal(await redis.hexists(`${prefix}unacked`, got[1]!.deliveryTag), 1, 'registered by the reloaded fetch script');
+  await got[1]!.ack();
+  assert.equal(await redis.hexists(`${prefix}unacked`, got[1]!.deliveryTag), 0, 'removed by the reloaded ack script');
+  await consumer.cancel();
+});
+
 test('binding members are byte-exact; a topic binding written by kombu routes our publish', async () => {
   const t = open();
   const queue = q('celery');

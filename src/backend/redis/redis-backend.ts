@@ -14,7 +14,7 @@ import type { ResultBackend, WaitOptions } from '../result-backend.js';
 import { waitForState } from '../wait-for-state.js';
 import { KeyWatcher } from './key-watcher.js';
 import { ResultKeys } from './keys.js';
-import { defineResultScripts, type ScriptedRedis } from './scripts.js';
+import { ResultScripts } from './scripts.js';
 
 export interface RedisBackendOptions {
   /** Seconds results are kept (`result_expires`, default 86400 = 1 day); 0 or null = no TTL. */
@@ -67,7 +67,8 @@ export class RedisBackend implements ResultBackend {
   readonly keys: ResultKeys;
   /** The TTL written with every value, in seconds; 0 = none. */
   readonly ttlSeconds: number;
-  private readonly client: ScriptedRedis;
+  private readonly client: Redis;
+  private readonly scripts: ResultScripts;
   private readonly watcher: KeyWatcher;
   private readonly failWaits = new Set<(error: Error) => void>();
   private pendingStores: PendingStore[] = [];
@@ -104,7 +105,8 @@ export class RedisBackend implements ResultBackend {
     // an auto-pipelined command costs a Pipeline object and waits for the next event-loop turn
     // (`npm run bench -- worker`, interleaved runs: drain ~13% faster without it). A command
     // in flight when a dead path is dropped is re-sent by ioredis (autoResendUnfulfilledCommands).
-    this.client = defineResultScripts(watched(new Redis({ ...base, connectionName: name, lazyConnect: true })));
+    this.client = watched(new Redis({ ...base, connectionName: name, lazyConnect: true }));
+    this.scripts = new ResultScripts(this.client);
     // ioredis reconnects by itself; without a listener it would crash the process on 'error'.
     this.client.on('error', () => {});
     this.client.once('ready', () => (this.everReady = true));
@@ -158,9 +160,9 @@ export class RedisBackend implements ResultBackend {
       };
       if (batch.length === 1) {
         const [p] = batch as [PendingStore];
-        this.client.celeryStoreResult(p.key, p.value, this.ttlSeconds).then((stored) => p.resolve(stored === 1), fail);
+        this.scripts.storeResult(p.key, p.value, this.ttlSeconds).then((stored) => p.resolve(stored === 1), fail);
       } else {
-        this.client.celeryStoreResults(batch.length, ...batch.map((p) => p.key), this.ttlSeconds, ...batch.map((p) => p.value)).then(
+        this.scripts.storeResults(batch.map((p) => p.key), batch.map((p) => p.value), this.ttlSeconds).then(
           (stored) => batch.forEach((p, j) => p.resolve(stored[j] === 1)),
           fail,
         );
@@ -213,7 +215,7 @@ export class RedisBackend implements ResultBackend {
   async saveGroup(groupId: string, result: ResultTuple): Promise<void> {
     const key = this.keys.group(groupId);
     const value = encodeStored({ result }, key);
-    await this.run(`store ${key}`, () => this.client.celerySetPublish(key, value, this.ttlSeconds));
+    await this.run(`store ${key}`, () => this.scripts.setPublish(key, value, this.ttlSeconds));
   }
 
   async restoreGroup(groupId: string): Promise<ResultTuple | null> {

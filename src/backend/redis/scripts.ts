@@ -1,6 +1,7 @@
 // Lua for the writes Python's Redis backend makes as GET-then-pipeline (celery/backends/base.py
 // `_store_result`, celery/backends/redis.py `_set`): here one atomic round trip each.
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../../transport/redis/lua-script.js';
 
 /**
  * KEYS[1] meta key (= channel); ARGV[1] value; ARGV[2] TTL seconds, 0 = none. Returns 0 when a
@@ -48,17 +49,25 @@ redis.call('PUBLISH', KEYS[1], ARGV[1])
 return 1
 `;
 
-export type ScriptedRedis = Redis & {
-  celeryStoreResult(key: string, value: string, ttl: number): Promise<number>;
-  /** numkeys, keys…, ttl, values… */
-  celeryStoreResults(...args: (string | number)[]): Promise<number[]>;
-  celerySetPublish(key: string, value: string, ttl: number): Promise<number>;
-};
+const STORE_RESULT_SCRIPT = new LuaScript(STORE_RESULT);
+const STORE_RESULTS_SCRIPT = new LuaScript(STORE_RESULTS);
+const SET_PUBLISH_SCRIPT = new LuaScript(SET_PUBLISH);
 
-/** Register the scripts on a client (EVALSHA, loading them on NOSCRIPT). */
-export function defineResultScripts(client: Redis): ScriptedRedis {
-  client.defineCommand('celeryStoreResult', { numberOfKeys: 1, lua: STORE_RESULT });
-  client.defineCommand('celeryStoreResults', { lua: STORE_RESULTS });
-  client.defineCommand('celerySetPublish', { numberOfKeys: 1, lua: SET_PUBLISH });
-  return client as ScriptedRedis;
+/** The backend's scripted writes on one client (EVALSHA, EVAL on NOSCRIPT). */
+export class ResultScripts {
+  constructor(private readonly client: Redis) {}
+
+  /** 1 when stored, 0 when a stored SUCCESS made it skip the write. */
+  storeResult(key: string, value: string, ttl: number): Promise<number> {
+    return STORE_RESULT_SCRIPT.run(this.client, [key], [value, ttl]) as Promise<number>;
+  }
+
+  /** One 0/1 per key, as storeResult. */
+  storeResults(keys: string[], values: string[], ttl: number): Promise<number[]> {
+    return STORE_RESULTS_SCRIPT.run(this.client, keys, [ttl, ...values]) as Promise<number[]>;
+  }
+
+  setPublish(key: string, value: string, ttl: number): Promise<number> {
+    return SET_PUBLISH_SCRIPT.run(this.client, [key], [value, ttl]) as Promise<number>;
+  }
 }

@@ -1,7 +1,8 @@
-// The Lua scripts of the Redis transport, each defined once and loaded with ioredis
-// defineCommand (EVALSHA, EVAL on NOSCRIPT). They do kombu's bookkeeping
+// The Lua scripts of the Redis transport, run by SHA1 (EVALSHA, EVAL on NOSCRIPT; lua-script.ts).
+// They do kombu's bookkeeping
 // (kombu/transport/redis.py `QoS.append`, `restore_by_tag`) in one round trip per batch.
 import type { Redis } from 'ioredis';
+import { LuaScript } from './lua-script.js';
 
 /**
  * Registers one popped message exactly as kombu's QoS.append does: `ZADD unacked_index <now>
@@ -163,14 +164,12 @@ return 0
 `;
 
 const SCRIPTS = {
-  tsceleryFetch: FETCH,
-  tsceleryRegister: REGISTER,
-  tsceleryAck: ACK,
-  tsceleryRestore: RESTORE,
-  tsceleryUnlock: UNLOCK,
-} as const;
-
-type ScriptCall = (numberOfKeys: number, ...args: (string | number)[]) => Promise<unknown>;
+  fetch: new LuaScript(FETCH),
+  register: new LuaScript(REGISTER),
+  ack: new LuaScript(ACK),
+  restore: new LuaScript(RESTORE),
+  unlock: new LuaScript(UNLOCK),
+};
 
 /** One fetched list entry: where it was popped from, its raw text and registered tag. */
 export interface FetchedEntry {
@@ -194,21 +193,16 @@ export interface RestoreItem {
   targets: string[];
 }
 
-/** Typed calls of the scripts on one connection (each defined once per connection). */
+/** Typed calls of the scripts on one connection. */
 export class RedisScripts {
-  constructor(private readonly redis: Redis) {
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      if (!(name in redis)) redis.defineCommand(name, { lua });
-    }
-  }
+  constructor(private readonly redis: Redis) {}
 
   private call(name: keyof typeof SCRIPTS, keys: string[], args: (string | number)[]): Promise<unknown> {
-    const fn = (this.redis as unknown as Record<string, ScriptCall>)[name]!;
-    return fn.call(this.redis, keys.length, ...keys, ...args);
+    return SCRIPTS[name].run(this.redis, keys, args);
   }
 
   async fetch(unacked: string, index: string, lists: string[], queues: string[], n: number, now: string, rotate: boolean, maxSize = 0): Promise<FetchedEntry[]> {
-    const flat = (await this.call('tsceleryFetch', [unacked, index, ...lists], [n, now, queues.length, rotate ? 1 : 0, maxSize, ...queues])) as (number | string)[];
+    const flat = (await this.call('fetch', [unacked, index, ...lists], [n, now, queues.length, rotate ? 1 : 0, maxSize, ...queues])) as (number | string)[];
     const out: FetchedEntry[] = [];
     for (let i = 0; i < flat.length; i += 4) {
       const tag = String(flat[i + 3]);
@@ -223,21 +217,21 @@ export class RedisScripts {
   }
 
   async register(unacked: string, index: string, raw: string, queue: string, now: string): Promise<string> {
-    return String(await this.call('tsceleryRegister', [unacked, index], [raw, queue, now]));
+    return String(await this.call('register', [unacked, index], [raw, queue, now]));
   }
 
   async ack(unacked: string, index: string, tags: string[]): Promise<void> {
-    await this.call('tsceleryAck', [unacked, index], tags);
+    await this.call('ack', [unacked, index], tags);
   }
 
   async restore(unacked: string, index: string, push: 'LPUSH' | 'RPUSH', items: readonly RestoreItem[]): Promise<boolean[]> {
     const args: string[] = [push];
     for (const it of items) args.push(it.tag, it.match, it.expected, it.envelope, String(it.targets.length), ...it.targets);
-    const res = (await this.call('tsceleryRestore', [unacked, index], args)) as number[];
+    const res = (await this.call('restore', [unacked, index], args)) as number[];
     return res.map((r) => Number(r) === 1);
   }
 
   async unlock(key: string, token: string): Promise<void> {
-    await this.call('tsceleryUnlock', [key], [token]);
+    await this.call('unlock', [key], [token]);
   }
 }
