@@ -1,6 +1,6 @@
 // The Lua scripts of the Redis transport, run by SHA1 (EVALSHA, EVAL on NOSCRIPT; lua-script.ts).
-// They do kombu's bookkeeping
-// (kombu/transport/redis.py `QoS.append`, `restore_by_tag`) in one round trip per batch.
+// They do kombu's bookkeeping (kombu/transport/redis.py `QoS.append`, `restore_by_tag`) in one
+// round trip per batch.
 import type { Redis } from 'ioredis';
 import { LuaScript } from './lua-script.js';
 
