@@ -8,6 +8,7 @@ import { DecodeError, TransportError } from '../../errors.js';
 import { jsonDecode, jsonEncode } from '../../protocol/codecs/json.js';
 import type { ResultTuple } from '../../protocol/result-meta.js';
 import type { ChordCounter, ChordEntry, ChordPart, ChordPartOutcome } from '../chord-counter.js';
+import { LuaScript } from '../../transport/redis/lua-script.js';
 import { decodeGroup } from '../meta-codec.js';
 import type { ResultKeys } from './keys.js';
 import type { RedisBackend } from './redis-backend.js';
@@ -69,12 +70,10 @@ export class RedisChordStore implements ChordCounter {
     const jkey = this.keys.chordJoin(g);
     const score = part.groupIndex ?? '+inf';
     const token = randomUUID().replace(/-/g, '');
-    const reply = (await this.client.eval(
-      CHORD_PART_RETURN_LUA,
-      6,
-      jkey, this.keys.chordAdjust(g), this.keys.chordSize(g), this.keys.chordDedup(g), this.keys.group(g), this.keys.chordClaim(g),
-      part.taskId, pythonJson([1, part.taskId, part.state, part.result]), this.ordered ? '1' : '0', String(score),
-      String(this.ttlSeconds), String(this.ttlSeconds), String(CLAIM_EXPIRES_S), token,
+    const reply = (await CHORD_PART_RETURN.run(
+      this.client,
+      [jkey, this.keys.chordAdjust(g), this.keys.chordSize(g), this.keys.chordDedup(g), this.keys.group(g), this.keys.chordClaim(g)],
+      [part.taskId, pythonJson([1, part.taskId, part.state, part.result]), this.ordered ? '1' : '0', String(score), String(this.ttlSeconds), String(this.ttlSeconds), String(CLAIM_EXPIRES_S), token],
     ).catch((cause: Error) => {
       throw new TransportError(`chord bookkeeping on ${jkey} failed: ${cause.message}`, { cause });
     })) as [number, string | null, string | null, number];
@@ -97,7 +96,7 @@ export class RedisChordStore implements ChordCounter {
   async finishChord(groupId: string, claimToken: string): Promise<boolean> {
     const g = groupId;
     const keys = [this.keys.chordClaim(g), this.keys.chordJoin(g), this.keys.chordAdjust(g), this.keys.chordSize(g), this.keys.chordDedup(g)];
-    return (await this.client.eval(CHORD_CLEANUP_LUA, keys.length, ...keys, claimToken, String(DONE_EXPIRES_S))) === 1;
+    return (await CHORD_CLEANUP.run(this.client, keys, [claimToken, String(DONE_EXPIRES_S)])) === 1;
   }
 
   /** Before 5.7 the chord keys were simply deleted (kept for producers that manage a chord themselves). */
@@ -168,6 +167,10 @@ if redis.call('GET', ckey) == token then
 end
 return 0
 `;
+
+// Run by SHA1, as redis-py's `register_script` runs Celery's (lua-script.ts).
+const CHORD_PART_RETURN = new LuaScript(CHORD_PART_RETURN_LUA);
+const CHORD_CLEANUP = new LuaScript(CHORD_CLEANUP_LUA);
 
 async function exec(multi: ReturnType<Redis['multi']>, key: string): Promise<unknown[]> {
   let replies: [Error | null, unknown][] | null;
