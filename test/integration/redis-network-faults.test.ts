@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
+import { watchLiveness } from '../../src/transport/redis/liveness.js';
 import type { TransportEvent } from '../../src/transport/transport.js';
 import { Worker } from '../../src/worker/worker.js';
 import { type BlackholeProxy, startBlackholeProxy } from '../helpers/blackhole-proxy.js';
@@ -137,4 +138,23 @@ test('a producer and a result read on a blackholed path wait, then complete once
   await stored.backend!.storeResult({ task_id: result.id, status: 'SUCCESS', result: 42, traceback: null, children: [], date_done: null });
   assert.equal(await result.get({ timeout: 10 }), 42);
   assert.equal(await admin.llen(queue), 1);
+});
+
+test('a command written during a handshake that never finishes is sent once a connection is ready, not lost', async () => {
+  const { proxy } = await setUp();
+  // New connections are accepted but never answered: the handshake hangs until it is given up.
+  proxy.blackhole();
+  const redis = new Redis({ host: '127.0.0.1', port: proxy.port, lazyConnect: true, retryStrategy: () => 100 });
+  closers.push(async () => redis.disconnect());
+  watchLiveness(redis, { replyTimeoutMs: 1000, healthCheckMs: 0, connectTimeoutMs: 300 });
+  redis.connect().catch(() => undefined);
+  await until(() => redis.status === 'connect', 'the TCP connection to the proxy');
+  // ioredis writes a PUBLISH at once, handshake or not (Redis allows it while loading).
+  const published = redis.publish(`stragglers-${token}`, 'x');
+  await until(() => redis.status !== 'connect', 'the handshake to be given up');
+  proxy.resume();
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([published.then((n) => `published to ${n}`), new Promise((r) => (timer = setTimeout(() => r('never settled'), 5000)))]);
+  clearTimeout(timer);
+  assert.equal(settled, 'published to 0');
 });

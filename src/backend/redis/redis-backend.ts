@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { BackendUnavailable, ConfigError, TransportError } from '../../errors.js';
 import type { ResultTuple, TaskMeta } from '../../protocol/result-meta.js';
 import { checkRedisConnection } from '../../transport/redis/connection-check.js';
+import { keepCommandRepliesYoung } from '../../transport/redis/ioredis-command.js';
 import { watchLiveness } from '../../transport/redis/liveness.js';
 import { parseRedisUrl } from '../../transport/redis/options.js';
 import { maskUrl } from '../../url-mask.js';
@@ -80,6 +81,7 @@ export class RedisBackend implements ResultBackend {
     private readonly url: string,
     options: RedisBackendOptions = {},
   ) {
+    keepCommandRepliesYoung();
     const connection = parseRedisUrl(url, {
       masterName: options.masterName,
       sentinelKwargs: options.sentinelKwargs,

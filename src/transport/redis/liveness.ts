@@ -10,6 +10,8 @@
 //   `connectTimeoutMs` is dropped.
 // Dropping = destroying the socket: ioredis then reconnects by itself and re-sends the unanswered
 // commands on the new connection (autoResendUnfulfilledCommands), so callers see a delay, not a loss.
+// ioredis does that only for a connection that had been ready; the commands written during a
+// handshake that never finished are handed over here (`requeueHandshakeStragglers`).
 import type { Redis } from 'ioredis';
 
 export interface LivenessOptions {
@@ -69,8 +71,10 @@ export function watchLiveness(redis: Redis, options: LivenessOptions): () => voi
   const onReady = () => {
     lastProgress = Date.now();
   };
+  const onClose = () => requeueHandshakeStragglers(redis);
   redis.on('connect', onConnect);
   redis.on('ready', onReady);
+  redis.on('close', onClose);
 
   const drop = (reason: string) => {
     options.onStale?.(reason);
@@ -119,7 +123,38 @@ export function watchLiveness(redis: Redis, options: LivenessOptions): () => voi
     listened?.off('data', onData);
     redis.off('connect', onConnect);
     redis.off('ready', onReady);
+    redis.off('close', onClose);
   };
   redis.once('end', stop);
   return stop;
+}
+
+/** The parts of ioredis' connection state that its typings keep private. */
+interface IoredisQueues {
+  commandQueue: Redis['commandQueue'];
+  prevCommandQueue?: Redis['commandQueue'] | null;
+  offlineQueue: { push(item: unknown): void };
+}
+
+/** Sent by ioredis itself to set a new connection up; the next connection sends its own. */
+const HANDSHAKE = new Set(['auth', 'hello', 'select', 'info', 'readonly']);
+
+/**
+ * ioredis writes some commands on a connection that is still handshaking: those Redis allows while
+ * loading (PUBLISH, SUBSCRIBE…) and CLIENT. When that connection closes before it is ready — a dead path
+ * dropped during the handshake, a server going away — ioredis keeps the unanswered commands for
+ * re-sending only if it had been ready (redis/event_handler.js `closeHandler`), and the next
+ * connection starts from an empty queue (`connectHandler` → `resetCommandQueue`): such a command
+ * would never settle, and whoever awaits it (an event publish at shutdown, a consumer's CLIENT ID)
+ * would wait forever. Runs on the `close` event, before any reconnect: they go to the offline
+ * queue, which ioredis sends once the next connection is ready (or rejects if the client ends).
+ */
+function requeueHandshakeStragglers(redis: Redis): void {
+  const state = redis as unknown as IoredisQueues;
+  const queue = state.commandQueue;
+  // Closed while ready: ioredis kept this very queue and re-sends it itself.
+  if (queue.length === 0 || queue === state.prevCommandQueue) return;
+  for (const item of queue.toArray()) {
+    if (!HANDSHAKE.has(item.command.name)) state.offlineQueue.push(item);
+  }
 }

@@ -14,6 +14,7 @@ import { resolveFanoutPrefix } from './fanout.js';
 import { FanoutHub } from './fanout-hub.js';
 import { checkRedisConnection } from './connection-check.js';
 import { ConnectionHealth } from './health.js';
+import { keepCommandRepliesYoung } from './ioredis-command.js';
 import { watchLiveness } from './liveness.js';
 import { RedisKeys } from './keys.js';
 import { parseRedisTransportOptions, parseRedisUrl, type RedisConnectionOptions, type RedisTransportOptions } from './options.js';
@@ -63,6 +64,7 @@ export class RedisTransport implements Transport {
     transportOptions: Record<string, unknown> = {},
     deps: RedisTransportDeps = {},
   ) {
+    keepCommandRepliesYoung();
     this.options = parseRedisTransportOptions(transportOptions);
     this.connection = parseRedisUrl(url, {
       masterName: this.options.masterName ?? undefined,
@@ -303,11 +305,10 @@ export class RedisTransport implements Transport {
     const opts: RedisOptions = {
       ...this.connection,
       lazyConnect: true,
-      // Auto-pipelined on `main` (unlike the result backend): without it, in 1–3 of 16 runs of
-      // the redis-network-faults test an event publish cut off by the dropped dead path was never
-      // answered, and the worker's shutdown waited for it forever. An auto-pipelined command cut
-      // off that way is rejected by ioredis (`abortIncompletePipelines`) and the publish logs it.
-      enableAutoPipelining: name === 'main',
+      // No ioredis auto-pipelining: the hot path already sends one script call per event-loop
+      // turn (fetch, acks, restores), and each auto-pipeline is a Pipeline object whose `length`
+      // accessor V8 keeps in old space, holding every command and reply of its turn until the next
+      // full collection (see README "Why the heap grows").
       ...(o.clientName ? { connectionName: o.clientName } : {}),
       connectTimeout,
       ...(o.socketKeepalive ? { keepAlive: 60_000 } : {}),
