@@ -55,10 +55,13 @@ export async function backendDown(opts: { n: number; outageMs?: number }): Promi
     const ranDuringOutage = executions.size - ranBefore;
     const retryWarnings = lines.filter((l) => l.includes('Failed operation _store_result')).length;
     process.env.CHAOS_DEBUG && console.error('restart backend', retryWarnings, unackedDuringOutage);
-    await backendServer.restart();
+    // Timed from the restart itself: restart() resolves only once its probe's PING is answered,
+    // and the worker (in this process) may have stored results — or all of them — by then.
     const back = Date.now();
+    await backendServer.restart();
     const countBack = await results.dbsize();
-    await waitUntil('a result stored after the restart', async () => (await results.dbsize()) > countBack, 30_000, 5);
+    const stored = async () => (await results.dbsize()) > countBack || (await storedStates(results, ids)).size === opts.n;
+    await waitUntil('a result stored after the restart', stored, 30_000, 5);
     const resumeMs = Date.now() - back;
     await waitUntil('every result to be stored', async () => (await storedStates(results, ids)).size === opts.n, 60_000, 100);
     const states = await storedStates(results, ids);

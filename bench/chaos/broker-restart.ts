@@ -78,8 +78,10 @@ export async function brokerRestart(opts: BrokerRestartOptions): Promise<BrokerR
     await server.kill();
     opts.log?.(`broker killed after ${executions.size} tasks started`);
     await sleep(opts.outageMs ?? 1000);
-    await server.restart();
+    // Timed from the restart itself: restart() resolves only once its probe's PING is answered,
+    // and the worker (in this process) may reconnect and drain everything before that.
     const back = Date.now();
+    await server.restart();
     try {
       await waitUntil('every result to be stored', async () => (await storedStates(results, ids)).size === opts.n, opts.resumeTimeoutMs ?? 60_000, 100);
     } catch (error) {
