@@ -346,7 +346,23 @@ async function waitAmqpSize(queue: string, n: number): Promise<void> {
   while ((await amqpQueue('size', queue)) < n) await new Promise((r) => setTimeout(r, 20));
 }
 
-async function drainOnRabbit(cmd: string, args: string[], n: number, withEnv: NodeJS.ProcessEnv, queueType: 'classic' | 'quorum' = 'classic'): Promise<{ rate: number; rssMb: number }> {
+/** As firstFetch: timing starts once the worker has taken its first messages (start-up excluded). */
+async function firstDelivery(queue: string, n: number, timeoutMs = 60_000): Promise<number> {
+  const conn = await amqplib.connect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    const deadline = Date.now() + timeoutMs;
+    while ((await ch.checkQueue(queue)).messageCount >= n) {
+      if (Date.now() > deadline) throw new Error(`nobody consumed ${queue}`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return performance.now();
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+async function drainOnRabbit(cmd: string, args: string[], n: number, withEnv: NodeJS.ProcessEnv, queueType: 'classic' | 'quorum' = 'classic'): Promise<{ rate: number; rssMb: number; cpuPerTask: number }> {
   const queue = queueType === 'quorum' ? 'bench-amqp-drain-quorum' : 'bench-amqp-drain';
   await reset();
   await amqpQueue('purge', queue);
@@ -360,7 +376,8 @@ async function drainOnRabbit(cmd: string, args: string[], n: number, withEnv: No
   const { child } = await startProcess(cmd, [...args, '-Q', queue], cmd === process.execPath ? /\[tasks\]/ : /ready\./);
   Object.assign(env, saved);
   try {
-    const started = performance.now();
+    const cpuBefore = treeCpuMs(child.pid!);
+    const started = await firstDelivery(queue, n);
     const deadline = Date.now() + 600_000;
     for (;;) {
       const count = (await redis.eval(COUNT_RESULTS, 0, `${PREFIX}celery-task-meta-*`)) as number;
@@ -368,7 +385,8 @@ async function drainOnRabbit(cmd: string, args: string[], n: number, withEnv: No
       if (Date.now() > deadline) throw new Error('RabbitMQ drain did not finish');
       await new Promise((r) => setTimeout(r, 20));
     }
-    return { rate: rate(n, performance.now() - started), rssMb: cmd === process.execPath ? peakRssMb(child.pid!) : 0 };
+    const elapsed = performance.now() - started;
+    return { rate: rate(n, elapsed), rssMb: peakRssMb(child.pid!), cpuPerTask: (treeCpuMs(child.pid!) - cpuBefore) / n };
   } finally {
     await stopProcess(child);
     await amqpQueue('delete', queue);
@@ -410,12 +428,15 @@ async function rabbitBench(): Promise<void> {
   report('ts-celery sendTask over RabbitMQ, 1000 in flight', `${fmt(ours)}  = ${(ours / py.rate).toFixed(1)}× Python, ${((ours / raw) * 100).toFixed(0)}% of raw`);
   const pyDrain = await drainOnRabbit(requirePython(), ['-m', 'celery', '-A', 'bench_app', 'worker', '-P', 'prefork', '-c', '2', '--without-mingle', '--without-gossip', '-n', 'bench-py-amqp@%h', '-l', 'INFO'], PY_N, amqpEnv);
   report('Python worker on RabbitMQ -P prefork -c 2, results on', fmt(pyDrain.rate));
-  const ourArgs = ['dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-c', String(CONCURRENCY), '-l', 'warning', '-n', 'bench-ts-amqp@%h'];
-  const ourDrain = await drainOnRabbit(process.execPath, ourArgs, N, amqpEnv);
-  report(`ts-celery worker on RabbitMQ -c ${CONCURRENCY}, results on`, `${fmt(ourDrain.rate)}  = ${(ourDrain.rate / pyDrain.rate).toFixed(1)}× prefork, peak RSS ${ourDrain.rssMb.toFixed(0)} MB`);
+  const ourArgs = (flags: string[]) => ['dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', ...flags, '-l', 'warning', '-n', 'bench-ts-amqp@%h'];
+  const figures = (f: { rate: number; rssMb: number; cpuPerTask: number }) => `${f.cpuPerTask.toFixed(3)} ms CPU/task, peak RSS ${f.rssMb.toFixed(0)} MB`;
+  const ourDrain = await drainOnRabbit(process.execPath, ourArgs([]), N, amqpEnv);
+  report('ts-celery worker on RabbitMQ, no flags, results on', `${fmt(ourDrain.rate)}  = ${(ourDrain.rate / pyDrain.rate).toFixed(1)}× prefork, ${figures(ourDrain)}`);
+  const small = await drainOnRabbit(process.execPath, ourArgs(['-c', String(CONCURRENCY)]), N, amqpEnv);
+  report(`ts-celery worker on RabbitMQ -c ${CONCURRENCY}, results on`, `${fmt(small.rate)}  ${figures(small)}`);
   // The same drain from a quorum queue (per-consumer prefetch; every message replicated through Raft).
-  const quorumDrain = await drainOnRabbit(process.execPath, ourArgs, N, amqpEnv, 'quorum');
-  report(`ts-celery worker on RabbitMQ -c ${CONCURRENCY}, QUORUM queue`, `${fmt(quorumDrain.rate)}  = ${((quorumDrain.rate / ourDrain.rate) * 100).toFixed(0)}% of the classic-queue drain`);
+  const quorumDrain = await drainOnRabbit(process.execPath, ourArgs([]), N, amqpEnv, 'quorum');
+  report('ts-celery worker on RabbitMQ, no flags, QUORUM queue', `${fmt(quorumDrain.rate)}  = ${((quorumDrain.rate / ourDrain.rate) * 100).toFixed(0)}% of the classic-queue drain, ${figures(quorumDrain)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
