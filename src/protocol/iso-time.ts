@@ -19,9 +19,14 @@ export function formatPythonIso(date: Date): string {
   return `${base}${ms === 0 ? '' : `.${pad(ms, 3)}000`}+00:00`;
 }
 
+/** The last `date_done` formatted: a busy worker finishes many tasks within one millisecond. */
+let lastDone = { time: Number.NaN, text: '' };
+
 /** `date_done` as Celery ≥5.5 writes it: aware, UTC. */
 export function formatDateDone(date: Date): string {
-  return formatPythonIso(date);
+  const time = date.getTime();
+  if (time !== lastDone.time) lastDone = { time, text: formatPythonIso(date) };
+  return lastDone.text;
 }
 
 // dateutil isoparse forms: YYYY[-MM[-DD]] or YYYYMMDD; then T/space and hh[:mm[:ss[.frac]]] (or the

@@ -6,7 +6,10 @@
 // copy waits for the earlier run and is then settled as that run settled its message (acked,
 // rejected), or runs after all when the earlier run gave its message back. Only a delivery
 // flagged redelivered with the same task id and retry count counts as a copy (a retry is a new
-// message with the same id and retries + 1). Bounded: the oldest entries go first.
+// message with the same id and retries + 1). Bounded: the oldest entries go first. One entry per
+// task id (the id string is already hashed by then, a composite key would be built and hashed on
+// every task): a retry's run replaces the run it retries, so a copy of that earlier attempt
+// arriving after the retry started runs again, as Celery would run it.
 
 /** How a run settled its message. */
 export type Settlement = 'ack' | 'reject' | 'requeue';
@@ -23,8 +26,8 @@ export class RedeliveryGuard {
 
   /** A task starts running; call the returned function with how its message was settled (null: not at all). */
   started(id: string, retries: number): (settlement: Settlement | null) => void {
-    const run = new Run();
-    put(this.current, key(id, retries), run, this.capacity);
+    const run = new Run(retries);
+    put(this.current, id, run, this.capacity);
     return (settlement) => run.settle(settlement);
   }
 
@@ -37,10 +40,9 @@ export class RedeliveryGuard {
   /** For a redelivered copy of a run on a lost connection: how that run settled (once it has). */
   copyOf(id: string, retries: number, redelivered: boolean): Promise<Settlement | null> | null {
     if (!redelivered) return null;
-    const k = key(id, retries);
-    const run = this.suspect.get(k);
-    if (!run) return null;
-    this.suspect.delete(k);
+    const run = this.suspect.get(id);
+    if (!run || run.retries !== retries) return null;
+    this.suspect.delete(id);
     return run.settled();
   }
 
@@ -57,6 +59,8 @@ class Run {
   private settlement: Settlement | null | undefined;
   private waiters: ((settlement: Settlement | null) => void)[] | null = null;
 
+  constructor(readonly retries: number) {}
+
   settle(settlement: Settlement | null): void {
     if (this.settlement !== undefined) return;
     this.settlement = settlement;
@@ -71,18 +75,14 @@ class Run {
   }
 }
 
-function key(id: string, retries: number): string {
-  return `${id}\u0000${retries}`;
-}
-
 /**
  * Remember `run` as the newest entry. Past the capacity, the oldest eighth goes in one pass:
  * a Map keeps deleted entries as holes at its front until it rehashes, so evicting one entry per
  * insert (`keys().next()`) would scan those holes on every task — thousands once the map is full.
  */
-function put(map: Map<string, Run>, k: string, run: Run, capacity: number): void {
-  map.delete(k);
-  map.set(k, run);
+function put(map: Map<string, Run>, id: string, run: Run, capacity: number): void {
+  map.delete(id);
+  map.set(id, run);
   if (map.size <= capacity) return;
   let excess = map.size - capacity + (capacity >> 3);
   for (const oldest of map.keys()) {

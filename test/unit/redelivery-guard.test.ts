@@ -48,3 +48,13 @@ test('past the capacity the oldest go in one batch: never more than the capacity
   for (let i = 930; i < 1000; i++) assert.ok(guard.copyOf(`t${i}`, 0, true), `t${i} is one of the newest 70`);
   assert.equal(guard.copyOf('t0', 0, true), null);
 });
+
+test("a retry's run replaces the attempt it retries: only a copy of the retry is still held back", () => {
+  const guard = new RedeliveryGuard();
+  guard.started('a', 0)('ack');
+  guard.started('a', 1)('ack');
+  guard.connectionLost();
+  assert.equal(guard.size, 1);
+  assert.equal(guard.copyOf('a', 0, true), null);
+  assert.ok(guard.copyOf('a', 1, true));
+});
