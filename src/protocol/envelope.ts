@@ -4,7 +4,7 @@
 // delivery_info, priority and the delivery tag.
 import { ProtocolError } from '../errors.js';
 import { checkNestingDepth } from './codecs/json.js';
-import type { Message, MessageProperties } from './message.js';
+import type { DeliveryInfo, Message, MessageProperties } from './message.js';
 import { describeValue, oneLine } from './untrusted-text.js';
 
 export interface EnvelopeTarget {
@@ -15,7 +15,7 @@ export interface EnvelopeTarget {
 
 export interface DecodedEnvelope {
   message: Message;
-  info: { exchange: string; routingKey: string; redelivered: boolean; priority: number };
+  info: DeliveryInfo;
   deliveryTag: string;
 }
 
@@ -50,7 +50,8 @@ function parseEnvelopeObject(raw: string): Record<string, unknown> {
   return envelope;
 }
 
-export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
+/** `queue`: the one it was consumed from (none for a fanout subscription). */
+export function decodeRedisEnvelope(raw: string, queue = ''): DecodedEnvelope {
   const envelope = parseEnvelopeObject(raw);
   const properties = envelope.properties ?? {};
   if (!isObject(properties)) throw new ProtocolError('properties', 'must be an object');
@@ -80,6 +81,7 @@ export function decodeRedisEnvelope(raw: string): DecodedEnvelope {
     info: {
       exchange: typeof info.exchange === 'string' ? info.exchange : '',
       routingKey: typeof info.routing_key === 'string' ? info.routing_key : '',
+      queue,
       redelivered: info.redelivered === true || headers.redelivered === true,
       priority,
     },

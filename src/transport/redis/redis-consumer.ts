@@ -26,11 +26,11 @@ export interface ConsumerHost {
   nowScore(): string;
   newBlockingConnection(name: string): Redis;
   /** Decode a registered entry; null when it could not be (the host reported and removed it). */
-  toDelivery(entry: FetchedEntry & { queue: string }, onSettled: () => void): Delivery | null;
+  toDelivery(entry: FetchedEntry, onSettled: () => void): Delivery | null;
   /** Report a popped entry that could not even be registered. */
-  dropped(entry: FetchedEntry & { queue: string }): void;
+  dropped(entry: FetchedEntry): void;
   /** Report a popped entry over the size limit (never registered: it is gone, i.e. rejected). */
-  tooLarge(entry: FetchedEntry & { queue: string }, limit: number): void;
+  tooLarge(entry: FetchedEntry, limit: number): void;
   /** Put registered entries back at the front, unchanged (fetched after cancel, never delivered). */
   putBack(items: RestoreItem[]): Promise<void>;
   consumerClosed(consumer: RedisConsumer): void;
@@ -133,7 +133,7 @@ export class RedisConsumer implements Consumer {
     const queues = [...this.order];
     const { keys } = this.host;
     const entries = await this.host.scripts.fetch(keys.unacked, keys.unackedIndex, keys.fetchLists(queues), queues, n, this.host.nowScore(), this.host.strategy === 'round_robin', this.maxSize);
-    await this.accept(entries.map((e) => ({ ...e, queue: queues[e.queueIndex]! })));
+    await this.accept(entries);
     return entries.length;
   }
 
@@ -159,7 +159,7 @@ export class RedisConsumer implements Consumer {
       await this.host.main.rpush(key, raw);
       return;
     }
-    const entry: FetchedEntry & { queue: string } = { queueIndex: at % queues.length, stepIndex: Math.floor(at / queues.length), raw, tag: '', queue: queues[at % queues.length]! };
+    const entry: FetchedEntry = { queueIndex: at % queues.length, stepIndex: Math.floor(at / queues.length), raw, tag: '', queue: queues[at % queues.length]! };
     // BRPOP has already brought it here; over the limit it is not even sent back to register.
     if (this.maxSize > 0 && raw.length > this.maxSize) {
       this.host.tooLarge({ ...entry, raw: raw.slice(-4096), tooLarge: Buffer.byteLength(raw) }, this.maxSize);
@@ -170,7 +170,7 @@ export class RedisConsumer implements Consumer {
   }
 
   /** Deliver fetched entries (in pop order), or put them back if we were cancelled meanwhile. */
-  private async accept(entries: (FetchedEntry & { queue: string })[]): Promise<void> {
+  private async accept(entries: (FetchedEntry)[]): Promise<void> {
     if (!this.running) {
       const steps = this.host.keys.prioritySteps;
       entries.filter((e) => e.tooLarge !== undefined).forEach((e) => this.host.tooLarge(e, this.maxSize));

@@ -241,10 +241,10 @@ export class RedisTransport implements Transport {
     };
   }
 
-  private toDelivery(entry: FetchedEntry & { queue: string }, onSettled: () => void): Delivery | null {
+  private toDelivery(entry: FetchedEntry, onSettled: () => void): Delivery | null {
     let decoded: ReturnType<typeof decodeRedisEnvelope>;
     try {
-      decoded = decodeRedisEnvelope(entry.raw);
+      decoded = decodeRedisEnvelope(entry.raw, entry.queue);
     } catch (err) {
       // It cannot become a Delivery: remove it from unacked (else a sweep would bring it back
       // forever) and let the worker log it.
@@ -252,7 +252,7 @@ export class RedisTransport implements Transport {
       this.emit({ type: 'message-dropped', reason: `undecodable message in queue '${entry.queue}': ${(err as Error).message}`, raw: entry.raw, taskId: readableTaskId(entry.raw) });
       return null;
     }
-    const delivery = new RedisDelivery(decoded.message, { ...decoded.info, queue: entry.queue }, entry.tag, entry.raw, this.settler, (d) => this.unsettled.delete(d), onSettled);
+    const delivery = new RedisDelivery(decoded.message, decoded.info, entry.tag, entry.raw, this.settler, (d) => this.unsettled.delete(d), onSettled);
     this.unsettled.add(delivery);
     return delivery;
   }

@@ -173,6 +173,8 @@ const SCRIPTS = {
 
 /** One fetched list entry: where it was popped from, its raw text and registered tag. */
 export interface FetchedEntry {
+  /** The queue it was popped from. */
+  queue: string;
   /** Index into the queue names given. */
   queueIndex: number;
   /** Index into the priority steps. */
@@ -206,7 +208,10 @@ export class RedisScripts {
     const out: FetchedEntry[] = [];
     for (let i = 0; i < flat.length; i += 4) {
       const tag = String(flat[i + 3]);
-      const entry: FetchedEntry = { queueIndex: Number(flat[i]) - 1, stepIndex: Number(flat[i + 1]), raw: String(flat[i + 2]), tag };
+      const queueIndex = Number(flat[i]) - 1;
+      // The queue is set here, not copied in later with `{ ...entry, queue }`: at full drain such
+      // spread copies of each fetched entry kept V8 promoting them, and their raw text, to old space.
+      const entry: FetchedEntry = { queue: queues[queueIndex]!, queueIndex, stepIndex: Number(flat[i + 1]), raw: String(flat[i + 2]), tag };
       if (tag.startsWith('!')) {
         entry.tag = '';
         entry.tooLarge = Number(tag.slice(1));
