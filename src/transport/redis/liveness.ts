@@ -140,14 +140,14 @@ interface IoredisQueues {
 const HANDSHAKE = new Set(['auth', 'hello', 'select', 'info', 'readonly']);
 
 /**
- * ioredis writes some commands on a connection that is still handshaking: those Redis allows while
- * loading (PUBLISH, SUBSCRIBE…) and CLIENT. When that connection closes before it is ready — a dead path
- * dropped during the handshake, a server going away — ioredis keeps the unanswered commands for
- * re-sending only if it had been ready (redis/event_handler.js `closeHandler`), and the next
- * connection starts from an empty queue (`connectHandler` → `resetCommandQueue`): such a command
- * would never settle, and whoever awaits it (an event publish at shutdown, a consumer's CLIENT ID)
- * would wait forever. Runs on the `close` event, before any reconnect: they go to the offline
- * queue, which ioredis sends once the next connection is ready (or rejects if the client ends).
+ * ioredis writes some commands on a connection that is still handshaking: those Redis allows
+ * while loading (PUBLISH, SUBSCRIBE…) and CLIENT. When that connection closes before it is ready
+ * (a dead path dropped during the handshake, a server going away), ioredis keeps the unanswered
+ * commands for re-sending only if it had been ready (redis/event_handler.js `closeHandler`), and
+ * the next connection starts from an empty queue (`connectHandler` → `resetCommandQueue`): such a
+ * command would never settle, and whoever awaits it (an event publish at shutdown, a consumer's
+ * CLIENT ID) would wait forever. Runs on the `close` event, before any reconnect: they go to the
+ * offline queue, which ioredis sends once the next connection is ready (or rejects if it ends).
  */
 function requeueHandshakeStragglers(redis: Redis): void {
   const state = redis as unknown as IoredisQueues;

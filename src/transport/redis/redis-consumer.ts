@@ -170,7 +170,7 @@ export class RedisConsumer implements Consumer {
   }
 
   /** Deliver fetched entries (in pop order), or put them back if we were cancelled meanwhile. */
-  private async accept(entries: (FetchedEntry)[]): Promise<void> {
+  private async accept(entries: FetchedEntry[]): Promise<void> {
     if (!this.running) {
       const steps = this.host.keys.prioritySteps;
       entries.filter((e) => e.tooLarge !== undefined).forEach((e) => this.host.tooLarge(e, this.maxSize));
