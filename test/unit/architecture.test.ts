@@ -165,3 +165,10 @@ test('the cycle check finds a cycle, however it is spelled', () => {
   const named = SPECIFIER.flatMap((re) => [...kinds.matchAll(re)]).map((m) => m[1]).sort();
   assert.deepEqual(named, ['./a.js', './b.js', './c.js', './d.js', './e.js', './f.js', './g.js']);
 });
+
+test('a `worker --processes` supervisor loads no worker: commands/worker.ts reaches the app, worker and beat only through import()', () => {
+  const text = readFileSync(join(SRC, 'cli/commands/worker.ts'), 'utf8');
+  const staticValueImports = [...text.matchAll(/(?:^|\n)import\s+(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+  const heavy = staticValueImports.filter((spec) => /\/(worker|beat|registry|transport|backend|app)[/.]|worker-run/.test(spec));
+  assert.deepEqual(heavy, []);
+});

@@ -1,46 +1,11 @@
-// `ts-celery worker`: load the tasks module, print Celery's banner, consume until a signal.
-// First SIGTERM/SIGINT = warm shutdown (exit 0); a second one = cold shutdown.
+// `ts-celery worker`: its flags, and the `--processes` supervisor; the worker itself (load the
+// tasks module, print Celery's banner, consume until a signal) runs in worker-run.ts.
 import { type Command, InvalidArgumentError } from 'commander';
-import { startEmbeddedBeat } from '../../beat/beat-setup.js';
-import { redactor, secretsIn } from '../../censor.js';
-import { ensureConnected } from '../../broker-connection.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
-import type { CeleryTracing } from '../../observe/celery-tracing.js';
 import { claimPidfile, logFileWriter } from '../process-files.js';
 import { childNodeName, PROCESS_INDEX_ENV, superviseProcesses } from '../worker-processes.js';
-import { loadApp } from '../../registry/module-loader.js';
-import { maskUrl } from '../../url-mask.js';
-import { workerBanner } from '../../worker/banner.js';
-import { logLines } from '../../worker/log-lines.js';
-import { Worker } from '../../worker/worker.js';
 import { applyConnectionFlags, logLevel, nonNegativeInt, positiveInt, queueList, seconds } from '../options.js';
-
-interface WorkerFlags {
-  app: string;
-  broker?: string;
-  resultBackend?: string;
-  queues?: string[];
-  concurrency?: number;
-  hostname?: string;
-  loglevel: LogLevel;
-  logFormat: LogFormat;
-  prefetchMultiplier?: number;
-  timeLimit?: number;
-  softTimeLimit?: number;
-  pool: 'async' | 'threads';
-  maxTasksPerChild?: number;
-  maxMemoryPerChild?: number;
-  taskEvents?: boolean;
-  withoutHeartbeat?: boolean;
-  withoutMingle?: boolean;
-  beat?: boolean;
-  schedule?: string;
-  scheduler?: string;
-  logfile?: string;
-  pidfile?: string;
-  metricsPort?: number;
-  processes?: number;
-}
+import type { WorkerFlags } from './worker-run.js';
 
 export function registerWorkerCommand(program: Command): void {
   program
@@ -85,56 +50,9 @@ export function registerWorkerCommand(program: Command): void {
         // One beat for the group, in the first process.
         if (processIndex !== '1') flags.beat = false;
       }
-      // Secrets are known once the app is loaded; every line is redacted from then on.
-      let redact = (line: string) => line;
-      let tracing: CeleryTracing | null = null;
-      const logger = createLogger({
-        level: flags.loglevel,
-        format: flags.logFormat,
-        write: flags.logfile ? logFileWriter(flags.logfile) : undefined,
-        redact: (line) => redact(line),
-        context: () => tracing?.logFields(),
-      });
-      const app = await loadApp(flags.app);
-      redact = redactor(secretsIn({ ...app.conf, broker_url: app.brokerUrl }));
-      // A tracer provider registered by the tasks module (or `node --import`): JSON lines name the active span.
-      tracing = await app.tracing();
-      if (flags.timeLimit !== undefined) app.conf.task_time_limit = flags.timeLimit;
-      if (flags.softTimeLimit !== undefined) app.conf.task_soft_time_limit = flags.softTimeLimit;
-      const worker = new Worker(app, {
-        queues: flags.queues,
-        concurrency: flags.concurrency,
-        nodeName: flags.hostname,
-        prefetchMultiplier: flags.prefetchMultiplier,
-        taskEvents: flags.taskEvents,
-        heartbeat: !flags.withoutHeartbeat,
-        mingle: !flags.withoutMingle,
-        pool: flags.pool,
-        appModule: flags.app,
-        maxTasksPerChild: flags.maxTasksPerChild,
-        maxMemoryPerChild: flags.maxMemoryPerChild,
-        metricsPort: flags.metricsPort,
-        logger,
-      });
-      if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: worker.executor.name, taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');
-      await ensureConnected({ conf: app.conf, connect: (ms) => app.connect(ms), logger, who: 'consumer' });
-      logger.info(logLines.connected(maskUrl(app.brokerUrl)));
-      await worker.start();
-      const beat = flags.beat ? startEmbeddedBeat(app, { scheduleFile: flags.schedule, scheduler: flags.scheduler, owner: worker.hostname, logger }) : null;
-      let signals = 0;
-      const onSignal = () => {
-        signals += 1;
-        const stopping = Promise.all([worker.stop({ cold: signals > 1 }), beat?.stop()]);
-        stopping.then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      // The worker itself (app, transports, beat) loads here: a `--processes` supervisor never
+      // loads it, and stays a small process.
+      await (await import('./worker-run.js')).runWorker(flags);
     });
 }
 
