@@ -3,7 +3,7 @@
 // kombu-compatible encoding, read back from whoever wrote it (Python or us), errors naming the key.
 import { DecodeError, EncodeError } from '../errors.js';
 import { jsonDecode, jsonEncode } from '../protocol/codecs/json.js';
-import { pendingMeta, type ResultTuple, type TaskMeta } from '../protocol/result-meta.js';
+import { pendingMeta, type ResultTuple, type TaskMeta, withPendingDefaults } from '../protocol/result-meta.js';
 
 /** celery/backends/redis.py `_MAX_STR_VALUE_SIZE`: Redis refuses strings over 512 MiB. */
 const MAX_VALUE_BYTES = 536_870_912;
@@ -29,7 +29,7 @@ export function decodeMeta(raw: string | null, key: string, taskId: string): Tas
   if (typeof doc.status !== 'string') {
     throw new DecodeError(`the result stored under ${key} has no "status" string: ${preview(raw)}`);
   }
-  return { ...pendingMeta(taskId), ...doc } as TaskMeta;
+  return withPendingDefaults(taskId, doc);
 }
 
 /** A saved group's result tuple (`{"result": tuple}`), or null when nothing is saved. */

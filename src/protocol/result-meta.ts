@@ -32,6 +32,17 @@ export function pendingMeta(taskId: string): TaskMeta {
   return { status: 'PENDING', result: null, traceback: null, children: [], date_done: null, task_id: taskId };
 }
 
+/**
+ * A stored meta with a PENDING meta's fields filled in where it has none (`{ ...pendingMeta(id),
+ * ...doc }`, written without a second spread: in Node 20's V8 an object spread followed by more
+ * properties gives every object a map of its own, allocated in old space).
+ */
+export function withPendingDefaults(taskId: string, doc: Record<string, unknown>): TaskMeta {
+  const meta: Record<string, unknown> = { ...doc };
+  for (const [key, value] of Object.entries(pendingMeta(taskId))) if (!Object.hasOwn(meta, key)) meta[key] = value;
+  return meta as unknown as TaskMeta;
+}
+
 export interface MetaInput {
   taskId: string;
   status: string;

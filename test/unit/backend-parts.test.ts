@@ -43,6 +43,10 @@ test('absent or empty is PENDING; missing fields get defaults; junk names the ke
   assert.deepEqual(decodeMeta('{"status": "SUCCESS", "result": 1}', 'k', 'id'), {
     status: 'SUCCESS', result: 1, traceback: null, children: [], date_done: null, task_id: 'id',
   });
+  // What is stored wins, null included; fields Celery adds (extended results) pass through.
+  assert.deepEqual(decodeMeta('{"status": "FAILURE", "children": null, "task_id": "other", "name": "t.add"}', 'k', 'id'), {
+    status: 'FAILURE', result: null, traceback: null, children: null, date_done: null, task_id: 'other', name: 't.add',
+  });
   for (const junk of ['{oops', '[1, 2]', '"SUCCESS"', '{"result": 1}']) {
     assert.throws(() => decodeMeta(junk, 'celery-task-meta-id', 'id'), (e: unknown) => e instanceof DecodeError && e.message.includes('celery-task-meta-id'));
   }

@@ -4,7 +4,7 @@
 // consumes that queue and keeps the latest state per task. It rides the broker's transport.
 import { ConfigError } from '../../errors.js';
 import { jsonDecode, jsonEncode } from '../../protocol/codecs/json.js';
-import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/result-meta.js';
+import { pendingMeta, type ResultTuple, type TaskMeta, withPendingDefaults } from '../../protocol/result-meta.js';
 import type { Consumer, Transport } from '../../transport/transport.js';
 import type { ResultBackend, ResultDestination, WaitOptions } from '../result-backend.js';
 import { waitForState } from '../wait-for-state.js';
@@ -54,7 +54,7 @@ export class RpcBackend implements ResultBackend {
         }
         const id = delivery.message.properties.correlation_id ?? meta.task_id;
         if (typeof id !== 'string') return;
-        this.latest.set(id, { ...pendingMeta(id), ...meta });
+        this.latest.set(id, withPendingDefaults(id, meta as unknown as Record<string, unknown>));
         for (const watcher of this.watchers.get(id) ?? []) watcher(this.latest.get(id)!);
       });
     })().catch((error: unknown) => {
