@@ -20,13 +20,14 @@ export interface DecodedEnvelope {
 }
 
 export function encodeRedisEnvelope(message: Message, target: EnvelopeTarget): string {
-  const properties: MessageProperties = {
-    ...message.properties,
+  // Object.assign, not `{ ...message.properties, delivery_info, … }`: a spread followed by more
+  // properties gives every object a map of its own in Node 20's V8, and this runs per message sent.
+  const properties: MessageProperties = Object.assign({}, message.properties, {
     delivery_info: { exchange: target.exchange, routing_key: target.routingKey },
     priority: message.properties.priority ?? 0,
     body_encoding: 'base64',
     delivery_tag: target.deliveryTag,
-  };
+  });
   return JSON.stringify({
     body: message.body.toString('base64'),
     'content-encoding': message.contentEncoding,
