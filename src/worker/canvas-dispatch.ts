@@ -9,8 +9,14 @@ import type { ResultTuple } from '../protocol/result-meta.js';
 import type { Signature, TaskRequest } from '../protocol/task-message.js';
 import type { SendTaskOptions } from '../send-task-options.js';
 
-function childOptions(task: TaskRequest): SendTaskOptions {
-  return { parent_id: task.id, root_id: task.rootId ?? task.id };
+/**
+ * A child's options: parent and root, plus `more` (added with Object.assign, not after a spread:
+ * in Node 20's V8 `{ ...base, key }` gives every object a map of its own, and this runs for every
+ * chain step).
+ */
+function childOptions(task: TaskRequest, more?: SendTaskOptions): SendTaskOptions {
+  const options: SendTaskOptions = { parent_id: task.id, root_id: task.rootId ?? task.id };
+  return more ? Object.assign(options, more) : options;
 }
 
 async function applyEach(app: Celery, sigs: Signature[], prepend: unknown[], options: (i: number) => SendTaskOptions, logger: Logger): Promise<ResultTuple[]> {
@@ -28,9 +34,8 @@ async function applyEach(app: Celery, sigs: Signature[], prepend: unknown[], opt
 /** Success callbacks: one is sent alone; several plain ones go out as one group (fresh group id). */
 export function publishCallbacks(app: Celery, task: TaskRequest, value: unknown, logger: Logger): Promise<ResultTuple[]> {
   const callbacks = task.embed.callbacks ?? [];
-  const base = childOptions(task);
   const groupId = callbacks.length > 1 ? newId() : undefined;
-  return applyEach(app, callbacks, [value], (i) => (groupId ? { ...base, group_id: groupId, group_index: i } : base), logger);
+  return applyEach(app, callbacks, [value], (i) => childOptions(task, groupId ? { group_id: groupId, group_index: i } : undefined), logger);
 }
 
 /** The next chain step: the LAST element of embed.chain, with the rest as its own chain. */
@@ -39,7 +44,7 @@ export async function publishChainStep(app: Celery, task: TaskRequest, value: un
   const next = chain.at(-1);
   if (!next) return null;
   const rest = chain.slice(0, -1);
-  const [child] = await applyEach(app, [next], [value], () => ({ ...childOptions(task), chain: rest.length ? rest : undefined }), logger);
+  const [child] = await applyEach(app, [next], [value], () => childOptions(task, { chain: rest.length ? rest : undefined }), logger);
   return child ?? null;
 }
 
@@ -49,5 +54,5 @@ export async function publishErrbacks(app: Celery, task: TaskRequest, logger: Lo
   if (errbacks.length === 0) return;
   const groupId = newId();
   const errbackArgs = errbacks.map((sig) => ({ ...sig, immutable: true, args: [task.id, ...(sig.args ?? [])] }));
-  await applyEach(app, errbackArgs, [], (i) => ({ ...childOptions(task), parent_id: task.id, group_id: groupId, group_index: i }), logger);
+  await applyEach(app, errbackArgs, [], (i) => childOptions(task, { group_id: groupId, group_index: i }), logger);
 }
