@@ -37,7 +37,7 @@ export function pendingMeta(taskId: string): TaskMeta {
  * ...doc }`, written without a second spread: in Node 20's V8 an object spread followed by more
  * properties gives every object a map of its own, allocated in old space).
  */
-export function withPendingDefaults(taskId: string, doc: Record<string, unknown>): TaskMeta {
+export function withPendingDefaults(taskId: string, doc: object): TaskMeta {
   const meta: Record<string, unknown> = { ...doc };
   for (const [key, value] of Object.entries(pendingMeta(taskId))) if (!Object.hasOwn(meta, key)) meta[key] = value;
   return meta as unknown as TaskMeta;

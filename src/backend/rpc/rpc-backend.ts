@@ -54,7 +54,7 @@ export class RpcBackend implements ResultBackend {
         }
         const id = delivery.message.properties.correlation_id ?? meta.task_id;
         if (typeof id !== 'string') return;
-        this.latest.set(id, withPendingDefaults(id, meta as unknown as Record<string, unknown>));
+        this.latest.set(id, withPendingDefaults(id, meta));
         for (const watcher of this.watchers.get(id) ?? []) watcher(this.latest.get(id)!);
       });
     })().catch((error: unknown) => {
