@@ -1,7 +1,7 @@
 // `npm run bench`: publish throughput, worker drain throughput, round-trip latency and worker
 // memory, each against Python Celery and the raw Redis floor measured in the same run on the
 // same Redis (db 15, key prefix `bench:`), then the same on RabbitMQ. Prints ratios; not a test.
-//   `npm run bench -- publish|drain|latency|rabbitmq|scale|worker` runs one section (scale and worker
+//   `npm run bench -- publish|drain|memory|latency|rabbitmq|scale|worker` runs one section (scale and worker
 //   are not in the default run: scale = -c and process curves, I/O-bound tasks, backlog growth,
 //   ETA-held messages; worker = our worker alone, no flags, BENCH_REPEAT times, to compare a change).
 //   BENCH_BACKLOG (default 10000,100000; add 1000000 for the large point) for scale's backlog curve.
@@ -181,6 +181,12 @@ function peakRssMb(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** Proportional set size: shared pages (prefork children share the parent's) counted once in all. */
+function pssMb(pid: number): number {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024;
+}
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
@@ -242,6 +248,31 @@ async function drainPython(n: number, pool: 'prefork' | 'threads'): Promise<numb
   }
 }
 
+/** RSS and PSS of a process tree once ready and after `settleMs` with nothing to do. */
+async function idleMemory(command: string, args: string[], ready: RegExp, settleMs: number): Promise<{ readyRss: number; rss: number; pss: number }> {
+  await reset();
+  const { child } = await startProcess(command, args, ready);
+  try {
+    const readyRss = processTree(child.pid!).reduce((sum, p) => sum + rssMb(p), 0);
+    await new Promise((r) => setTimeout(r, settleMs));
+    const tree = processTree(child.pid!);
+    return { readyRss, rss: tree.reduce((sum, p) => sum + rssMb(p), 0), pss: tree.reduce((sum, p) => sum + pssMb(p), 0) };
+  } finally {
+    await stopProcess(child);
+  }
+}
+
+/** Idle memory of a worker with nothing queued: ours (no flags) beside Python prefork -c 2. */
+async function memoryBench(): Promise<void> {
+  const settleMs = 12_000;
+  console.log(`\n== idle worker memory (empty queue; at ready and after ${settleMs / 1000} s idle) ==`);
+  const ours = await idleMemory(process.execPath, ['dist/cli/main.js', 'worker', '-A', 'bench/tasks.mjs', '-Q', 'bench-idle', '-l', 'warning', '-n', 'bench-idle@%h'], /\[tasks\]/, settleMs);
+  const py = await idleMemory(requirePython(), ['-m', 'celery', '-A', 'bench_app', 'worker', '-P', 'prefork', '-c', '2', '--without-mingle', '--without-gossip', '-Q', 'bench-idle', '-n', 'bench-py-idle@%h', '-l', 'INFO'], /ready\./, settleMs);
+  report('Python worker -P prefork -c 2 (3 processes), idle', `RSS ${py.rss.toFixed(0)} MB, PSS ${py.pss.toFixed(0)} MB`);
+  // Our PSS is left out: it would split the node binary's pages with the bench's own Node process.
+  report('ts-celery worker, no flags, idle', `RSS ${ours.readyRss.toFixed(0)} MB at ready, ${ours.rss.toFixed(0)} MB settled`);
+}
+
 async function rawDrainFloor(n: number): Promise<number> {
   const key = `${PREFIX}bench-raw-drain`;
   const a = app();
@@ -291,12 +322,15 @@ async function drainBench(): Promise<void> {
 }
 
 /** `npm run bench -- worker`: our worker alone, no flags, BENCH_REPEAT times (default 3) — for
- * comparing a change or BENCH_WORKER_NODE_OPTIONS without the Python and BullMQ runs. */
+ * comparing a change, BENCH_WORKER_NODE_OPTIONS or BENCH_WORKER_ARGS (worker flags) without the
+ * Python and BullMQ runs. BENCH_TASK names the task (bench/tasks.mjs; default bench.noop). */
 async function workerBench(): Promise<void> {
   const repeat = Number(process.env.BENCH_REPEAT ?? 3);
-  console.log(`\n== our worker alone, no flags (${N.toLocaleString()} no-op tasks, results on, ${repeat} runs) ==`);
+  const args = process.env.BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? [];
+  const task = process.env.BENCH_TASK ?? 'bench.noop';
+  console.log(`\n== our worker alone, ${args.length ? args.join(' ') : 'no flags'} (${N.toLocaleString()} ${task} tasks, results on, ${repeat} runs) ==`);
   for (let i = 1; i <= repeat; i++) {
-    const f = await drainOurs(N, true, []);
+    const f = await drainOurs(N, true, args, { task });
     report(`run ${i}`, `${fmt(f.rate).padStart(9)}  ${f.cpuPerTask.toFixed(3)} ms CPU/task, idle RSS ${f.idleRssMb.toFixed(0)} MB, peak RSS ${f.rssMb.toFixed(0)} MB`);
   }
 }
@@ -511,6 +545,7 @@ try {
   const only = process.argv[2];
   if (!only || only === 'publish') await publishBench();
   if (!only || only === 'drain') await drainBench();
+  if (!only || only === 'memory') await memoryBench();
   if (!only || only === 'latency') await latencyBench();
   if (!only || only === 'rabbitmq') await rabbitBench();
   if (only === 'scale') await scaleBench();

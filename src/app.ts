@@ -3,6 +3,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import type { z } from 'zod';
+import { BACKEND_CLEANUP_TASK } from './backend/cleanup.js';
 import { createBackend } from './backend/index.js';
 import { applyFrozen, CHORD_UNLOCK_TASK, finalId, freeze } from './canvas/apply-signature.js';
 import { chordUnlockOptions, unlockArguments, unlockChord } from './canvas/chord-unlock.js';
@@ -75,6 +76,11 @@ export class Celery {
     this.task({ name: ACCUMULATE_TASK }, ({ args, kwargs }) => accumulateResults(args, kwargs.index));
     // Celery's built-in join of a chord on a backend without a chord counter (canvas/chord-unlock.ts).
     this.task({ name: CHORD_UNLOCK_TASK, ...chordUnlockOptions(this) }, ({ args, kwargs, ctx }) => unlockChord(this, unlockArguments(args, kwargs), ctx));
+    // Celery's built-in deletion of expired results, sent daily by beat (backend/cleanup.ts).
+    this.task({ name: BACKEND_CLEANUP_TASK }, async () => {
+      await this.backend?.cleanup?.();
+      return null;
+    });
     this.router = new Router(this.conf);
     this.now = deps.now ?? (() => new Date());
     this.transportInstance = deps.transport;

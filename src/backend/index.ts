@@ -15,7 +15,8 @@ export { MemoryBackend } from './memory.js';
 export { DjangoBackend, type DjangoBackendOptions } from './django/django-backend.js';
 export { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
 export { SqlaBackend, type SqlaBackendOptions } from './sqla/sqla-backend.js';
-export { DEFAULT_RESULT_EXPIRES, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
+export { RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
+export { DEFAULT_RESULT_EXPIRES } from './result-expires.js';
 export { ResultKeys } from './redis/keys.js';
 export { RedisChordStore, type ChordEntry, type ChordPart, type ChordPartOutcome, type RedisChordStoreOptions } from './redis/chord.js';
 export { CHORD_BACKENDS, type ChordCounter } from './chord-counter.js';
@@ -39,14 +40,14 @@ export function createBackend(
   // Celery's alias (celery/app/backends.py BACKEND_ALIASES): django_celery_results' DatabaseBackend.
   if (url === 'django-db') {
     if (!options.databaseUrl) throw new ConfigError("result_backend 'django-db' needs the Django database: set database_url, e.g. postgresql://user@host/db or mysql://user:password@host/db");
-    return new DjangoBackend(options.databaseUrl);
+    return new DjangoBackend(options.databaseUrl, { resultExpires: options.resultExpires });
   }
   // Celery's SQLAlchemy DatabaseBackend: `db+<SQLAlchemy URL>` (celery/app/backends.py `by_url`),
   // or the aliases `db` / `database` with the URL in `database_url`.
   if (url.startsWith('db+') || url === 'db' || url === 'database') {
     const databaseUrl = url.startsWith('db+') ? url.slice('db+'.length) : options.databaseUrl;
     if (!databaseUrl) throw new ConfigError(`result_backend '${url}' needs the database: set database_url (e.g. postgresql://user@host/db), or use result_backend 'db+postgresql://…'`);
-    return new SqlaBackend(databaseUrl, { tableNames: options.tableNames, tableSchemas: options.tableSchemas });
+    return new SqlaBackend(databaseUrl, { tableNames: options.tableNames, tableSchemas: options.tableSchemas, resultExpires: options.resultExpires });
   }
   const scheme = urlScheme(url, { slashes: false });
   switch (scheme) {

@@ -38,5 +38,10 @@ export interface ResultBackend {
   /** The saved group tuple, or null. */
   restoreGroup(groupId: string): Promise<ResultTuple | null>;
   deleteGroup(groupId: string): Promise<void>;
+  /**
+   * `celery.backend_cleanup`: delete the results older than `result_expires`. Only stores that do
+   * not expire results themselves (the database backends) have it.
+   */
+  cleanup?(): Promise<void>;
   close(): Promise<void>;
 }

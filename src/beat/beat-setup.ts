@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Celery } from '../app.js';
+import { BACKEND_CLEANUP_ENTRY, BACKEND_CLEANUP_TASK, needsBackendCleanup } from '../backend/cleanup.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseRedisUrl, type RedisConnectionOptions } from '../transport/redis/options.js';
@@ -107,13 +108,22 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
     timezone,
     cronStartingDeadline: overrides.cronStartingDeadline ?? conf.beat_cron_starting_deadline,
   };
-  const entries = buildScheduleTable({ ...conf.beat_schedule, ...overrides.extraEntries }, tableOptions);
-  const kind = schedulerKind(overrides.scheduler ?? conf.beat_scheduler);
+  const table = { ...conf.beat_schedule, ...overrides.extraEntries };
+  const configured = buildScheduleTable(table, tableOptions);
+  const schedulerName = overrides.scheduler ?? conf.beat_scheduler;
+  const kind = schedulerKind(schedulerName);
+  // celery/beat.py `install_default_entries`, which PersistentScheduler (`celery beat`'s default)
+  // and celery-redbeat call after reading beat_schedule; the plain `celery.beat:Scheduler` calls it
+  // first and its `merge_inplace(beat_schedule)` drops the entry again. django-celery-beat writes
+  // the entry as a row of its own, which Python's DatabaseScheduler creates.
+  const plainScheduler = /^celery\.beat[.:]Scheduler$/.test(schedulerName);
+  const cleanup = kind !== 'django' && !plainScheduler && !(BACKEND_CLEANUP_TASK in table) && needsBackendCleanup(conf.result_backend, conf.result_expires);
+  const entries = cleanup ? [...configured, ...buildScheduleTable({ [BACKEND_CLEANUP_TASK]: BACKEND_CLEANUP_ENTRY }, tableOptions)] : configured;
   // Celery: `max_interval or beat_max_loop_interval or 300`, so 0 means the default;
   // django-celery-beat's DatabaseScheduler wakes every 5 s to see admin edits (DEFAULT_MAX_INTERVAL)
   // unless told otherwise (our beat_max_loop_interval defaults to Celery's 300, read as unset).
-  const configured = conf.beat_max_loop_interval === 300 && kind === 'django' ? 0 : conf.beat_max_loop_interval;
-  const maxIntervalMs = (overrides.maxInterval || configured || (kind === 'django' ? 5 : 300)) * 1000;
+  const maxLoop = conf.beat_max_loop_interval === 300 && kind === 'django' ? 0 : conf.beat_max_loop_interval;
+  const maxIntervalMs = (overrides.maxInterval || maxLoop || (kind === 'django' ? 5 : 300)) * 1000;
   const { logger } = overrides;
   if (app.unimplementedSettings.length) logger.warn(`beat: ignoring Celery settings ts-celery does not implement: ${app.unimplementedSettings.join(', ')}`);
   let store: ScheduleStore;
@@ -144,7 +154,7 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
     const keys = redbeatKeys(overrides.redbeatKeyPrefix ?? conf.redbeat_key_prefix, conf.redbeat_lock_key);
     const timeoutS = overrides.lockTimeout ?? conf.redbeat_lock_timeout ?? (maxIntervalMs / 1000) * 5;
     if (keys.lock) lock = new RedisLeaderLock(redis, keys.lock, timeoutS * 1000);
-    const redisStore = new RedisStore(redis, { keys, timezone: new TimeZone(timezone), lockToken: lock?.token ?? null });
+    const redisStore = new RedisStore(redis, { keys, timezone: new TimeZone(timezone), lockToken: lock?.token ?? null, defaultEntries: new Set(cleanup ? [BACKEND_CLEANUP_TASK] : []) });
     store = redisStore;
     scheduler = new RedbeatScheduler({ app, statics: entries, store: redisStore, tableOptions, now: clock.now, logger, maxIntervalMs });
     description = `redbeat ${maskUrl(url ?? '')} prefix ${keys.prefix}${keys.lock ? `, lock ${keys.lock} (${timeoutS} s)` : ', no lock'}`;
@@ -155,7 +165,9 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
     if (shared) {
       redis = new Redis({ ...shared.connection, connectionName: 'ts-celery-beat', maxRetriesPerRequest: null });
       const timeoutS = overrides.lockTimeout ?? conf.beat_lock_timeout;
-      const keys = sharedStateKeys(shared.keyPrefix, entries);
+      // The lock is named after the configured table alone: a beat of an earlier ts-celery, which
+      // added no default entry, still shares it (no second leader during a rolling upgrade).
+      const keys = sharedStateKeys(shared.keyPrefix, configured);
       lock = new RedisLeaderLock(redis, keys.lock!, timeoutS * 1000, { owner: overrides.owner ?? `${hostname()}:${process.pid}` });
       const redisStore = new RedisStore(redis, { keys, timezone: new TimeZone(timezone), lockToken: lock.token, prune: false, readOnly: overrides.readOnly });
       store = fileStore && !overrides.readOnly ? new MirroredStore(redisStore, fileStore) : redisStore;

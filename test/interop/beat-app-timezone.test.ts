@@ -144,7 +144,8 @@ test('the seeds\' tables follow the app timezone: next runs and a running beat m
   const want = json as { next: Record<string, Record<string, number>[]>; chains: Record<string, Record<string, number[]>[]> };
   let compared = 0;
   for (const zone of ZONES) {
-    const app = new Celery({ timezone: zone, beat_schedule: tsTable() });
+    // result_expires off on both sides, as in the Python snippet: the table alone, no celery.backend_cleanup.
+    const app = new Celery({ timezone: zone, beat_schedule: tsTable(), result_expires: null });
     try {
       // What `ts-celery beat --list` prints: a fresh scheduler's next run per entry.
       for (const [i, now] of points.entries()) {
@@ -205,6 +206,7 @@ test('ts-celery beat --list prints the next runs Python Celery computes for the 
 const TABLE = ${JSON.stringify(TABLE)} as Record<string, any>;
 export const app = new Celery({
   timezone: ${JSON.stringify(zone)},
+  result_expires: null,
   beat_schedule: Object.fromEntries(Object.entries(TABLE).map(([name, row]) => {
     const task = 'seeds.' + name;
     if (row.crontab) return [name, { task, schedule: row.json ? { __type__: 'crontab', ...row.crontab } : crontab(row.crontab) }];

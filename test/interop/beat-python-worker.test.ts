@@ -36,6 +36,9 @@ export const app = new Celery({
     const list = await runCli(['beat', '-A', tasks, '--list']);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^add-every-second {2}interop\.add {2}<freq: 1\.00 second> {2}next: \d{4}-.*Z {2}runs: 0$/m);
+    // No result backend (Celery's DisabledBackend does not expire results): the daily cleanup entry
+    // Python's beat adds too.
+    assert.match(list.stdout, /^celery\.backend_cleanup {2}celery\.backend_cleanup {2}<crontab: 0 4 \* \* \* \(m\/h\/dM\/MY\/d\)> {2}next: \d{4}-\d\d-\d\dT04:00:00\.000Z {2}runs: 0$/m);
 
     worker = await startPythonWorker({
       app: 'interop_app',

@@ -168,6 +168,23 @@ print(json.dumps([django_app.django_add.delay(20, 22).id, django_app.django_fail
       assert.deepEqual(boom.result, { exc_type: 'ValueError', exc_message: ['nope'], exc_module: 'builtins' });
       assert.match(boom.traceback ?? '', /ValueError: nope/);
 
+      // celery.backend_cleanup as Python's beat sends it daily, run by our worker: the task and
+      // group rows older than result_expires (1 day) are deleted, the rest kept.
+      const twoDaysAgo = server === 'postgres' ? "now() - INTERVAL '2 days'" : 'NOW() - INTERVAL 2 DAY';
+      const p1 = server === 'postgres' ? '$1' : '?';
+      await db.query(`UPDATE django_celery_results_taskresult SET date_done = ${twoDaysAgo} WHERE task_id = ${p1}`, [failed]);
+      await db.query(`UPDATE django_celery_results_groupresult SET date_done = ${twoDaysAgo} WHERE group_id = ${p1}`, [`py-group-${token}`]);
+      const cleaned = await runPython(
+        `import json, django_app
+r = django_app.app.send_task('celery.backend_cleanup', queue=${JSON.stringify(qTs)}, expires=12 * 3600)
+print(json.dumps([r.get(timeout=20), r.state]))`,
+        env,
+      );
+      assert.deepEqual(cleaned.json, [null, 'SUCCESS']);
+      assert.equal((await backend.getMeta(failed)).status, 'PENDING');
+      assert.equal(await backend.restoreGroup(`py-group-${token}`), null);
+      assert.equal((await backend.getMeta(progress)).status, 'PROGRESS');
+
       await backend.forget(ok);
       assert.equal((await backend.getMeta(ok)).status, 'PENDING');
       assert.equal((await pythonReads(ok, env)).state, 'PENDING');

@@ -1,6 +1,7 @@
 // The README's Beat example, as written there (extracted at test time): `ts-celery beat -A
 // <example> --list` prints the next run Python Celery computes for the same table and timezone
-// (a celery.beat.Scheduler over it, `remaining_estimate` at the instant --list ran).
+// (a celery.beat.Scheduler over it, `remaining_estimate` at the instant --list ran), the
+// celery.backend_cleanup entry beat adds included.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import type { Celery } from '../../src/app.js';
+import { BACKEND_CLEANUP_ENTRY, BACKEND_CLEANUP_TASK, needsBackendCleanup } from '../../src/backend/cleanup.js';
 import { appTimeZoneName, buildScheduleTable } from '../../src/beat/schedule-table.js';
 import { runPython } from '../helpers/python.js';
 import { readmeBlocks, runnableSource, typeCheckReadme } from '../helpers/readme.js';
@@ -57,7 +59,10 @@ test("the README's Beat example: ts-celery beat --list gives Python Celery's nex
       const module = (await import(pathToFileURL(file).href)) as { app?: Celery; default?: Celery };
       const app = module.app ?? module.default ?? assert.fail(`${where}: the example exports no app`);
       const zone = appTimeZoneName({ timezone: app.conf.timezone, enableUtc: app.conf.enable_utc });
-      const entries = buildScheduleTable(app.conf.beat_schedule, { timezone: zone });
+      // With no result backend that expires results itself, beat adds Celery's daily cleanup entry
+      // (celery/beat.py `install_default_entries`): compared with Python's next run as well.
+      const cleanup = needsBackendCleanup(app.conf.result_backend, app.conf.result_expires) ? { [BACKEND_CLEANUP_TASK]: BACKEND_CLEANUP_ENTRY } : {};
+      const entries = buildScheduleTable({ ...app.conf.beat_schedule, ...cleanup }, { timezone: zone });
       const before = Date.now();
       // --no-lock: the example's broker is the reader's Redis, which --list needs not read.
       const run = await runCli(['beat', '-A', file, '--list', '--no-lock'], { timeoutMs: 30_000 });

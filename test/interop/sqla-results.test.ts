@@ -175,6 +175,16 @@ print(json.dumps({'ids': [x.id for x in g.results], 'states': [x.state for x in 
         ]),
       );
       for (const id of racing) assert.deepEqual([(await ours.getMeta(id)).status, (await ours.getMeta(id)).result], ['SUCCESS', id]);
+
+      // cleanup (what celery.backend_cleanup runs): the task and group rows older than
+      // result_expires (1 day) go, the rest stay.
+      const [p1, p2] = server === 'postgres' ? ['$1', '$2'] : ['?', '?'];
+      const twoDays = server === 'postgres' ? "INTERVAL '2 days'" : 'INTERVAL 2 DAY';
+      await tsDb.query(`UPDATE celery_taskmeta SET date_done = date_done - ${twoDays} WHERE task_id IN (${p1}, ${p2})`, [a, racing[0]]);
+      await tsDb.query(`UPDATE celery_tasksetmeta SET date_done = date_done - ${twoDays} WHERE taskset_id = ${p1}`, [groupId]);
+      await ours.cleanup!();
+      assert.deepEqual([(await ours.getMeta(a)).status, (await ours.getMeta(racing[0]!)).status, (await ours.getMeta(racing[1]!)).status], ['PENDING', 'PENDING', 'SUCCESS']);
+      assert.equal(await ours.restoreGroup(groupId), null);
     });
   }
 
@@ -307,5 +317,24 @@ print(json.dumps({'value': value, 'state': ok.state, 'done': ok.date_done is not
   const locked = randomUUID();
   assert.equal(await ours.storeResult(buildTaskMeta({ taskId: locked, status: 'SUCCESS', result: 7, dateDone: new Date() })), true);
   assert.ok(Date.now() - started >= 750, `the store waited for the lock (${Date.now() - started} ms)`);
+  assert.equal((await ours.getMeta(locked)).result, 7);
+
+  // celery.backend_cleanup as Python's beat sends it every day at 04:00 (celery/beat.py
+  // `install_default_entries`), run by our worker: ts.db's rows older than result_expires (1 day)
+  // — a task row and a saved group — are deleted, the rest kept.
+  const aging = new Sqlite(tsFile);
+  closers.push(async () => aging.close());
+  aging.prepare(`UPDATE celery_taskmeta SET date_done = '2000-01-01 00:00:00.000000' WHERE task_id = ?`).run(a);
+  aging.prepare(`UPDATE celery_tasksetmeta SET date_done = '2000-01-01 00:00:00.000000' WHERE taskset_id = ?`).run(groupId);
+  const cleaned = await runPython(
+    `import json
+from interop_app import app
+r = app.send_task('celery.backend_cleanup', queue=${JSON.stringify(tsQueue)}, expires=12 * 3600)
+print(json.dumps([r.get(timeout=20), r.state]))`,
+    { ...pyEnv, RESULT_BACKEND: tsEnv.RESULT_BACKEND },
+  );
+  assert.deepEqual(cleaned.json, [null, 'SUCCESS']);
+  assert.equal((await ours.getMeta(a)).status, 'PENDING');
+  assert.equal(await ours.restoreGroup(groupId), null);
   assert.equal((await ours.getMeta(locked)).result, 7);
 });

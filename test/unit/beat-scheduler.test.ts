@@ -331,3 +331,27 @@ test('without Redis the beat says that no lock is held', async () => {
   await optedOut.close();
   assert.match(off.lines.join('\n'), /no leader lock held: the leader lock is off \(beat_leader_lock = false \/ --no-lock\)/);
 });
+
+test('beat adds celery.backend_cleanup (daily 04:00, expires 12 h) where results do not expire on their own, as Celery\'s install_default_entries does', async () => {
+  const cleanupOf = (config: Record<string, unknown>) => {
+    const setup = setUpBeat(new Celery({ beat_leader_lock: false, ...config }), { logger: recorder().logger });
+    return setup.entries.find((e) => e.name === 'celery.backend_cleanup');
+  };
+  // No result backend (Celery's DisabledBackend) and the database backends: added.
+  for (const result_backend of [undefined, 'db+sqlite:///results.db', 'db+postgresql://u@h/db', 'django-db']) {
+    const entry = cleanupOf({ result_backend, database_url: 'postgresql://u@h/db' });
+    assert.ok(entry, `added for ${result_backend}`);
+    assert.equal(entry.task, 'celery.backend_cleanup');
+    assert.equal(String(entry.schedule), '<crontab: 0 4 * * * (m/h/dM/MY/d)>');
+    assert.deepEqual(entry.options, { expires: 43200 });
+  }
+  // In the app's time zone, as every crontab entry.
+  const tokyo = cleanupOf({ timezone: 'Asia/Tokyo' })!;
+  assert.equal(new Date(tokyo.schedule.nextRunAt(T0)).toISOString(), '2024-03-04T19:00:00.000Z');
+  // Stores that expire results themselves, result_expires off, or an entry of that name configured: not added (or not replaced).
+  for (const result_backend of ['redis://127.0.0.1:6379/15', 'rediss://h:6380/0', 'rpc://', 'memory://']) assert.equal(cleanupOf({ result_backend }), undefined, result_backend);
+  assert.equal(cleanupOf({ result_expires: null }), undefined);
+  assert.equal(cleanupOf({ result_expires: 0 }), undefined);
+  const own = cleanupOf({ beat_schedule: { 'celery.backend_cleanup': { task: 'celery.backend_cleanup', schedule: 3600 } } })!;
+  assert.equal(String(own.schedule), '<freq: 1.00 hour>');
+});

@@ -11,16 +11,21 @@ import { formatDateDone } from '../../protocol/iso-time.js';
 import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/result-meta.js';
 import { encodeStored } from '../meta-codec.js';
 import type { ResultBackend, WaitOptions } from '../result-backend.js';
+import { resultExpiresSeconds } from '../result-expires.js';
 import { answerWithin, PolledWaits } from '../sql/polled-waits.js';
 import { DjangoChordCounter } from './chord-counter.js';
 import { createSqlClient, type SqlClient, type SqlRow } from '../sql/sql-client.js';
 
 const TABLE = 'django_celery_results_taskresult';
 const GROUP_TABLE = 'django_celery_results_groupresult';
+/** managers.py `delete_expired(batch_size=100000)`. */
+const CLEANUP_BATCH = 100_000;
 
 export interface DjangoBackendOptions {
   /** How often a wait re-reads the row; Celery's DatabaseBackend.subpolling_interval is 0.5 s. */
   pollIntervalMs?: number;
+  /** Seconds a result is kept before `cleanup()` deletes it (`result_expires`, default 1 day); 0 or null = forever. */
+  resultExpires?: number | null;
 }
 
 interface GroupRow extends SqlRow {
@@ -48,10 +53,12 @@ interface TaskRow extends SqlRow {
 export class DjangoBackend implements ResultBackend {
   private readonly sql: SqlClient;
   private readonly waits: PolledWaits;
+  private readonly expiresMs: number;
 
   constructor(databaseUrl: string, options: DjangoBackendOptions = {}) {
     this.sql = createSqlClient(databaseUrl, { applicationName: 'ts-celery results' });
     this.waits = new PolledWaits((taskId) => this.getMeta(taskId), options.pollIntervalMs ?? 500);
+    this.expiresMs = resultExpiresSeconds(options.resultExpires) * 1000;
   }
 
   async connect(timeoutMs = 5_000): Promise<void> {
@@ -141,6 +148,21 @@ export class DjangoBackend implements ResultBackend {
   /** database.py `_delete_group`: the row is deleted. */
   async deleteGroup(groupId: string): Promise<void> {
     await this.sql.execute(`DELETE FROM ${GROUP_TABLE} WHERE group_id = ?`, [groupId]);
+  }
+
+  /**
+   * database.py `cleanup` / managers.py `delete_expired`: the task and group rows whose date_done
+   * is older than result_expires (in batches of 100,000, as django-celery-results deletes them).
+   */
+  async cleanup(): Promise<void> {
+    if (!this.expiresMs) return;
+    const before = new Date(Date.now() - this.expiresMs);
+    for (const table of [TABLE, GROUP_TABLE]) {
+      const batch = this.sql.dialect === 'postgres'
+        ? `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE date_done < ? ORDER BY id LIMIT ${CLEANUP_BATCH})`
+        : `DELETE FROM ${table} WHERE date_done < ? ORDER BY id LIMIT ${CLEANUP_BATCH}`;
+      while ((await this.sql.execute(batch, [before])) === CLEANUP_BATCH);
+    }
   }
 
   /** The chord counter on this database (django_celery_results_chordcounter). */

@@ -3,7 +3,7 @@
 // overwritten, and waits that subscribe before they read (`RedisBackend._set`,
 // `ResultConsumer.consume_from`; celery/backends/base.py `BaseKeyValueStoreBackend._store_result`).
 import { Redis } from 'ioredis';
-import { BackendUnavailable, ConfigError, TransportError } from '../../errors.js';
+import { BackendUnavailable, TransportError } from '../../errors.js';
 import type { ResultTuple, TaskMeta } from '../../protocol/result-meta.js';
 import { checkRedisConnection } from '../../transport/redis/connection-check.js';
 import { keepCommandRepliesYoung } from '../../transport/redis/ioredis-command.js';
@@ -12,6 +12,7 @@ import { parseRedisUrl } from '../../transport/redis/options.js';
 import { maskUrl } from '../../url-mask.js';
 import { decodeGroup, decodeMeta, encodeStored } from '../meta-codec.js';
 import type { ResultBackend, WaitOptions } from '../result-backend.js';
+import { resultExpiresSeconds } from '../result-expires.js';
 import { waitForState } from '../wait-for-state.js';
 import { KeyWatcher } from './key-watcher.js';
 import { ResultKeys } from './keys.js';
@@ -56,9 +57,6 @@ interface PendingStore {
 /** Idle PING period and, with no redis_socket_timeout, the reply deadline (kombu's default). */
 const DEFAULT_HEALTH_CHECK_INTERVAL = 25;
 
-/** celery/app/defaults.py `result_expires`: one day. */
-export const DEFAULT_RESULT_EXPIRES = 86400;
-
 /**
  * @example
  * const backend = new RedisBackend('redis://localhost:6379/1', { resultExpires: 3600 });
@@ -88,7 +86,7 @@ export class RedisBackend implements ResultBackend {
       optionsName: 'result_backend_transport_options',
     }, { settings: options.useSsl, name: 'redis_backend_use_ssl' });
     this.keys = new ResultKeys(options.keyPrefix ?? '');
-    this.ttlSeconds = ttlFor(options.resultExpires);
+    this.ttlSeconds = resultExpiresSeconds(options.resultExpires);
     const name = options.connectionName;
     // maxRetriesPerRequest null: during an outage commands wait for the reconnect (Celery retries
     // backend writes over time too) instead of failing after a few attempts. lazyConnect: an app
@@ -256,16 +254,6 @@ export class RedisBackend implements ResultBackend {
   private closedError(): TransportError {
     return new TransportError(`result backend ${maskUrl(this.url)} is closed`);
   }
-}
-
-/** base.py `prepare_expires(type=int)`: seconds truncated to an int; 0/None = store without TTL. */
-function ttlFor(resultExpires: number | null | undefined): number {
-  if (resultExpires === undefined) return DEFAULT_RESULT_EXPIRES;
-  if (resultExpires === null) return 0;
-  if (!Number.isFinite(resultExpires) || resultExpires < 0) {
-    throw new ConfigError(`result_expires must be a number of seconds ≥ 0 or null, got ${resultExpires}`);
-  }
-  return Math.trunc(resultExpires);
 }
 
 async function quit(client: Redis): Promise<void> {

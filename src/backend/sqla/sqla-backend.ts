@@ -4,6 +4,7 @@
 // sqla-codec.ts says. Waits poll every 0.5 s, like Celery's (`subpolling_interval`).
 import { pendingMeta, type ResultTuple, type TaskMeta } from '../../protocol/result-meta.js';
 import type { ResultBackend, WaitOptions } from '../result-backend.js';
+import { resultExpiresSeconds } from '../result-expires.js';
 import { answerWithin, PolledWaits } from '../sql/polled-waits.js';
 import { createSqlClient, type SqlClient, type SqlRow } from '../sql/sql-client.js';
 import { decodeGroupTuple, encodeValue, rowToMeta, type TaskRow, taskColumns, utcTimestamp } from './sqla-codec.js';
@@ -24,6 +25,8 @@ import {
 export interface SqlaBackendOptions extends SqlaTableSettings {
   /** How often a wait re-reads the row; Celery's DatabaseBackend.subpolling_interval is 0.5 s. */
   pollIntervalMs?: number;
+  /** Seconds a result is kept before `cleanup()` deletes it (`result_expires`, default 1 day); 0 or null = forever. */
+  resultExpires?: number | null;
 }
 
 /** What first use learned about the server: its DDL flavour and how a new row gets its id. */
@@ -36,6 +39,7 @@ export class SqlaBackend implements ResultBackend {
   private readonly sql: SqlClient;
   private readonly tables: SqlaTables;
   private readonly waits: PolledWaits;
+  private readonly expiresMs: number;
   private prepared: Promise<Prepared> | null = null;
 
   /** `url` without its `db+` prefix: postgresql://…, mysql://…, mariadb://…, sqlite:///… (a `+driver` is ignored). */
@@ -43,6 +47,7 @@ export class SqlaBackend implements ResultBackend {
     this.tables = sqlaTables(options);
     this.sql = createSqlClient(url, { applicationName: 'ts-celery results', sqlite: true });
     this.waits = new PolledWaits((taskId) => this.getMeta(taskId), options.pollIntervalMs ?? 500);
+    this.expiresMs = resultExpiresSeconds(options.resultExpires) * 1000;
   }
 
   /** Reach the database and create the tables if missing (Celery does both on first use). */
@@ -181,6 +186,15 @@ export class SqlaBackend implements ResultBackend {
   async deleteGroup(groupId: string): Promise<void> {
     await this.prepare();
     await this.sql.execute(`DELETE FROM ${this.groupTable} WHERE taskset_id = ?`, [groupId]);
+  }
+
+  /** __init__.py `_cleanup`: the task and group rows whose date_done is older than result_expires. */
+  async cleanup(): Promise<void> {
+    if (!this.expiresMs) return;
+    await this.prepare();
+    const before = utcTimestamp(new Date(Date.now() - this.expiresMs));
+    await this.sql.execute(`DELETE FROM ${this.taskTable} WHERE date_done < ?`, [before]);
+    await this.sql.execute(`DELETE FROM ${this.groupTable} WHERE date_done < ?`, [before]);
   }
 
   async close(): Promise<void> {

@@ -53,6 +53,11 @@ export interface RedisStoreOptions {
   prune?: boolean;
   /** Read the states without registering anything (`beat --list`). */
   readOnly?: boolean;
+  /**
+   * Entries beat adds itself (celery.backend_cleanup): written like the table's but left out of
+   * `<prefix>:statics`, as redbeat's `install_default_entries` → `update_from_dict` saves them.
+   */
+  defaultEntries?: ReadonlySet<string>;
 }
 
 export class RedisStore implements ScheduleStore {
@@ -75,9 +80,8 @@ export class RedisStore implements ScheduleStore {
         // HSETNX keeps the run state of an entry that survived a restart (redbeat does the same);
         // `initial` seeds an entry Redis has never seen (the -s file's state).
         const first = initial?.get(e.name);
-        tx.hset(keys.prefix + e.name, 'definition', encodeDefinition(e))
-          .hsetnx(keys.prefix + e.name, 'meta', first ? encodeMeta(first, timezone) : fresh)
-          .sadd(keys.statics, e.name);
+        tx.hset(keys.prefix + e.name, 'definition', encodeDefinition(e)).hsetnx(keys.prefix + e.name, 'meta', first ? encodeMeta(first, timezone) : fresh);
+        if (!this.options.defaultEntries?.has(e.name)) tx.sadd(keys.statics, e.name);
       }
       await tx.exec();
     }
