@@ -25,4 +25,4 @@ if [ "$tier" = all ] || [ "$tier" = interop ]; then
 fi
 mapfile -t files < <(find "${dirs[@]}" -name '*.test.ts' 2>/dev/null | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files under ${dirs[*]}" >&2; exit 1; fi
-exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-4}" --test-timeout=120000 "${files[@]}"
+exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-4}" --test-timeout=180000 "${files[@]}"

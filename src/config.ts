@@ -153,6 +153,13 @@ const settings = {
   worker_max_message_size: z.number().int().positive().nullable().default(16 * 1024 * 1024),
   /** RabbitMQ: consume with per-consumer prefetch when a queue is quorum (global QoS is refused there). */
   worker_detect_quorum_queues: z.boolean().default(true),
+  /**
+   * Celery 5.5's soft shutdown: a cold shutdown first lets running tasks finish for up to this
+   * many seconds (0 = off), then aborts the rest and gives their unacked messages back.
+   */
+  worker_soft_shutdown_timeout: seconds.default(0),
+  /** Wait out the soft shutdown timeout even with no task running (Celery 5.5). */
+  worker_enable_soft_shutdown_on_idle: z.boolean().default(false),
   // ts-celery's own: the port of /metrics (Prometheus), /healthz and /readyz; null = off.
   worker_metrics_port: z.number().int().min(0).max(65535).nullable().default(null),
   /** Interface of the metrics port; null = every interface. */

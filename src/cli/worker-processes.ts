@@ -48,6 +48,7 @@ export function superviseProcesses(count: number, logger: Logger): Promise<numbe
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGQUIT', onSignal);
     for (let i = 1; i <= count; i++) start(i);
   });
 }

@@ -45,6 +45,8 @@ export const logLines = {
   unimplementedSettings: (names: readonly string[]) => `Ignoring Celery settings ts-celery does not implement: ${names.join(', ')}`,
   warmShutdown: () => 'worker: Warm shutdown (MainProcess)',
   coldShutdown: () => 'worker: Cold shutdown (MainProcess)',
+  // celery/worker/worker.py `wait_for_soft_shutdown`.
+  softShutdown: (seconds: number) => `Initiating Soft Shutdown, terminating in ${seconds} seconds`,
   restored: (count: number) => `Restored ${count} unacknowledged message${count === 1 ? '' : 's'} to the broker`,
 };
 

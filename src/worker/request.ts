@@ -13,6 +13,8 @@ export class Request {
   terminated = false;
   /** Set when its hard time limit fired: FAILURE is recorded then, and the late outcome dropped. */
   hardLimitHit = false;
+  /** Set when a cold shutdown cancelled it (Tracer.cancel): the late outcome is dropped. */
+  cancelled = false;
   /** Its OpenTelemetry `run/<task>` span while it runs, when tracing is on. */
   span: TaskSpan | null = null;
   private settled = false;

@@ -9,7 +9,7 @@ import { Replace, replacementFor } from '../canvas/replace.js';
 import { Ignore, Reject, Retry, type RetryOptions, SoftTimeLimitExceeded, TaskRevokedError, type TimeLimitExceeded } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CeleryTracing } from '../observe/celery-tracing.js';
-import { exceptionRepr, formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
+import { type ExceptionInfo, exceptionRepr, formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
 import { argsRepr } from '../protocol/repr.js';
 import type { ResultTuple } from '../protocol/result-meta.js';
 import { FAILURE, RETRY, REVOKED, STARTED, SUCCESS } from '../protocol/states.js';
@@ -103,11 +103,11 @@ export class TaskTracer {
     try {
       const executor = this.deps.executor ?? inProcessExecutor;
       retval = await this.deps.app.currentTask.run(ctx, () => executor.run(definition, task.args, task.kwargs, ctx));
-      if (req.hardLimitHit) return; // already recorded as TimeLimitExceeded; the late outcome is dropped
+      if (req.hardLimitHit || req.cancelled) return; // already recorded; the late outcome is dropped
       if (req.terminated) return this.revoke(req, 'terminated');
       state = await this.onSuccess(req, retval ?? null, (performance.now() - started) / 1000, ctx);
     } catch (thrown) {
-      if (req.hardLimitHit) return;
+      if (req.hardLimitHit || req.cancelled) return;
       if (req.terminated) return this.revoke(req, 'terminated');
       const reason = controller.reason;
       // A handler that lets the soft-limit abort escape fails with SoftTimeLimitExceeded itself.
@@ -134,6 +134,20 @@ export class TaskTracer {
         void this.onHardLimit(req, error, ctx);
       },
     });
+  }
+
+  /**
+   * Cold shutdown (celery/worker/consumer/consumer.py `cancel_active_requests`, request.py
+   * `_announce_cancelled`): the running task is aborted and whatever it does next is dropped. An
+   * acks_late message not yet acknowledged goes back to the broker (the worker restores it) with
+   * nothing stored; an early-acked one is marked RETRY ('cancelled by Celery'), as Celery marks it.
+   */
+  async cancel(req: Request, controller: TaskAbort): Promise<void> {
+    req.cancelled = true;
+    controller.abort(new Error('cancelled by the cold shutdown'));
+    if (this.eventsOn()) this.emit('task-cancelled', { uuid: req.id });
+    if (this.acksLate(req) && !req.acknowledged) return;
+    if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, CANCELLED, null);
   }
 
   /** Discard a revoked, expired or terminated request: ack, store REVOKED, log. */
@@ -349,6 +363,9 @@ export class TaskTracer {
 }
 
 const noLimits = (): void => {};
+
+/** request.py `_announce_cancelled`: `Retry(message='cancelled by Celery')`, read back as celery.exceptions.Retry. */
+const CANCELLED: ExceptionInfo = { exc_type: 'Retry', exc_message: ['cancelled by Celery'], exc_module: 'celery.exceptions' };
 
 function hasHook(req: Request, name: 'onSuccess' | 'onFailure' | 'onRetry' | 'after'): boolean {
   return req.definition.options.hooks?.[name] !== undefined;

@@ -126,6 +126,9 @@ export class Worker implements WorkerUnderControl {
   private readonly remoteOptions: { enabled: boolean; taskEvents: boolean; heartbeat: boolean; mingle: boolean };
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopped: Promise<void> | undefined;
+  private coldStopped: Promise<void> | undefined;
+  /** Ends the soft shutdown's wait early (a further cold stop). */
+  private endSoftShutdown: (() => void) | undefined;
 
   constructor(
     readonly app: Celery,
@@ -354,12 +357,53 @@ export class Worker implements WorkerUnderControl {
 
   /**
    * Warm shutdown: stop fetching, give reserved and ETA-held messages back (front of their queues),
-   * let running tasks finish. `cold` also aborts running tasks and gives back their unacked messages.
+   * let running tasks finish. `cold` also aborts running tasks and gives back their unacked
+   * messages — after the soft shutdown period (`worker_soft_shutdown_timeout`) if one is set,
+   * which a second cold stop cuts short.
    */
   stop(options: { cold?: boolean } = {}): Promise<void> {
-    if (options.cold) return this.coldStop();
+    if (options.cold) {
+      if (this.coldStopped) {
+        this.endSoftShutdown?.();
+        return this.coldStopped;
+      }
+      this.coldStopped = this.softShutdown().then(() => this.coldStop());
+      return this.coldStopped;
+    }
     this.stopped ??= this.warmStop();
     return this.stopped;
+  }
+
+  /** Stop taking tasks and give back every message not running now (both shutdowns start so). */
+  private async stopIntake(): Promise<void> {
+    this.state = 'stopping';
+    await this.consumer?.cancel();
+    await this.giveBack([...this.reserved, ...this.eta.releaseAll(), ...this.rateLimiter.drain()]);
+    this.pool.clearWaiting();
+    this.reserved.clear();
+  }
+
+  /**
+   * celery/worker/worker.py `wait_for_soft_shutdown`: with tasks running (or
+   * `worker_enable_soft_shutdown_on_idle`), wait up to `worker_soft_shutdown_timeout` — a warm
+   * shutdown with a deadline. Unlike Celery, which sleeps the whole period, the wait ends as soon
+   * as the last task finishes, unless waiting on idle was asked for.
+   */
+  private async softShutdown(): Promise<void> {
+    const { worker_soft_shutdown_timeout: seconds, worker_enable_soft_shutdown_on_idle: onIdle } = this.app.conf;
+    if (seconds <= 0 || (this.state !== 'running' && this.state !== 'stopping') || (this.active.size === 0 && !onIdle)) return;
+    this.logger.warn(logLines.softShutdown(seconds));
+    // After a warm shutdown began (SIGTERM, then SIGQUIT) nothing new is taken already.
+    if (this.state === 'running') await this.stopIntake();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, seconds * 1000);
+        this.endSoftShutdown = resolve;
+      }),
+      ...(onIdle ? [] : [this.pool.onIdle()]),
+    ]);
+    clearTimeout(timer);
   }
 
   private async warmStop(): Promise<void> {
@@ -370,12 +414,8 @@ export class Worker implements WorkerUnderControl {
       await this.probes?.close();
       return;
     }
-    this.state = 'stopping';
     this.logger.info(logLines.warmShutdown());
-    await this.consumer?.cancel();
-    await this.giveBack([...this.reserved, ...this.eta.releaseAll(), ...this.rateLimiter.drain()]);
-    this.pool.clearWaiting();
-    this.reserved.clear();
+    await this.stopIntake();
     await this.pool.onIdle();
     await this.executor.close();
     await this.sendSignal('worker_shutdown');
@@ -394,11 +434,12 @@ export class Worker implements WorkerUnderControl {
   private async coldStop(): Promise<void> {
     this.logger.warn(logLines.coldShutdown());
     this.state = 'stopping';
-    for (const controller of this.active.values()) controller.abort(new Error('cold shutdown'));
+    const cancelled = Promise.all([...this.active].map(([req, controller]) => this.tracer.cancel(req, controller)));
     await this.consumer?.cancel();
     // Early-acked running tasks are gone from the broker; acks_late ones go back (kombu restores on close).
     await this.giveBack([...this.reserved, ...this.eta.releaseAll(), ...this.rateLimiter.drain(), ...[...this.active.keys()].filter((r) => r.unsettled)]);
     this.pool.clearWaiting();
+    await cancelled;
     await this.remote?.stop().catch(() => {});
     await this.app.close();
     await this.executor.close();

@@ -241,6 +241,19 @@ test('worker --processes 2: two workers named name-1@host and name-2@host under 
   assert.equal(group.logs().match(/Warm shutdown/g)?.length, 2, group.logs());
 });
 
+test('REMAP_SIGTERM=SIGQUIT makes SIGTERM a cold shutdown, as in Celery', async () => {
+  const remapped = await startTsWorker({
+    app: PLAIN,
+    queues: [`cli-remap-${token}`],
+    nodeName: `cli-remap-${token}@localhost`,
+    env: { ...env, REMAP_SIGTERM: 'SIGQUIT' },
+  });
+  remapped.kill('SIGTERM');
+  assert.deepEqual(await remapped.exited(), { code: 0, signal: null }, remapped.logs());
+  assert.match(remapped.logs(), /Cold shutdown/);
+  assert.doesNotMatch(remapped.logs(), /Warm shutdown/);
+});
+
 test('a plain .mjs tasks module exporting its app as default loads and serves its tasks', async () => {
   // The module-level worker: its banner lists exactly the .mjs module's tasks.
   const logs = worker!.logs();

@@ -127,6 +127,28 @@ test('warm shutdown gives reserved and ETA-held messages back at the front, lets
   await redis.del(`${prefix}${queue}`);
 });
 
+test('cold shutdown cancels running tasks as Celery does: early-acked ones RETRY (cancelled by Celery), acks_late ones back in the queue, late outcomes dropped', async () => {
+  const queue = `q6-${token}`;
+  const app = makeApp(queue);
+  // Each ends only after the cold shutdown aborted it, and then would succeed or fail: both dropped.
+  app.task({ name: 'w.until_aborted' }, ({ ctx }) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('finished after the abort'))));
+  app.task({ name: 'w.until_aborted_late', acks_late: true }, ({ ctx }) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('failed after the abort')))));
+  const worker = startWorker(app, { concurrency: 2 });
+  await worker.start();
+  const early = await app.sendTask('w.until_aborted');
+  const late = await app.sendTask('w.until_aborted_late');
+  await until(async () => worker.activeRequests().length === 2, 'both tasks to run');
+  await worker.stop({ cold: true });
+  const reader = makeApp(queue);
+  const meta = await reader.backend!.getMeta(early.id);
+  assert.deepEqual([meta.status, meta.result], ['RETRY', { exc_type: 'Retry', exc_message: ['cancelled by Celery'], exc_module: 'celery.exceptions' }]);
+  assert.equal(await reader.AsyncResult(late.id).state(), 'PENDING');
+  const list = await redis.lrange(`${prefix}${queue}`, 0, -1);
+  assert.deepEqual(list.map((raw) => (JSON.parse(raw) as { headers: { id: string } }).headers.id), [late.id]);
+  assert.equal(await redis.hlen(`${prefix}unacked`), 0);
+  await redis.del(`${prefix}${queue}`);
+});
+
 test('a dropped broker connection is survived: later tasks still run', async () => {
   // The broker connections carry a name, so the kill hits this worker's connections only (never
   // another test file's on the same server).

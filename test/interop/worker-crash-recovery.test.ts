@@ -18,7 +18,7 @@ import { resultKeyprefix } from './ts/env-config.js';
 const VISIBILITY_TIMEOUT_S = 2;
 const { url, token, prefix } = claimRedis('worker-crash-recovery');
 const env = { BROKER_URL: url, RESULT_BACKEND: url, KEYPREFIX: prefix, VISIBILITY_TIMEOUT: String(VISIBILITY_TIMEOUT_S), DEFAULT_QUEUE: `wcr-${token}` };
-const queues = { term: `wcr-term-${token}`, kill: `wcr-kill-${token}`, kill2: `wcr-kill2-${token}` };
+const queues = { term: `wcr-term-${token}`, kill: `wcr-kill-${token}`, kill2: `wcr-kill2-${token}`, soft: `wcr-soft-${token}` };
 
 const redis = new Redis(url);
 let app: Celery;
@@ -49,12 +49,12 @@ after(async () => {
   }
 });
 
-async function ourWorker(tag: string, queue: string, concurrency: number, prefetchMultiplier: number): Promise<TsWorker> {
+async function ourWorker(tag: string, queue: string, concurrency: number, prefetchMultiplier: number, workerEnv: Record<string, string> = env): Promise<TsWorker> {
   const w = await startTsWorker({
     app: 'test/interop/ts/tasks.ts',
     queues: [queue],
     nodeName: `wcr-${tag}-${token}@localhost`,
-    env,
+    env: workerEnv,
     concurrency,
     extraArgs: ['--prefetch-multiplier', String(prefetchMultiplier)],
   });
@@ -134,6 +134,40 @@ test('SIGTERM mid-run: the running task finishes and is stored, reserved ones go
     assert.equal(list[0]!.headers.id, waiting, 'the never-fetched message stays behind the given-back ones');
     assert.deepEqual(list.slice(1).map((m) => m.headers.id).sort(), [...reserved].sort());
     givenBack = { reserved, waiting: waiting!, runsKey };
+  })();
+});
+
+test('SIGQUIT with worker_soft_shutdown_timeout: a task ending within the soft period is stored, a longer acks_late one is cancelled and goes straight back to the queue, exit 0', async () => {
+  const queue = queues.soft;
+  const [shortGate, longGate] = [`${prefix}gate:soft-short`, `${prefix}gate:soft-long`];
+  const runsKey = `${prefix}runs:soft`;
+  // No short visibility timeout here: the long task's message must come back through the cold
+  // shutdown itself, not through a restore sweep.
+  const { VISIBILITY_TIMEOUT: _, ...plain } = env;
+  const w = await ourWorker('soft', queue, 2, 2, { ...plain, SOFT_SHUTDOWN_TIMEOUT: '3' });
+  await withLogs(w, async () => {
+    const [short] = await sendGated(queue, shortGate, runsKey, [20]);
+    const [long] = await sendGated(queue, longGate, runsKey, [21]);
+    await pollUntil('both tasks running', async () => (await started(runsKey)) === 2, { timeoutMs: 10_000 });
+    const [reserved] = await sendGated(queue, longGate, runsKey, [22]);
+    await pollUntil('a third message reserved', async () => (await unacked()) === 3, { timeoutMs: 10_000 });
+
+    const quitAt = Date.now();
+    w.kill('SIGQUIT');
+    await w.waitForLog(/Initiating Soft Shutdown, terminating in 3 seconds/, 10_000);
+    await pollUntil('the reserved message to be given back', async () => (await queued(queue)) === 1, { timeoutMs: 10_000 });
+    await openGate(shortGate);
+    assert.deepEqual(await app.AsyncResult(short!).get({ timeout: 10 }), { value: 20, lang: 'typescript', redelivered: false });
+    assert.ok(w.running, 'the soft period still waits for the long task');
+
+    assert.deepEqual(await w.exited(), { code: 0, signal: null });
+    assert.ok(Date.now() - quitAt >= 2_900, `the soft period lasted ${Date.now() - quitAt} ms`);
+    assert.match(w.logs(), /Cold shutdown/);
+    // Cancelled at the end of the period: back in the queue at once (no visibility timeout to
+    // wait out), nothing stored, not acked.
+    assert.equal(await unacked(), 0);
+    assert.deepEqual((await redis.lrange(`${prefix}${queue}`, 0, -1)).map((raw) => (JSON.parse(raw) as { headers: { id: string } }).headers.id).sort(), [long, reserved].sort());
+    assert.equal(await app.AsyncResult(long!).state(), 'PENDING');
   })();
 });
 

@@ -1,6 +1,6 @@
 // The body of `ts-celery worker` once flags are parsed (commands/worker.ts): one worker process,
 // loaded only where a worker runs (not in a `--processes` supervisor). First SIGTERM/SIGINT = warm
-// shutdown (exit 0); a second one = cold shutdown.
+// shutdown (exit 0); a second one, or SIGQUIT = cold shutdown.
 import { startEmbeddedBeat } from '../../beat/beat-setup.js';
 import { ensureConnected } from '../../broker-connection.js';
 import { redactor, secretsIn } from '../../censor.js';
@@ -78,10 +78,19 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
   logger.info(logLines.connected(maskUrl(app.brokerUrl)));
   await worker.start();
   const beat = flags.beat ? startEmbeddedBeat(app, { scheduleFile: flags.schedule, scheduler: flags.scheduler, owner: worker.hostname, logger }) : null;
-  let signals = 0;
-  const onSignal = () => {
-    signals += 1;
-    const stopping = Promise.all([worker.stop({ cold: signals > 1 }), beat?.stop()]);
+  // celery/apps/worker.py: SIGTERM / SIGINT = warm shutdown, a second one or SIGQUIT = cold (after
+  // the soft shutdown period, if set); during a cold shutdown one more cuts the soft period short,
+  // and the next exits at once with code 1 (Celery's hard shutdown).
+  let shuttingDown = false;
+  let colds = 0;
+  const onSignal = (requested: 'warm' | 'cold') => {
+    const cold = requested === 'cold' || shuttingDown;
+    shuttingDown = true;
+    if (cold && ++colds > 2) {
+      logger.warn('worker: Hard shutdown (MainProcess)');
+      process.exit(1);
+    }
+    const stopping = Promise.all([worker.stop({ cold }), beat?.stop()]);
     stopping.then(
       () => process.exit(0),
       (error: unknown) => {
@@ -90,6 +99,9 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  // celery/apps/worker.py REMAP_SIGTERM: SIGTERM as SIGQUIT (Heroku, Kubernetes).
+  const onTerm = process.env.REMAP_SIGTERM === 'SIGQUIT' ? 'cold' : 'warm';
+  process.on('SIGTERM', () => onSignal(onTerm));
+  process.on('SIGINT', () => onSignal('warm'));
+  process.on('SIGQUIT', () => onSignal('cold'));
 }

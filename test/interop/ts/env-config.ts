@@ -2,7 +2,8 @@
 // interop app reads (test/interop/python/interop_app.py): BROKER_URL, RESULT_BACKEND, KEYPREFIX
 // (both global_keyprefix options), VISIBILITY_TIMEOUT, DEFAULT_QUEUE, MASTER_NAME (both
 // master_name options, for sentinel:// URLs), TASK_QUEUES (task_queues, as JSON), DATABASE_URL
-// (database_url: the Django database of result_backend 'django-db', as DJANGO_DB_URL there).
+// (database_url: the Django database of result_backend 'django-db', as DJANGO_DB_URL there),
+// SOFT_SHUTDOWN_TIMEOUT (worker_soft_shutdown_timeout, ours only).
 
 /**
  * The result backend's global_keyprefix that gives the keys the Python side writes. Celery 5.3
@@ -35,5 +36,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Record<stri
     task_default_queue: env.DEFAULT_QUEUE ?? 'celery',
     // TASK_QUEUES: the same JSON list interop_app.py declares as task_queues.
     ...(env.TASK_QUEUES ? { task_queues: JSON.parse(env.TASK_QUEUES) as unknown[] } : {}),
+    ...(env.SOFT_SHUTDOWN_TIMEOUT ? { worker_soft_shutdown_timeout: Number(env.SOFT_SHUTDOWN_TIMEOUT) } : {}),
   };
 }
