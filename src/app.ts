@@ -21,6 +21,7 @@ import { CeleryTracing } from './observe/celery-tracing.js';
 import { definePositionalTask, defineSpecTask, type PositionalHandler } from './registry/define-task.js';
 import type { TaskContext, TaskInput, TaskSpec } from './registry/task-definition.js';
 import { attachHandleMethods, localContext, type TaskHandleMethods } from './registry/task-handle.js';
+import { annotationsFor } from './registry/task-annotations.js';
 import { TaskRegistry } from './registry/task-registry.js';
 import { AsyncResult, GroupResult } from './result.js';
 import { type Route, Router } from './routing.js';
@@ -150,11 +151,12 @@ export class Celery {
   task(nameOrSpec: string | TaskSpec, fn: (...a: never[]) => unknown): unknown {
     const send = this.sendTask.bind(this);
     if (typeof nameOrSpec === 'string') {
-      const definition = definePositionalTask(nameOrSpec, fn as PositionalHandler);
+      const definition = definePositionalTask(nameOrSpec, fn as PositionalHandler, annotationsFor(nameOrSpec, this.conf.task_annotations));
       this.tasks.register(definition);
       return attachHandleMethods(fn, definition, send);
     }
-    const definition = defineSpecTask(nameOrSpec, fn as (input: TaskInput<unknown, unknown>) => unknown);
+    const spec = Object.assign({}, nameOrSpec, annotationsFor(nameOrSpec.name, this.conf.task_annotations));
+    const definition = defineSpecTask(spec, fn as (input: TaskInput<unknown, unknown>) => unknown);
     this.tasks.register(definition);
     const call = (args: unknown[] = [], kwargs: Record<string, unknown> = {}) =>
       definition.run(args, kwargs, localContext(definition.name, args, kwargs));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CELERY_SETTING_NAMES } from './celery-settings.js';
 import { didYouMean } from './did-you-mean.js';
 import { ConfigError } from './errors.js';
+import { taskAnnotationsSchema } from './registry/task-annotations.js';
 
 const seconds = z.number().finite().nonnegative();
 
@@ -113,6 +114,8 @@ const settings = {
   task_time_limit: seconds.nullable().default(null),
   task_soft_time_limit: seconds.nullable().default(null),
   task_default_rate_limit: z.string().nullable().default(null),
+  /** Task options from the config, by task name or '*' (registry/task-annotations.ts). */
+  task_annotations: taskAnnotationsSchema.default(null),
   task_send_sent_event: z.boolean().default(false),
   task_inherit_parent_priority: z.boolean().default(false),
   task_publish_retry: z.boolean().default(true),

@@ -54,25 +54,30 @@ print(json.dumps({'id': r.id, 'states': states, 'result': result}))`);
   }
 });
 
-test("apply_async(soft_time_limit=1) from Python → SoftTimeLimitExceeded, after the handler's cleanup", async () => {
-  const worker = await startTsWorker({ app: 'test/interop/ts/execution-tasks.ts', queues: [queue], nodeName: `wx-b-${token}@localhost`, env });
+test("apply_async(soft_time_limit=1) from Python, or the worker's task_annotations → SoftTimeLimitExceeded, after the handler's cleanup", async () => {
+  // Our worker's config annotates another task (exec.slow_annotated, the same handler) with the limit.
+  const annotations = JSON.stringify({ 'exec.slow_annotated': { soft_time_limit: 1 } });
+  const worker = await startTsWorker({ app: 'test/interop/ts/execution-tasks.ts', queues: [queue], nodeName: `wx-b-${token}@localhost`, env: { ...env, TASK_ANNOTATIONS: annotations } });
   try {
     const { json } = await python(`
 from celery.exceptions import SoftTimeLimitExceeded
-r = app.send_task('exec.slow_cleanup', soft_time_limit=1)
-try:
-    r.get(timeout=15)
-    out = {'raised': None}
-except SoftTimeLimitExceeded as exc:
-    out = {'raised': 'SoftTimeLimitExceeded', 'state': r.state}
-except Exception as exc:
-    out = {'raised': type(exc).__name__, 'repr': repr(exc)}
-out['id'] = r.id
-print(json.dumps(out))`);
-    const out = json as { raised: string; state: string; id: string };
-    assert.equal(out.raised, 'SoftTimeLimitExceeded');
-    assert.equal(out.state, 'FAILURE');
-    assert.equal(await redis.get(`${prefix}cleanup:${out.id}`), 'SoftTimeLimitExceeded');
+outs = []
+for r in [app.send_task('exec.slow_cleanup', soft_time_limit=1), app.send_task('exec.slow_annotated')]:
+    try:
+        r.get(timeout=15)
+        out = {'raised': None}
+    except SoftTimeLimitExceeded as exc:
+        out = {'raised': 'SoftTimeLimitExceeded', 'state': r.state}
+    except Exception as exc:
+        out = {'raised': type(exc).__name__, 'repr': repr(exc)}
+    out['id'] = r.id
+    outs.append(out)
+print(json.dumps(outs))`);
+    for (const out of json as { raised: string; state: string; id: string }[]) {
+      assert.equal(out.raised, 'SoftTimeLimitExceeded');
+      assert.equal(out.state, 'FAILURE');
+      assert.equal(await redis.get(`${prefix}cleanup:${out.id}`), 'SoftTimeLimitExceeded');
+    }
   } finally {
     await worker.stop();
   }

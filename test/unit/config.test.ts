@@ -49,3 +49,28 @@ test('CELERY_BROKER_URL and CELERY_RESULT_BACKEND win over the config, as in Cel
   assert.equal(c.broker_url, 'redis://env/2');
   assert.equal(c.result_backend, 'redis://env/3');
 });
+
+test('task_annotations set task options by name or for every task, as Celery applies them', () => {
+  const app = new Celery({
+    task_annotations: [
+      { 'a.named': { rate_limit: '10/m', acks_late: true, time_limit: 30 }, '*': { time_limit: 60, max_retries: 5 } },
+      { 'a.named': { ignore_result: true }, '*': { track_started: true }, 'b.spec': { rate_limit: 2 } },
+    ],
+  });
+  app.task('a.named', () => null);
+  app.task({ name: 'b.spec', soft_time_limit: 5, max_retries: 1 }, () => null);
+  // The first map naming the task wins; '*' comes from the first map that has it and, as in
+  // Celery (Task.annotate sets the named attributes, then the '*' ones), wins over a named option.
+  assert.deepEqual(app.tasks.get('a.named')!.options, { rate_limit: '10/m', acks_late: true, time_limit: 60, max_retries: 5, name: 'a.named' });
+  // Over what the task declares; a number of tasks per second is Celery's rate() form.
+  assert.deepEqual(app.tasks.get('b.spec')!.options, { name: 'b.spec', soft_time_limit: 5, max_retries: 5, time_limit: 60, rate_limit: '2/s' });
+  // Built-in tasks are annotated too.
+  assert.equal(app.tasks.get('celery.backend_cleanup')!.options.max_retries, 5);
+});
+
+test('task_annotations refuse what a worker here cannot apply, naming the key', () => {
+  assert.throws(() => loadConfig({ task_annotations: { 'a.t': { rate_limt: '1/s' } } }, {}), /^ConfigError: task_annotations\.a\.t unrecognized key: "rate_limt"/);
+  // A class path (Python's own annotation objects).
+  assert.throws(() => loadConfig({ task_annotations: 'proj.annotations.MyAnnotate' }, {}), /^ConfigError: task_annotations invalid input, got "proj\.annotations\.MyAnnotate"/);
+  assert.throws(() => loadConfig({ task_annotations: { '*': { time_limit: -1 } } }, {}), /task_annotations\.\*\.time_limit/);
+});

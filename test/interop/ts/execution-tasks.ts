@@ -1,7 +1,7 @@
 // Tasks for the execution-semantics interop tests (retries, time limits), configured from the
 // same environment variables as interop_app.py. Python runs `exec.handoff` too (exec_tasks.py).
 import { Redis } from 'ioredis';
-import { Celery } from '../../../src/index.js';
+import { Celery, type TaskContext } from '../../../src/index.js';
 import { configFromEnv } from './env-config.js';
 
 export const app = new Celery(configFromEnv());
@@ -23,11 +23,14 @@ app.task(
 );
 
 /** Waits until aborted (the soft time limit), records that cleanup ran, then lets the abort fail it. */
-app.task({ name: 'exec.slow_cleanup' }, async ({ ctx }) => {
+const slowCleanup = async ({ ctx }: { ctx: TaskContext }) => {
   await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
   await redis.set(`${prefix}cleanup:${ctx.id}`, (ctx.signal.reason as Error).name);
   throw ctx.signal.reason;
-});
+};
+app.task({ name: 'exec.slow_cleanup' }, slowCleanup);
+// Its limit comes from the worker's config (TASK_ANNOTATIONS in the test).
+app.task({ name: 'exec.slow_annotated' }, slowCleanup);
 
 /** Retries itself once with a countdown, so the retry can be handed to a Python worker. */
 app.task({ name: 'exec.handoff' }, ({ ctx }) => {
