@@ -163,6 +163,8 @@ const settings = {
   worker_soft_shutdown_timeout: seconds.default(0),
   /** Wait out the soft shutdown timeout even with no task running (Celery 5.5). */
   worker_enable_soft_shutdown_on_idle: z.boolean().default(false),
+  /** acks_late: a redelivered message whose task already stored SUCCESS is acked, not run again (Celery 5.1). */
+  worker_deduplicate_successful_tasks: z.boolean().default(false),
   // ts-celery's own: the port of /metrics (Prometheus), /healthz and /readyz; null = off.
   worker_metrics_port: z.number().int().min(0).max(65535).nullable().default(null),
   /** Interface of the metrics port; null = every interface. */

@@ -18,6 +18,8 @@ export const logLines = {
   retry: (name: string, id: string, reason: string) => `Task ${task(name, id)} retry: ${reason}`,
   rejected: (name: string, id: string, reason: string) => `Task ${task(name, id)} rejected: ${reason}`,
   ignored: (name: string, id: string) => `Task ${task(name, id)} ignored`,
+  // celery/app/trace.py LOG_IGNORED with worker_deduplicate_successful_tasks' description.
+  alreadySucceeded: (name: string, id: string) => `Task ${task(name, id)} Task already completed successfully.`,
   replaced: (name: string, id: string, by: string) => `Task ${task(name, id)} replaced by ${by}`,
   revoked: (name: string, id: string) => `Discarding revoked task: ${task(name, id)}`,
   expired: (name: string, id: string) => `Task ${task(name, id)} expired; discarding`,

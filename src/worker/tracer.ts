@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { CeleryTracing } from '../observe/celery-tracing.js';
 import { type ExceptionInfo, exceptionRepr, formatTraceback, toExceptionInfo } from '../protocol/exceptions.js';
 import { argsRepr } from '../protocol/repr.js';
-import type { ResultTuple } from '../protocol/result-meta.js';
+import type { ResultTuple, TaskMeta } from '../protocol/result-meta.js';
 import { FAILURE, RETRY, REVOKED, STARTED, SUCCESS } from '../protocol/states.js';
 import type { TaskContext } from '../registry/task-definition.js';
 import type { SignalName, SignalPayloads } from '../signals.js';
@@ -84,6 +84,7 @@ export class TaskTracer {
     if (task.expires && task.expires.getTime() <= this.deps.now()) return this.revoke(req, 'expired');
     const acksLate = this.acksLate(req);
     if (!acksLate) this.settle(req.ack(), req);
+    else if (req.delivery.info.redelivered && this.conf.worker_deduplicate_successful_tasks && (await this.alreadySucceeded(req))) return;
     req.startedAt = this.deps.now();
     this.observer?.started(req, (req.startedAt - (task.eta?.getTime() ?? req.receivedAt)) / 1000);
     if (this.eventsOn()) this.emit('task-started', { uuid: task.id });
@@ -148,6 +149,30 @@ export class TaskTracer {
     if (this.eventsOn()) this.emit('task-cancelled', { uuid: req.id });
     if (this.acksLate(req) && !req.acknowledged) return;
     if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, CANCELLED, null);
+  }
+
+  /**
+   * `worker_deduplicate_successful_tasks` (celery/app/trace.py `build_tracer`): a redelivered
+   * acks_late message whose task id already has SUCCESS stored is acked instead of run again;
+   * its callbacks and chain are sent from the stored result when the stored meta names no
+   * children (the earlier run stopped before sending them). A backend that cannot be read runs it.
+   */
+  private async alreadySucceeded(req: Request): Promise<boolean> {
+    const backend = this.deps.backend;
+    // rpc:// (the backend with reply queues) keeps results in the caller's queue: nothing to look up.
+    if (!backend || backend.prepareReplies) return false;
+    let meta: TaskMeta;
+    try {
+      meta = await backend.getMeta(req.id);
+    } catch {
+      return false;
+    }
+    if (meta.status !== SUCCESS) return false;
+    this.deps.logger.info(logLines.alreadySucceeded(req.displayName, req.id));
+    const { callbacks, chain } = req.task.embed;
+    if ((callbacks?.length || chain?.length) && !meta.children?.length) await this.publishFollowUps(req, meta.result);
+    this.settle(req.ack(), req);
+    return true;
   }
 
   /** Discard a revoked, expired or terminated request: ack, store REVOKED, log. */

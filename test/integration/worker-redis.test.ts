@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Celery } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
+import { markRedelivered } from '../../src/protocol/envelope.js';
 import { Worker } from '../../src/worker/worker.js';
 import { claimRedis } from '../helpers/redis.js';
 
@@ -147,6 +148,35 @@ test('cold shutdown cancels running tasks as Celery does: early-acked ones RETRY
   assert.deepEqual(list.map((raw) => (JSON.parse(raw) as { headers: { id: string } }).headers.id), [late.id]);
   assert.equal(await redis.hlen(`${prefix}unacked`), 0);
   await redis.del(`${prefix}${queue}`);
+});
+
+test('worker_deduplicate_successful_tasks: a redelivered acks_late message whose task already stored SUCCESS is acked, not run; its callback is sent from the stored result', async () => {
+  const queue = `q7-${token}`;
+  const app = makeApp(queue, { task_acks_late: true, worker_deduplicate_successful_tasks: true });
+  const runs = `${prefix}dedup-runs`;
+  app.task('w.count', async (tag: string) => {
+    await redis.rpush(runs, tag);
+    return `ran ${tag}`;
+  });
+  // Before any worker: a task that already succeeded elsewhere (stored SUCCESS, no children: its
+  // run stopped before sending its callback) and one that did not, both redelivered as kombu
+  // restores them.
+  const done = await app.sendTask('w.count', ['done'], {}, { link: { task: 'w.count', args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false } });
+  const fresh = await app.sendTask('w.count', ['fresh']);
+  await app.backend!.storeResult({ task_id: done.id, status: 'SUCCESS', result: 'from the first run', traceback: null, children: [], date_done: new Date().toISOString() });
+  const queued = await redis.lrange(`${prefix}${queue}`, 0, -1);
+  await redis.del(`${prefix}${queue}`);
+  await redis.rpush(`${prefix}${queue}`, ...queued.map(markRedelivered));
+  const worker = startWorker(app);
+  await worker.start();
+  assert.equal(await fresh.get({ timeout: 10 }), 'ran fresh');
+  await until(async () => (await redis.llen(runs)) === 2, 'the callback to run');
+  // The callback got the stored result; the task itself did not run again.
+  assert.deepEqual((await redis.lrange(runs, 0, -1)).sort(), ['fresh', 'from the first run']);
+  assert.equal(await done.get({ timeout: 10 }), 'from the first run');
+  await until(async () => (await redis.hlen(`${prefix}unacked`)) === 0, 'every message acked');
+  assert.equal(await redis.llen(`${prefix}${queue}`), 0);
+  await worker.stop();
 });
 
 test('a dropped broker connection is survived: later tasks still run', async () => {
