@@ -107,6 +107,7 @@ const settings = {
   task_compression: z.enum(['gzip', 'zlib', 'brotli']).nullable().default(null),
   task_protocol: z.literal(2).default(2),
   task_ignore_result: z.boolean().default(false),
+  task_store_errors_even_if_ignored: z.boolean().default(false),
   task_track_started: z.boolean().default(false),
   task_acks_late: z.boolean().default(false),
   task_acks_on_failure_or_timeout: z.boolean().default(true),

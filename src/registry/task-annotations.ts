@@ -13,6 +13,7 @@ const annotatedOptions = z.strictObject({
   queue: z.string().min(1).optional(),
   acks_late: z.boolean().optional(),
   ignore_result: z.boolean().optional(),
+  store_errors_even_if_ignored: z.boolean().optional(),
   track_started: z.boolean().optional(),
   time_limit: seconds.nullable().optional(),
   soft_time_limit: seconds.nullable().optional(),

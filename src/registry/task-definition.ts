@@ -62,6 +62,8 @@ export interface TaskOptions {
   queue?: string;
   acks_late?: boolean;
   ignore_result?: boolean;
+  /** With ignore_result: still store FAILURE, RETRY and REVOKED (default `task_store_errors_even_if_ignored`). */
+  store_errors_even_if_ignored?: boolean;
   track_started?: boolean;
   /** Hard time limit in seconds. */
   time_limit?: number | null;

@@ -69,6 +69,11 @@ export class TaskTracer {
     return req.task.ignoreResult || (req.definition.options.ignore_result ?? this.conf.task_ignore_result);
   }
 
+  /** Failures, retries and revokes are stored unless results are ignored, and then with `store_errors_even_if_ignored` (celery/app/trace.py `handle_error_state`). */
+  private storesErrors(req: Request): boolean {
+    return !this.ignoresResult(req) || (req.definition.options.store_errors_even_if_ignored ?? this.conf.task_store_errors_even_if_ignored);
+  }
+
   /** Run the request's task to completion (never throws). `controller` aborts the handler's signal. */
   execute(req: Request, controller: TaskAbort): Promise<void> {
     if (this.tracing === null) return this.run(req, controller);
@@ -148,7 +153,7 @@ export class TaskTracer {
     controller.abort(new Error('cancelled by the cold shutdown'));
     if (this.eventsOn()) this.emit('task-cancelled', { uuid: req.id });
     if (this.acksLate(req) && !req.acknowledged) return;
-    if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, CANCELLED, null);
+    if (this.storesErrors(req)) await this.recorder.store(req, RETRY, CANCELLED, null);
   }
 
   /**
@@ -182,7 +187,7 @@ export class TaskTracer {
     this.deps.logger.info(reason === 'expired' ? logLines.expired(req.displayName, req.id) : logLines.revoked(req.displayName, req.id));
     this.emit('task-revoked', { uuid: req.id, terminated: reason === 'terminated', signum: reason === 'terminated' ? 15 : null, expired: reason === 'expired' });
     const info = toExceptionInfo(new TaskRevokedError(reason));
-    if (!this.ignoresResult(req)) await this.recorder.store(req, REVOKED, info);
+    if (this.storesErrors(req)) await this.recorder.store(req, REVOKED, info);
     if (inChord(req)) await onChordPartReturn(this.deps.app, req, REVOKED, info, this.deps.logger);
   }
 
@@ -266,7 +271,7 @@ export class TaskTracer {
     this.observer?.retried(req);
     req.span?.retried(exceptionRepr(info));
     this.emit('task-retried', { uuid: req.id, exception: exceptionRepr(info), traceback: formatTraceback(reason) });
-    if (!this.ignoresResult(req)) await this.recorder.store(req, RETRY, info, formatTraceback(reason), [child]);
+    if (this.storesErrors(req)) await this.recorder.store(req, RETRY, info, formatTraceback(reason), [child]);
     // The original message is done with: the retry is a new message (Celery acks it, also with acks_late).
     this.settle(req.ack(), req);
     if (hasHook(req, 'onRetry')) await this.hook(req, 'onRetry', reason, ctx);
@@ -303,7 +308,7 @@ export class TaskTracer {
     this.observer?.failed(req, info.exc_type);
     req.span?.failed(error, error instanceof Error ? error.message : String(error));
     this.emit('task-failed', { uuid: task.id, exception: exceptionRepr(info), traceback: stored });
-    if (!this.ignoresResult(req)) {
+    if (this.storesErrors(req)) {
       await this.recorder.store(req, FAILURE, info, stored);
       // Waiters on later chain steps must see the failure too (celery/backends/base.py
       // `Backend.mark_as_failure` stores it under every remaining chain step's id).
@@ -327,7 +332,7 @@ export class TaskTracer {
     this.observer?.failed(req, info.exc_type);
     req.span?.failed(error, error instanceof Error ? error.message : String(error));
     this.emit('task-failed', { uuid: req.id, exception: exceptionRepr(info), traceback: null });
-    if (!this.ignoresResult(req)) await this.recorder.store(req, FAILURE, info, null);
+    if (this.storesErrors(req)) await this.recorder.store(req, FAILURE, info, null);
     if (inChord(req)) await onChordPartReturn(this.deps.app, req, FAILURE, info, this.deps.logger);
     if (this.acksLate(req)) this.settle(this.ackOnFailure(req) ? req.ack() : req.reject(true), req);
     if (hasHook(req, 'onFailure')) await this.hook(req, 'onFailure', error, ctx);

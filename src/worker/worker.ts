@@ -128,7 +128,7 @@ export class Worker implements WorkerUnderControl {
   private stopped: Promise<void> | undefined;
   private coldStopped: Promise<void> | undefined;
   /** Ends the soft shutdown's wait early (a further cold stop). */
-  private endSoftShutdown: (() => void) | undefined;
+  private endSoftShutdown: () => void = () => {};
 
   constructor(
     readonly app: Celery,
@@ -364,10 +364,11 @@ export class Worker implements WorkerUnderControl {
   stop(options: { cold?: boolean } = {}): Promise<void> {
     if (options.cold) {
       if (this.coldStopped) {
-        this.endSoftShutdown?.();
+        this.endSoftShutdown();
         return this.coldStopped;
       }
-      this.coldStopped = this.softShutdown().then(() => this.coldStop());
+      const cutShort = new Promise<void>((resolve) => (this.endSoftShutdown = resolve));
+      this.coldStopped = this.softShutdown(cutShort).then(() => this.coldStop());
       return this.coldStopped;
     }
     this.stopped ??= this.warmStop();
@@ -389,7 +390,7 @@ export class Worker implements WorkerUnderControl {
    * shutdown with a deadline. Unlike Celery, which sleeps the whole period, the wait ends as soon
    * as the last task finishes, unless waiting on idle was asked for.
    */
-  private async softShutdown(): Promise<void> {
+  private async softShutdown(cutShort: Promise<void>): Promise<void> {
     const { worker_soft_shutdown_timeout: seconds, worker_enable_soft_shutdown_on_idle: onIdle } = this.app.conf;
     if (seconds <= 0 || (this.state !== 'running' && this.state !== 'stopping') || (this.active.size === 0 && !onIdle)) return;
     this.logger.warn(logLines.softShutdown(seconds));
@@ -397,10 +398,8 @@ export class Worker implements WorkerUnderControl {
     if (this.state === 'running') await this.stopIntake();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, seconds * 1000);
-        this.endSoftShutdown = resolve;
-      }),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, seconds * 1000))),
+      cutShort,
       ...(onIdle ? [] : [this.pool.onIdle()]),
     ]);
     clearTimeout(timer);

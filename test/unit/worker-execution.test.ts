@@ -75,6 +75,16 @@ app.task(
     return args[0];
   },
 );
+// Results ignored: only failures are stored, and only where store_errors_even_if_ignored says so.
+// The `after` hook runs once whatever is stored has been.
+const ignoredDone: string[] = [];
+const boomUnlessFine = ({ args }: { args: unknown[] }) => {
+  if (args[0] === 'boom') throw new Error('boom');
+  return 'ok';
+};
+const afterStored = { after: (_state: string, _result: unknown, ctx: { id: string }) => void ignoredDone.push(ctx.id) };
+app.task({ name: 'x.ignored', ignore_result: true, hooks: afterStored }, boomUnlessFine);
+app.task({ name: 'x.ignored_errors_kept', ignore_result: true, store_errors_even_if_ignored: true, hooks: afterStored }, boomUnlessFine);
 const signals: string[] = [];
 app.signals.connect('task_prerun', ({ task }) => void signals.push(`prerun ${task}`));
 app.signals.connect('task_postrun', ({ task, state }) => void signals.push(`postrun ${task} ${state}`));
@@ -93,6 +103,14 @@ test('autoretry with backoff: RETRY, then SUCCESS after two retries, same task i
   assert.equal(attempts.get(r.id), 3);
   const retryLines = lines.filter((l) => l.includes(`x.flaky[${r.id}] retry: Retry in`));
   assert.deepEqual(retryLines.map((l) => /Retry in (\d+)s/.exec(l)?.[1]), ['1', '2']);
+});
+
+test('ignore_result stores nothing; with store_errors_even_if_ignored a failure is still stored', async () => {
+  const sent = await Promise.all([['x.ignored', 'fine'], ['x.ignored', 'boom'], ['x.ignored_errors_kept', 'fine'], ['x.ignored_errors_kept', 'boom']].map(([name, arg]) => app.sendTask(name!, [arg])));
+  const deadline = Date.now() + 10_000;
+  while (!sent.every((r) => ignoredDone.includes(r.id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const states = await Promise.all(sent.map((r) => r.state()));
+  assert.deepEqual(states, ['PENDING', 'PENDING', 'PENDING', 'FAILURE']);
 });
 
 test('past max_retries the task fails with the original error', async () => {

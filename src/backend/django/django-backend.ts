@@ -158,9 +158,11 @@ export class DjangoBackend implements ResultBackend {
     if (!this.expiresMs) return;
     const before = new Date(Date.now() - this.expiresMs);
     for (const table of [TABLE, GROUP_TABLE]) {
-      const batch = this.sql.dialect === 'postgres'
-        ? `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE date_done < ? ORDER BY id LIMIT ${CLEANUP_BATCH})`
-        : `DELETE FROM ${table} WHERE date_done < ? ORDER BY id LIMIT ${CLEANUP_BATCH}`;
+      const batch =
+        this.sql.dialect === 'postgres'
+          ? `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE date_done < ? ORDER BY id LIMIT ${CLEANUP_BATCH})`
+          : `DELETE FROM ${table} WHERE date_done < ? ORDER BY id LIMIT ${CLEANUP_BATCH}`;
+      // A full batch may have left more behind: go on until one comes back short.
       while ((await this.sql.execute(batch, [before])) === CLEANUP_BATCH);
     }
   }
