@@ -16,7 +16,7 @@ export { signature } from './registry/task-handle.js';
 export { loadApp } from './registry/module-loader.js';
 export { AsyncResult, GroupResult, type GetOptions } from './result.js';
 export { chain, chord, group, type ChainSignature, type ChordSignature, type GroupSignature } from './canvas/signatures.js';
-export { Router, type Route } from './routing.js';
+export { Router, type Route, workerDirect } from './routing.js';
 export { ControlClient, type NodeReply } from './control/control-client.js';
 export { EventReceiver } from './control/events/event-receiver.js';
 export { Signals, type SignalName, type SignalPayloads } from './signals.js';

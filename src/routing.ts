@@ -13,6 +13,18 @@ export interface DestinationOptions {
   priority?: number;
 }
 
+// celery/utils/nodenames.py WORKER_DIRECT_EXCHANGE / WORKER_DIRECT_QUEUE_FORMAT.
+const WORKER_DIRECT_EXCHANGE = 'C.dq2';
+const WORKER_DIRECT_SUFFIX = '.dq2';
+
+/**
+ * Where to send a task for one worker only (Celery's `worker_direct(hostname)`; that worker runs
+ * with `worker_direct: true`): `app.sendTask(name, args, kwargs, workerDirect('w1@host'))`.
+ */
+export function workerDirect(hostname: string): { queue: string } {
+  return { queue: `${hostname}${WORKER_DIRECT_SUFFIX}` };
+}
+
 /** The resolved destination: the queue to declare and where to publish. */
 export interface Route {
   queue: QueueSpec | null;
@@ -43,6 +55,7 @@ export class Router {
   queue(name: string): QueueSpec {
     const known = this.queues.get(name);
     if (known) return known;
+    if (name.endsWith(WORKER_DIRECT_SUFFIX) && name.length > WORKER_DIRECT_SUFFIX.length) return this.workerDirectQueue(name);
     if (!this.config.task_create_missing_queues) {
       throw new ConfigError(`queue '${name}' is not defined in task_queues and task_create_missing_queues is off`);
     }
@@ -94,6 +107,19 @@ export class Router {
     }
     const all = priority ? { ...args, 'x-max-priority': priority } : args;
     return Object.keys(all).length ? { attributes: { arguments: all } } : {};
+  }
+
+  /**
+   * `worker_direct`'s queue for a worker (celery/utils/nodenames.py `worker_direct`), by its name
+   * `<hostname>.dq2`: bound to the direct exchange `C.dq2` with the node name as routing key,
+   * auto-deleted with its consumer, a classic queue whatever the default queue type — declared
+   * the same by the worker and by whoever sends to it, as Celery's producers do.
+   */
+  private workerDirectQueue(name: string): QueueSpec {
+    const hostname = name.slice(0, -WORKER_DIRECT_SUFFIX.length);
+    const spec: QueueSpec = { name, exchange: WORKER_DIRECT_EXCHANGE, exchangeType: 'direct', routingKey: hostname, attributes: { autoDelete: true } };
+    this.queues.set(name, spec);
+    return spec;
   }
 
   /** True when the queue is declared quorum by the configuration. */

@@ -9,6 +9,7 @@ import { ConfigError, TaskRevokedError } from '../errors.js';
 import { type Logger, redactingLogger, silentLogger } from '../log.js';
 import { formatPythonIso } from '../protocol/iso-time.js';
 import { parseTaskMessage, type TaskRequest } from '../protocol/task-message.js';
+import { workerDirect } from '../routing.js';
 import type { Consumer, Delivery, ExchangeType, TransportEvent } from '../transport/transport.js';
 import { storeRetryPolicy } from '../backend/store-retry.js';
 import { EtaHolder } from './eta-holder.js';
@@ -140,7 +141,9 @@ export class Worker implements WorkerUnderControl {
     this.logger = this.redact ? redactingLogger(options.logger ?? silentLogger, this.redact) : (options.logger ?? silentLogger);
     this.now = options.now ?? Date.now;
     this.hostname = expandNodeName(options.nodeName);
-    this.queues = options.queues?.length ? options.queues : [conf.task_default_queue];
+    this.queues = [...(options.queues?.length ? options.queues : [conf.task_default_queue])];
+    // celery/worker/worker.py `setup_queues`: with worker_direct, `-Q` or not, its own queue too.
+    if (conf.worker_direct) this.queues.push(workerDirect(this.hostname).queue);
     this.concurrencySlots = options.concurrency ?? conf.worker_concurrency ?? defaultConcurrency(options.pool ?? 'async');
     this.multiplier = options.prefetchMultiplier ?? conf.worker_prefetch_multiplier;
     // celery/worker/consumer/tasks.py: prefetch = concurrency × multiplier; 0 means unlimited.

@@ -8,6 +8,8 @@ import { Redis } from 'ioredis';
 import { pollUntil, runPython } from '../helpers/python.js';
 import { claimRedis } from '../helpers/redis.js';
 import { startTsWorker, type TsWorker } from '../helpers/ts-worker.js';
+import { Celery, workerDirect } from '../../src/index.js';
+import { configFromEnv } from './ts/env-config.js';
 
 const { url, token, prefix } = claimRedis('worker-python-producer');
 const queue = `wpp-${token}`;
@@ -25,6 +27,7 @@ const env = {
   QUEUE_B: queueB,
   PRIO_QUEUE: prioQueue,
   TOKEN: token,
+  NODE_NAME: nodeName,
 };
 
 // Python's JSON, loosely typed on purpose: the assertions below are the check.
@@ -59,7 +62,7 @@ before(async () => {
     app: 'test/interop/ts/tasks.ts',
     queues: [queue, queueA, queueB, prioQueue],
     nodeName,
-    env,
+    env: { ...env, WORKER_DIRECT: '1' },
     concurrency: 4,
   });
   const run = await runPython(
@@ -225,8 +228,18 @@ test('priority: the message priority reaches the task, and a backlog is served i
   );
 });
 
-test('several queues (-Q a,b,…): tasks sent to each are consumed from it', () => {
+test('several queues (-Q a,b,…): tasks sent to each are consumed from it; worker_direct: also its own <node>.dq2', async () => {
   const v = value('queues');
+  assert.deepEqual([v.direct.queue, v.direct.hostname], [`${nodeName}.dq2`, nodeName]);
+  // Ours sends there the same way (Celery's worker_direct(hostname)).
+  const app = new Celery(configFromEnv(env));
+  try {
+    const ours = await app.sendTask<{ queue: string; hostname: string }>('ts.info', ['ts-direct'], {}, workerDirect(nodeName));
+    const info = await ours.get({ timeout: 10 });
+    assert.deepEqual([info.queue, info.hostname], [`${nodeName}.dq2`, nodeName]);
+  } finally {
+    await app.close();
+  }
   assert.equal(v.a.queue, queueA);
   assert.equal(v.a.routing_key, queueA);
   assert.equal(v.b.queue, queueB);

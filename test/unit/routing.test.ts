@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { Router } from '../../src/routing.js';
+import { Router, workerDirect } from '../../src/routing.js';
 
 const queues = [
   { name: 'wirefx.q2', exchange: 'wirefx.ex', exchange_type: 'direct' as const, routing_key: 'wirefx.rk' },
@@ -71,4 +71,11 @@ test('quorum queues: task_default_queue_type, task_create_missing_queue_type and
   assert.throws(() => global.queue('celery'), /task_queue_max_priority/);
   assert.throws(() => byDefault.route('t', [], {}, { priority: 5 }), /quorum queues do not support message priorities/);
   assert.throws(() => loadConfig({ task_default_queue_type: 'stream' }), /task_default_queue_type/);
+});
+
+test("worker_direct: workerDirect(host) names the worker's <host>.dq2 queue, declared as Celery's worker_direct() declares it", () => {
+  const r = router().route('t.add', [], {}, workerDirect('w1@host'));
+  // Like any direct queue, published through the default exchange; declared bound to C.dq2 by the node name.
+  assert.deepEqual(r.target, { exchange: '', routingKey: 'w1@host.dq2' });
+  assert.deepEqual(r.queue, { name: 'w1@host.dq2', exchange: 'C.dq2', exchangeType: 'direct', routingKey: 'w1@host', attributes: { autoDelete: true } });
 });

@@ -209,10 +209,13 @@ def case_priority_header():
 
 
 def case_queues():
+    from celery.utils.nodenames import worker_direct
     return {
         'a': app.send_task('ts.info', args=['a'], queue=os.environ['QUEUE_A']).get(timeout=10),
         'b': app.send_task('ts.info', args=['b'], queue=os.environ['QUEUE_B']).get(timeout=10),
         'default': app.send_task('ts.info', args=['default']).get(timeout=10),
+        # worker_direct: the queue of one worker, by its node name (the worker runs worker_direct=True).
+        'direct': app.send_task('ts.info', args=['direct'], queue=worker_direct(os.environ['NODE_NAME'])).get(timeout=10),
     }
 
 

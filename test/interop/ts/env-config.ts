@@ -3,8 +3,8 @@
 // (both global_keyprefix options), VISIBILITY_TIMEOUT, DEFAULT_QUEUE, MASTER_NAME (both
 // master_name options, for sentinel:// URLs), TASK_QUEUES (task_queues, as JSON), DATABASE_URL
 // (database_url: the Django database of result_backend 'django-db', as DJANGO_DB_URL there),
-// SOFT_SHUTDOWN_TIMEOUT (worker_soft_shutdown_timeout) and TASK_ANNOTATIONS (task_annotations,
-// as JSON), ours only.
+// SOFT_SHUTDOWN_TIMEOUT (worker_soft_shutdown_timeout), TASK_ANNOTATIONS (task_annotations,
+// as JSON) and WORKER_DIRECT (worker_direct), ours only.
 
 /**
  * The result backend's global_keyprefix that gives the keys the Python side writes. Celery 5.3
@@ -39,5 +39,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Record<stri
     ...(env.TASK_QUEUES ? { task_queues: JSON.parse(env.TASK_QUEUES) as unknown[] } : {}),
     ...(env.SOFT_SHUTDOWN_TIMEOUT ? { worker_soft_shutdown_timeout: Number(env.SOFT_SHUTDOWN_TIMEOUT) } : {}),
     ...(env.TASK_ANNOTATIONS ? { task_annotations: JSON.parse(env.TASK_ANNOTATIONS) as unknown } : {}),
+    ...(env.WORKER_DIRECT ? { worker_direct: true } : {}),
   };
 }
