@@ -164,6 +164,8 @@ const settings = {
   worker_soft_shutdown_timeout: seconds.default(0),
   /** Wait out the soft shutdown timeout even with no task running (Celery 5.5). */
   worker_enable_soft_shutdown_on_idle: z.boolean().default(false),
+  /** `--statedb`: the file revoked ids and the logical clock are kept in across restarts (worker/state-db.ts). */
+  worker_state_db: z.string().min(1).nullable().default(null),
   /** Each worker also consumes `<node name>.dq2`, fed by the `C.dq2` exchange (routing.ts `workerDirect`). */
   worker_direct: z.boolean().default(false),
   /** acks_late: a redelivered message whose task already stored SUCCESS is acked, not run again (Celery 5.1). */

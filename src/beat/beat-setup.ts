@@ -47,6 +47,11 @@ const SCHEDULER_NAMES: Record<string, SchedulerKind> = {
   'django_celery_beat.schedulers.DatabaseScheduler': 'django',
 };
 
+/** Whether `name` names a beat scheduler (`-S`'s meaning before it became --statedb on the worker). */
+export function isSchedulerName(name: string): boolean {
+  return Object.hasOwn(SCHEDULER_NAMES, name);
+}
+
 export function schedulerKind(name: string): SchedulerKind {
   const kind = SCHEDULER_NAMES[name];
   if (!kind) throw new ConfigError(`unknown beat scheduler '${name}' (expected default, redbeat, django, celery.beat:PersistentScheduler, redbeat.RedBeatScheduler or django_celery_beat.schedulers:DatabaseScheduler)`);

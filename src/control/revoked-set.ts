@@ -19,6 +19,8 @@ export class RevokedSet {
   private readonly now: () => number;
   /** id → insertion time; Map order = insertion order = oldest first, as Python iterates. */
   private readonly items = new Map<string, number>();
+  /** Bumped by every add and discard: whether there is anything new to save. */
+  version = 0;
 
   constructor(options: RevokedSetOptions = {}) {
     this.maxlen = options.maxlen ?? REVOKES_MAX;
@@ -36,6 +38,7 @@ export class RevokedSet {
 
   /** Add, or refresh the insertion time of, an id; purges when the limit is reached (LimitedSet.add). */
   add(id: string): void {
+    this.version += 1;
     this.items.delete(id);
     this.items.set(id, this.now());
     if (this.maxlen && this.items.size >= this.maxlen) this.purge();
@@ -47,6 +50,7 @@ export class RevokedSet {
   }
 
   discard(id: string): void {
+    this.version += 1;
     this.items.delete(id);
   }
 
@@ -64,6 +68,27 @@ export class RevokedSet {
         this.items.delete(id);
       }
     }
+  }
+
+  /**
+   * The ids with the wall-clock time (epoch seconds) each was added, oldest first: what survives
+   * a restart (worker/state-db.ts), where this set's monotonic stamps would mean nothing.
+   */
+  toWallClock(wallNow = Date.now() / 1000): [string, number][] {
+    const now = this.now();
+    return [...this.items].map(([id, inserted]) => [id, wallNow - (now - inserted)]);
+  }
+
+  /** Add ids saved by `toWallClock` (at start-up, to an empty set), keeping their age; the expired ones are left out. */
+  addFromWallClock(entries: readonly [string, number][], wallNow = Date.now() / 1000): void {
+    const now = this.now();
+    for (const [id, addedAt] of entries) {
+      const age = Math.max(0, wallNow - addedAt);
+      if (this.expiresS && age >= this.expiresS) continue;
+      this.items.delete(id);
+      this.items.set(id, now - age);
+    }
+    if (this.maxlen && this.items.size >= this.maxlen) this.purge();
   }
 
   /** Oldest first, as `list(worker_state.revoked)` (the `revoked` and `hello` replies). */

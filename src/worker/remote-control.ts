@@ -1,7 +1,7 @@
 // The worker's presence in the fleet: its pidbox (inspect/control), its event dispatcher with
 // worker-online/heartbeat/offline, and the task events it sends with -E (celery/worker/pidbox.py
 // `Pidbox`, celery/worker/heartbeat.py `Heart`, celery/events/dispatcher.py `EventDispatcher`).
-import { LamportClock } from '../control/clock.js';
+import type { LamportClock } from '../control/clock.js';
 import { ControlClient } from '../control/control-client.js';
 import { EventDispatcher } from '../control/events/event-dispatcher.js';
 import { softwareInfo } from '../control/events/event.js';
@@ -19,6 +19,8 @@ export interface RemoteControlOptions {
   heartbeat: boolean;
   /** Sync revoked ids with the other workers at start-up (off with `--without-mingle`). */
   mingle: boolean;
+  /** The worker's clock (kept across restarts with the state db). */
+  clock: LamportClock;
   logger: Logger;
   now: () => number;
 }
@@ -35,7 +37,7 @@ export class WorkerRemoteControl {
   ) {
     const { app } = worker;
     const transport = app.transport;
-    const clock = (this.clock = new LamportClock());
+    const clock = (this.clock = options.clock);
     const software = softwareInfo(VERSION);
     this.events = new EventDispatcher({
       transport,

@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import type { Celery } from '../app.js';
 import { redactor, secretsIn, type Redactor } from '../censor.js';
+import { LamportClock } from '../control/clock.js';
 import { RevokedSet } from '../control/revoked-set.js';
 import { ConfigError, TaskRevokedError } from '../errors.js';
 import { type Logger, redactingLogger, silentLogger } from '../log.js';
@@ -15,12 +16,13 @@ import { storeRetryPolicy } from '../backend/store-retry.js';
 import { EtaHolder } from './eta-holder.js';
 import type { WorkerUnderControl } from './control-adapter.js';
 import { logLines } from './log-lines.js';
-import { expandNodeName } from './node-name.js';
+import { expandNodeName, formatForNode } from './node-name.js';
 import { AsyncPool } from './pools/async-pool.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import { ThreadPool } from './pools/thread-pool.js';
 import { Rejections } from './rejections.js';
 import { RedeliveryGuard, type Settlement } from './redelivery-guard.js';
+import { WorkerStateDb } from './state-db.js';
 import { Request } from './request.js';
 import { parseRate, RateLimiter } from './rate-limit.js';
 import { WorkerRemoteControl } from './remote-control.js';
@@ -39,6 +41,9 @@ import { ProbeServer, type ProbeStatus } from '../observe/probe-server.js';
  * prefetch window (×4) a few hundred messages.
  */
 export const ASYNC_DEFAULT_CONCURRENCY = 100;
+
+/** How often the state db is written when revoked ids changed (besides at shutdown). */
+const STATE_DB_SAVE_MS = 5_000;
 
 export function defaultConcurrency(pool: 'async' | 'threads'): number {
   return pool === 'async' ? ASYNC_DEFAULT_CONCURRENCY : availableParallelism();
@@ -76,6 +81,8 @@ export interface WorkerOptions {
   metricsPort?: number | null;
   /** Interface for the metrics port (default `worker_metrics_host`, else every interface). */
   metricsHost?: string;
+  /** Keep revoked ids and the logical clock in this file across restarts (`--statedb`); default `worker_state_db`. */
+  stateDb?: string;
   logger?: Logger;
   now?: () => number;
 }
@@ -91,6 +98,10 @@ export class Worker implements WorkerUnderControl {
   readonly queues: string[];
   /** Ids flagged by `revoke` (remote control): such a request is discarded, never run. */
   readonly revoked = new RevokedSet();
+  /** The worker's Lamport clock (events, replies); kept across restarts with the state db. */
+  readonly clock = new LamportClock();
+  private readonly stateDb: WorkerStateDb | null;
+  private stateDbTimer: NodeJS.Timeout | undefined;
   /** Time limits set at run time (`time_limit` control command), by task name. */
   readonly timeLimitOverrides = new Map<string, { soft: number | null; hard: number | null }>();
   readonly stats: WorkerStats;
@@ -144,6 +155,11 @@ export class Worker implements WorkerUnderControl {
     this.queues = [...(options.queues?.length ? options.queues : [conf.task_default_queue])];
     // celery/worker/worker.py `setup_queues`: with worker_direct, `-Q` or not, its own queue too.
     if (conf.worker_direct) this.queues.push(workerDirect(this.hostname).queue);
+    const stateDb = options.stateDb ?? conf.worker_state_db;
+    this.stateDb = stateDb ? new WorkerStateDb(formatForNode(stateDb, this.hostname), this.revoked, this.clock) : null;
+    // Read before anything connects, as Celery's StateDB bootstep merges it at creation: a file
+    // that is not ours stops the worker with one line.
+    this.stateDb?.load();
     this.concurrencySlots = options.concurrency ?? conf.worker_concurrency ?? defaultConcurrency(options.pool ?? 'async');
     this.multiplier = options.prefetchMultiplier ?? conf.worker_prefetch_multiplier;
     // celery/worker/consumer/tasks.py: prefetch = concurrency × multiplier; 0 means unlimited.
@@ -324,6 +340,7 @@ export class Worker implements WorkerUnderControl {
     // Decided once: a tracer provider registered after this is not seen (register it first).
     this.tracer.tracing = await this.app.tracing();
     await this.executor.start?.();
+    if (this.stateDb) this.stateDbTimer = setInterval(() => this.saveState(), STATE_DB_SAVE_MS).unref();
     this.state = 'running';
     if (this.app.unimplementedSettings.length) this.logger.warn(logLines.unimplementedSettings(this.app.unimplementedSettings));
     const transport = this.app.transport;
@@ -332,7 +349,7 @@ export class Worker implements WorkerUnderControl {
     await this.setUpDelayedDelivery();
     this.consumer = transport.consume(this.queues, { prefetch: this.basePrefetch, maxMessageSize: this.wireSizeLimit(), detectQuorumQueues: this.app.conf.worker_detect_quorum_queues }, (delivery) => this.onDelivery(delivery));
     if (this.remoteOptions.enabled) {
-      this.remote = new WorkerRemoteControl(this, { ...this.remoteOptions, logger: this.logger, now: this.now });
+      this.remote = new WorkerRemoteControl(this, { ...this.remoteOptions, clock: this.clock, logger: this.logger, now: this.now });
       await this.remote.start();
     }
     this.logger.info(logLines.ready(this.hostname));
@@ -422,9 +439,25 @@ export class Worker implements WorkerUnderControl {
     await this.executor.close();
     await this.sendSignal('worker_shutdown');
     await this.remote?.stop();
+    this.closeStateDb();
     await this.app.close();
     this.state = 'stopped';
     await this.probes?.close();
+  }
+
+  /** At shutdown: the state db written one last time, clock included (Celery's `Persistent.save` at exit). */
+  private closeStateDb(): void {
+    clearInterval(this.stateDbTimer);
+    this.saveState({ force: true });
+  }
+
+  /** Write the state db if anything changed (every few seconds, and at shutdown); a failure is logged. */
+  private saveState(options?: { force?: boolean }): void {
+    try {
+      this.stateDb?.save(options);
+    } catch (error) {
+      this.logger.error(`Could not save the worker state to ${this.stateDb!.path}: ${(error as Error).message}`);
+    }
   }
 
   private async sendSignal(name: 'worker_ready' | 'worker_shutdown'): Promise<void> {
@@ -443,6 +476,7 @@ export class Worker implements WorkerUnderControl {
     this.pool.clearWaiting();
     await cancelled;
     await this.remote?.stop().catch(() => {});
+    this.closeStateDb();
     await this.app.close();
     await this.executor.close();
     this.state = 'stopped';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { Celery } from '../../src/index.js';
+import { randomUUID } from 'node:crypto';
+import { Celery, type TaskError } from '../../src/index.js';
 import { pollUntil, REPO_ROOT } from '../helpers/python.js';
 import { claimRedis } from '../helpers/redis.js';
 import { runCli, startTsWorker, type CliRun, type TsWorker } from '../helpers/ts-worker.js';
@@ -239,6 +240,41 @@ test('worker --processes 2: two workers named name-1@host and name-2@host under 
     assert.deepEqual(await group.stop(), { code: 0, signal: null }, group.logs());
   }
   assert.equal(group.logs().match(/Warm shutdown/g)?.length, 2, group.logs());
+});
+
+test('--statedb (-S): a task revoked before a restart is still discarded after it; a file that is not ours is refused', async () => {
+  // Celery's %n: the node name's name part, so each worker of a host keeps its own file.
+  const statedb = join(scratch, '%n.state');
+  const stateFile = join(scratch, `cli-state-${token}.state`);
+  const stateQueue = `cli-state-${token}`;
+  // --without-mingle: no other worker may hand the revoked id back; only the file can.
+  const start = () =>
+    startTsWorker({ app: PLAIN, queues: [stateQueue], nodeName: `cli-state-${token}@localhost`, env, extraArgs: ['-S', statedb, '--without-mingle'] });
+  const first = await start();
+  const id = randomUUID();
+  await client.control.revoke(id, { destination: [`cli-state-${token}@localhost`], reply: true, timeout: 5 });
+  assert.deepEqual(await first.stop(), { code: 0, signal: null }, first.logs());
+  const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { revoked: [string, number][]; clock: number };
+  assert.deepEqual(saved.revoked.map(([revokedId]) => revokedId), [id]);
+  assert.ok(saved.clock > 0);
+
+  const second = await start();
+  try {
+    const r = await client.sendTask('cli.add', [1, 2], {}, { queue: stateQueue, task_id: id });
+    await assert.rejects(r.get({ timeout: 10 }), (e: TaskError) => e.excType === 'TaskRevokedError');
+    assert.equal(await (await client.sendTask('cli.add', [2, 2], {}, { queue: stateQueue })).get({ timeout: 10 }), 4);
+  } finally {
+    assert.deepEqual(await second.stop(), { code: 0, signal: null }, second.logs());
+  }
+  // A Python statedb (a pickled shelve) is not read, not overwritten.
+  const python = join(scratch, 'python.state');
+  writeFileSync(python, Buffer.from([0x80, 0x04, 0x95, 0x00]));
+  const refused = await runCli(['worker', '-A', PLAIN, '-Q', stateQueue, '-S', python, '--without-mingle'], { env });
+  assertOneLineError(['worker', '-S'], refused, /--statedb .*python\.state is not ts-celery's worker state/);
+  assert.deepEqual(readFileSync(python), Buffer.from([0x80, 0x04, 0x95, 0x00]));
+  // --processes N workers would share one file: refused, naming the way out.
+  const shared = await runCli(['worker', '-A', PLAIN, '-Q', stateQueue, '--processes', '2', '-S', join(scratch, 'one.state')], { env });
+  assertOneLineError(['worker', '--processes', '-S'], shared, /--statedb with --processes 2: give each worker a file of its own, e\.g\. --statedb .*one\.state\.%n/);
 });
 
 test('REMAP_SIGTERM=SIGQUIT makes SIGTERM a cold shutdown, as in Celery', async () => {

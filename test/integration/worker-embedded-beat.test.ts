@@ -30,10 +30,12 @@ export const app = new Celery({
 app.task('embedded.tick', (n: number) => n * 6);
 `,
   );
-  const worker = await startTsWorker({ app: tasks, queues: [queue], nodeName: `embedded-${token}@localhost`, env: {}, extraArgs: ['-B'] });
+  const worker = await startTsWorker({ app: tasks, queues: [queue], nodeName: `embedded-${token}@localhost`, env: {}, extraArgs: ['-B', '-S', 'default'] });
   try {
     await worker.waitForLog(/Scheduler: Sending due task tick-every-second \(embedded\.tick\)[\s\S]*Task embedded\.tick\[[0-9a-f-]+\] succeeded in [\d.e-]+s: 42[\s\S]*Task embedded\.tick\[[0-9a-f-]+\] succeeded/, 15_000);
     assert.match(worker.logs(), /beat: Starting\.\.\./);
+    // `-S <scheduler>`, the old spelling: still the scheduler (on the worker, -S is Celery's --statedb).
+    assert.match(worker.logs(), /-S default: -S is --statedb, as in Celery; give the embedded beat's scheduler with --scheduler default/);
     const status = await worker.stop();
     assert.equal(status.code, 0, worker.logs());
     assert.match(worker.logs(), /beat: Shutting down\.\.\./);

@@ -54,6 +54,27 @@ describe('RevokedSet (LimitedSet)', () => {
     s.purge();
     assert.deepEqual(s.toList(), []);
   });
+  test('across a restart (the state db): ids keep their age in wall-clock time; expired ones are dropped', () => {
+    let now = 500; // monotonic seconds of the first process
+    const s = new RevokedSet({ expiresS: 100, now: () => now });
+    s.add('old');
+    now = 560;
+    s.add('new');
+    const saved = s.toWallClock(1_000_000);
+    assert.deepEqual(saved, [['old', 999_940], ['new', 1_000_000]]);
+    // A new process whose monotonic clock starts elsewhere, 30 s of wall time later.
+    let later = 7;
+    const t = new RevokedSet({ expiresS: 100, now: () => later });
+    t.addFromWallClock(saved, 1_000_030);
+    assert.deepEqual(t.toList(), ['old', 'new']);
+    later = 18; // 'old' is now 101 s old, 'new' 41 s
+    t.purge();
+    assert.deepEqual(t.toList(), ['new']);
+    // What expired while no worker ran is not brought back.
+    const u = new RevokedSet({ expiresS: 100, now: () => 0 });
+    u.addFromWallClock(saved, 1_000_070);
+    assert.deepEqual(u.toList(), ['new']);
+  });
   test('defaults are Celery’s: 50,000 ids, 10,800 s', () => {
     const s = new RevokedSet();
     assert.equal(s.maxlen, 50_000);

@@ -1,7 +1,7 @@
 // The body of `ts-celery worker` once flags are parsed (commands/worker.ts): one worker process,
 // loaded only where a worker runs (not in a `--processes` supervisor). First SIGTERM/SIGINT = warm
 // shutdown (exit 0); a second one, or SIGQUIT = cold shutdown.
-import { startEmbeddedBeat } from '../../beat/beat-setup.js';
+import { isSchedulerName, startEmbeddedBeat } from '../../beat/beat-setup.js';
 import { ensureConnected } from '../../broker-connection.js';
 import { redactor, secretsIn } from '../../censor.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
@@ -34,6 +34,7 @@ export interface WorkerFlags {
   beat?: boolean;
   schedule?: string;
   scheduler?: string;
+  statedb?: string;
   logfile?: string;
   pidfile?: string;
   metricsPort?: number;
@@ -52,6 +53,12 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
     redact: (line) => redact(line),
     context: () => tracing?.logFields(),
   });
+  // Celery's worker `-S` is --statedb; ours once named the beat scheduler, which a scheduler name still means.
+  if (flags.statedb && isSchedulerName(flags.statedb)) {
+    logger.warn(`-S ${flags.statedb}: -S is --statedb, as in Celery; give the embedded beat's scheduler with --scheduler ${flags.statedb}`);
+    flags.scheduler ??= flags.statedb;
+    flags.statedb = undefined;
+  }
   const app = await loadApp(flags.app);
   redact = redactor(secretsIn({ ...app.conf, broker_url: app.brokerUrl }));
   // A tracer provider registered by the tasks module (or `node --import`): JSON lines name the active span.
@@ -71,19 +78,25 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
     maxTasksPerChild: flags.maxTasksPerChild,
     maxMemoryPerChild: flags.maxMemoryPerChild,
     metricsPort: flags.metricsPort,
+    stateDb: flags.statedb,
     logger,
   });
   if (flags.logFormat === 'celery') process.stdout.write(workerBanner(worker, app, { pool: worker.executor.name, taskEvents: flags.taskEvents ?? app.conf.worker_send_task_events }) + '\n');
-  await ensureConnected({ conf: app.conf, connect: (ms) => app.connect(ms), logger, who: 'consumer' });
-  logger.info(logLines.connected(maskUrl(app.brokerUrl)));
-  await worker.start();
-  const beat = flags.beat ? startEmbeddedBeat(app, { scheduleFile: flags.schedule, scheduler: flags.scheduler, owner: worker.hostname, logger }) : null;
   // celery/apps/worker.py: SIGTERM / SIGINT = warm shutdown, a second one or SIGQUIT = cold (after
   // the soft shutdown period, if set); during a cold shutdown one more cuts the soft period short,
-  // and the next exits at once with code 1 (Celery's hard shutdown).
+  // and the next exits at once with code 1 (Celery's hard shutdown). Installed before the worker
+  // starts, so no signal finds Node's default (death) once "ready." is out; one that arrives while
+  // the worker is starting is acted on as soon as it has started.
+  let beat: { stop(): Promise<void> } | null = null;
+  let starting = false;
+  const held: ('warm' | 'cold')[] = [];
   let shuttingDown = false;
   let colds = 0;
   const onSignal = (requested: 'warm' | 'cold') => {
+    if (starting) {
+      held.push(requested);
+      return;
+    }
     const cold = requested === 'cold' || shuttingDown;
     shuttingDown = true;
     if (cold && ++colds > 2) {
@@ -104,4 +117,12 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
   process.on('SIGTERM', () => onSignal(onTerm));
   process.on('SIGINT', () => onSignal('warm'));
   process.on('SIGQUIT', () => onSignal('cold'));
+  await ensureConnected({ conf: app.conf, connect: (ms) => app.connect(ms), logger, who: 'consumer' });
+  if (shuttingDown) return;
+  logger.info(logLines.connected(maskUrl(app.brokerUrl)));
+  starting = true;
+  await worker.start();
+  starting = false;
+  beat = flags.beat ? startEmbeddedBeat(app, { scheduleFile: flags.schedule, scheduler: flags.scheduler, owner: worker.hostname, logger }) : null;
+  for (const requested of held) onSignal(requested);
 }

@@ -36,11 +36,15 @@ export function registerWorkerCommand(program: Command): void {
     .option('-O <profile>', "accepted for Celery compatibility ('fair' is how this worker always schedules)")
     .option('-B, --beat', 'also run the beat scheduler in this process (on a Redis broker/backend, -B on several workers still sends each slot once)')
     .option('-s, --schedule <file>', 'with -B: JSON state file of last run times (beat_schedule_filename)')
-    .option('-S, --scheduler <name>', "with -B: 'default' or 'redbeat' (beat_scheduler)")
+    .option('-S, --statedb <file>', 'keep revoked ids (and the logical clock) in FILE across restarts (worker_state_db)')
+    .option('--scheduler <name>', "with -B: 'default', 'redbeat' or 'django' (beat_scheduler)")
     .action(async (flags: WorkerFlags) => {
       applyConnectionFlags(flags);
       const processIndex = process.env[PROCESS_INDEX_ENV];
       if (flags.pidfile && processIndex === undefined) claimPidfile(flags.pidfile);
+      if ((flags.processes ?? 1) > 1 && flags.statedb && !/%[pn]/.test(flags.statedb)) {
+        throw new InvalidArgumentError(`--statedb with --processes ${flags.processes}: give each worker a file of its own, e.g. --statedb ${flags.statedb}.%n (%n = the node name)`);
+      }
       if ((flags.processes ?? 1) > 1 && processIndex === undefined) {
         const supervisorLogger = createLogger({ level: flags.loglevel, format: flags.logFormat, write: flags.logfile ? logFileWriter(flags.logfile) : undefined });
         process.exit(await superviseProcesses(flags.processes!, supervisorLogger));
