@@ -16,7 +16,7 @@ import { storeRetryPolicy } from '../backend/store-retry.js';
 import { EtaHolder } from './eta-holder.js';
 import type { WorkerUnderControl } from './control-adapter.js';
 import { logLines } from './log-lines.js';
-import { expandNodeName, formatForNode } from './node-name.js';
+import { expandNodeName, formatForNode } from '../node-name.js';
 import { AsyncPool } from './pools/async-pool.js';
 import { inProcessExecutor, type TaskExecutor } from './pools/executor.js';
 import { ThreadPool } from './pools/thread-pool.js';
@@ -81,7 +81,7 @@ export interface WorkerOptions {
   metricsPort?: number | null;
   /** Interface for the metrics port (default `worker_metrics_host`, else every interface). */
   metricsHost?: string;
-  /** Keep revoked ids and the logical clock in this file across restarts (`--statedb`); default `worker_state_db`. */
+  /** Keep revoked ids and the logical clock in this file across restarts (`--statedb`, formatted by the CLI); default `worker_state_db` with %n, %h… expanded. */
   stateDb?: string;
   logger?: Logger;
   now?: () => number;
@@ -155,8 +155,8 @@ export class Worker implements WorkerUnderControl {
     this.queues = [...(options.queues?.length ? options.queues : [conf.task_default_queue])];
     // celery/worker/worker.py `setup_queues`: with worker_direct, `-Q` or not, its own queue too.
     if (conf.worker_direct) this.queues.push(workerDirect(this.hostname).queue);
-    const stateDb = options.stateDb ?? conf.worker_state_db;
-    this.stateDb = stateDb ? new WorkerStateDb(formatForNode(stateDb, this.hostname), this.revoked, this.clock) : null;
+    const stateDb = options.stateDb ?? (conf.worker_state_db && formatForNode(conf.worker_state_db, this.hostname));
+    this.stateDb = stateDb ? new WorkerStateDb(stateDb, this.revoked, this.clock) : null;
     // Read before anything connects, as Celery's StateDB bootstep merges it at creation: a file
     // that is not ours stops the worker with one line.
     this.stateDb?.load();

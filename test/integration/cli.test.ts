@@ -198,14 +198,15 @@ test('-A problems: missing module, no app exported, missing named export, module
 
 test('--logfile appends the log to a file, --pidfile holds the pid and keeps a second worker out', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cli-files-'));
-  const logfile = join(dir, 'worker.log');
-  const pidfile = join(dir, 'worker.pid');
+  // Given as Celery's templates (%n = the node name's name part, %I = '-<process index>' or ''), as `celery multi` writes them.
+  const logfile = join(dir, `cli-files-${token}.log`);
+  const pidfile = join(dir, `cli-files-${token}.pid`);
   const files = await startTsWorker({
     app: PLAIN,
     queues: [`cli-files-${token}`],
     nodeName: `cli-files-${token}@localhost`,
     env,
-    extraArgs: ['--logfile', logfile, '--pidfile', pidfile, '-O', 'fair'],
+    extraArgs: ['--logfile', join(dir, '%n%I.log'), '--pidfile', join(dir, '%n.pid'), '-O', 'fair'],
     readyText: '[tasks]',
   });
   try {

@@ -2,6 +2,7 @@
 // tasks module, print Celery's banner, consume until a signal) runs in worker-run.ts.
 import { type Command, InvalidArgumentError } from 'commander';
 import { createLogger, type LogFormat, type LogLevel } from '../../log.js';
+import { expandNodeName, formatForNode } from '../../node-name.js';
 import { claimPidfile, logFileWriter } from '../process-files.js';
 import { childNodeName, PROCESS_INDEX_ENV, superviseProcesses } from '../worker-processes.js';
 import { applyConnectionFlags, logLevel, nonNegativeInt, positiveInt, queueList, seconds } from '../options.js';
@@ -41,18 +42,23 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (flags: WorkerFlags) => {
       applyConnectionFlags(flags);
       const processIndex = process.env[PROCESS_INDEX_ENV];
-      if (flags.pidfile && processIndex === undefined) claimPidfile(flags.pidfile);
-      if ((flags.processes ?? 1) > 1 && flags.statedb && !/%[pn]/.test(flags.statedb)) {
+      if ((flags.processes ?? 1) > 1 && flags.statedb && !/%[pnIi]/.test(flags.statedb)) {
         throw new InvalidArgumentError(`--statedb with --processes ${flags.processes}: give each worker a file of its own, e.g. --statedb ${flags.statedb}.%n (%n = the node name)`);
-      }
-      if ((flags.processes ?? 1) > 1 && processIndex === undefined) {
-        const supervisorLogger = createLogger({ level: flags.loglevel, format: flags.logFormat, write: flags.logfile ? logFileWriter(flags.logfile) : undefined });
-        process.exit(await superviseProcesses(flags.processes!, supervisorLogger));
       }
       if (processIndex !== undefined) {
         flags.hostname = childNodeName(flags.hostname, processIndex);
         // One beat for the group, in the first process.
         if (processIndex !== '1') flags.beat = false;
+      }
+      // Celery's %n, %h, %i, %I… in file paths, for this process (a child: its own name and index).
+      const node = expandNodeName(flags.hostname);
+      for (const key of ['logfile', 'pidfile', 'statedb'] as const) {
+        if (flags[key]) flags[key] = formatForNode(flags[key], node, processIndex);
+      }
+      if (flags.pidfile && processIndex === undefined) claimPidfile(flags.pidfile);
+      if ((flags.processes ?? 1) > 1 && processIndex === undefined) {
+        const supervisorLogger = createLogger({ level: flags.loglevel, format: flags.logFormat, write: flags.logfile ? logFileWriter(flags.logfile) : undefined });
+        process.exit(await superviseProcesses(flags.processes!, supervisorLogger));
       }
       // The worker itself (app, transports, beat) loads here: a `--processes` supervisor never
       // loads it, and stays a small process.
