@@ -166,6 +166,8 @@ const settings = {
   worker_enable_soft_shutdown_on_idle: z.boolean().default(false),
   /** `--statedb`: the file revoked ids and the logical clock are kept in across restarts (worker/state-db.ts). */
   worker_state_db: z.string().min(1).nullable().default(null),
+  /** On a lost broker connection, cancel running acks_late tasks (their messages come back) instead of running them twice (Celery 5.1). */
+  worker_cancel_long_running_tasks_on_connection_loss: z.boolean().default(false),
   /** Each worker also consumes `<node name>.dq2`, fed by the `C.dq2` exchange (routing.ts `workerDirect`). */
   worker_direct: z.boolean().default(false),
   /** acks_late: a redelivered message whose task already stored SUCCESS is acked, not run again (Celery 5.1). */

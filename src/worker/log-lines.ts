@@ -47,6 +47,9 @@ export const logLines = {
   unimplementedSettings: (names: readonly string[]) => `Ignoring Celery settings ts-celery does not implement: ${names.join(', ')}`,
   warmShutdown: () => 'worker: Warm shutdown (MainProcess)',
   coldShutdown: () => 'worker: Cold shutdown (MainProcess)',
+  // celery/worker/consumer/consumer.py TERMINATING_TASK_ON_RESTART_AFTER_A_CONNECTION_LOSS.
+  cancelledOnConnectionLoss: (name: string, id: string) =>
+    `Task ${task(name, id)} cannot be acknowledged after a connection loss since late acknowledgement is enabled for it. Terminating it instead.`,
   // celery/worker/worker.py `wait_for_soft_shutdown`.
   softShutdown: (seconds: number) => `Initiating Soft Shutdown, terminating in ${seconds} seconds`,
   restored: (count: number) => `Restored ${count} unacknowledged message${count === 1 ? '' : 's'} to the broker`,

@@ -143,16 +143,18 @@ export class TaskTracer {
   }
 
   /**
-   * Cold shutdown (celery/worker/consumer/consumer.py `cancel_active_requests`, request.py
-   * `_announce_cancelled`): the running task is aborted and whatever it does next is dropped. An
-   * acks_late message not yet acknowledged goes back to the broker (the worker restores it) with
-   * nothing stored; an early-acked one is marked RETRY ('cancelled by Celery'), as Celery marks it.
+   * Cancel a running task (celery/worker/request.py `Request.cancel`, `_announce_cancelled`): it
+   * is aborted and whatever it does next is dropped; RETRY ('cancelled by Celery') is stored, as
+   * Celery marks it — except, at a cold shutdown (consumer.py `cancel_active_requests`), for an
+   * acks_late message not yet acknowledged, which goes back to the broker with nothing stored.
+   * After a lost connection (`worker_cancel_long_running_tasks_on_connection_loss`) Celery marks
+   * those RETRY too, and the broker delivers them again.
    */
-  async cancel(req: Request, controller: TaskAbort): Promise<void> {
+  async cancel(req: Request, controller: TaskAbort, why: 'cold shutdown' | 'connection lost'): Promise<void> {
     req.cancelled = true;
-    controller.abort(new Error('cancelled by the cold shutdown'));
+    controller.abort(new Error(`cancelled: ${why}`));
     if (this.eventsOn()) this.emit('task-cancelled', { uuid: req.id });
-    if (this.acksLate(req) && !req.acknowledged) return;
+    if (why === 'cold shutdown' && this.acksLate(req) && !req.acknowledged) return;
     if (this.storesErrors(req)) await this.recorder.store(req, RETRY, CANCELLED, null);
   }
 

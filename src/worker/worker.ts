@@ -469,7 +469,7 @@ export class Worker implements WorkerUnderControl {
   private async coldStop(): Promise<void> {
     this.logger.warn(logLines.coldShutdown());
     this.state = 'stopping';
-    const cancelled = Promise.all([...this.active].map(([req, controller]) => this.tracer.cancel(req, controller)));
+    const cancelled = Promise.all([...this.active].map(([req, controller]) => this.tracer.cancel(req, controller, 'cold shutdown')));
     await this.consumer?.cancel();
     // Early-acked running tasks are gone from the broker; acks_late ones go back (kombu restores on close).
     await this.giveBack([...this.reserved, ...this.eta.releaseAll(), ...this.rateLimiter.drain(), ...[...this.active.keys()].filter((r) => r.unsettled)]);
@@ -661,6 +661,7 @@ export class Worker implements WorkerUnderControl {
         this.brokerConnected = false;
         this.redeliveries.connectionLost();
         this.logger.error(logLines.connectionLost(event.error.message));
+        if (this.app.conf.worker_cancel_long_running_tasks_on_connection_loss) this.cancelUnackable();
         break;
       case 'reconnected':
         this.brokerConnected = true;
@@ -674,6 +675,20 @@ export class Worker implements WorkerUnderControl {
       case 'restored':
         this.logger.info(logLines.restored(event.count));
         break;
+    }
+  }
+
+  /**
+   * celery/worker/consumer/consumer.py `on_connection_error_after_connected` with
+   * `worker_cancel_long_running_tasks_on_connection_loss`: a running acks_late task's ack can no
+   * longer reach the broker, which will deliver the message again (RabbitMQ at once, Redis after
+   * the visibility timeout), so the run here is cancelled rather than left to run twice.
+   */
+  private cancelUnackable(): void {
+    for (const [req, controller] of this.active) {
+      if (!this.tracer.acksLate(req) || req.acknowledged) continue;
+      this.logger.warn(logLines.cancelledOnConnectionLoss(req.displayName, req.id));
+      void this.tracer.cancel(req, controller, 'connection lost');
     }
   }
 

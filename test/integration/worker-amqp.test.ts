@@ -1,6 +1,7 @@
 // Our worker on RabbitMQ when the broker drops the connection while it holds an ETA task: the
 // held copy dies with the channel (RabbitMQ requeues it), the worker reconnects, forgets the stale
-// copy and runs the redelivered one — once. New tasks flow after the reconnect.
+// copy and runs the redelivered one — once. New tasks flow after the reconnect. With
+// worker_cancel_long_running_tasks_on_connection_loss a running acks_late task is cancelled instead.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -59,4 +60,47 @@ test('connection lost while an ETA task is held: it runs once after the reconnec
   // ETA is past by now, so by the time a task sent afterwards has run, it would have run too.
   assert.equal(await (await count.delay(2)).get({ timeout: 10 }), 2);
   assert.deepEqual(runs, [1, 2], 'the stale held copy did not run as well');
+});
+
+test('worker_cancel_long_running_tasks_on_connection_loss: a running acks_late task is cancelled when the connection drops, and runs once more from the redelivered message', async () => {
+  const cancelQueue = `wamqp-cancel-${token}`;
+  const cancelConnection = `${token}-cancel`;
+  const cancelLines: string[] = [];
+  const started: string[] = [];
+  const cancelApp = new Celery({
+    broker_url: AMQP_URL,
+    result_backend: 'memory://',
+    task_default_queue: cancelQueue,
+    broker_transport_options: { client_properties: { connection_name: cancelConnection } },
+    worker_cancel_long_running_tasks_on_connection_loss: true,
+  });
+  // The first run waits until it is cancelled; the redelivered one finishes.
+  const long = cancelApp.task({ name: 'wamqp.long', acks_late: true }, async ({ ctx }) => {
+    started.push(ctx.deliveryInfo.redelivered ? 'redelivered' : 'first');
+    if (!ctx.deliveryInfo.redelivered) await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+    return ctx.deliveryInfo.redelivered ? 'done' : 'aborted run';
+  });
+  const cancelWorker = new Worker(cancelApp, { mingle: false, heartbeat: false, nodeName: `wamqp-cancel-${token}@localhost`, logger: createLogger({ level: 'info', write: (l) => cancelLines.push(l) }) });
+  await cancelWorker.start();
+  try {
+    const r = await long.delay();
+    await pollUntil('the first run', () => started.length === 1);
+    const run = promisify(execFile);
+    const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties']);
+    const ours = stdout.split('\n').filter((line) => line.includes(cancelConnection)).map((line) => line.split('\t')[0]!);
+    assert.ok(ours.length > 0, stdout);
+    for (const pid of ours) await run('rabbitmqctl', ['close_connection', pid, 'test: broker went away']).catch(() => undefined);
+    await pollUntil('the cancellation', () => cancelLines.some((l) => l.includes(`Task wamqp.long[${r.id}] cannot be acknowledged after a connection loss since late acknowledgement is enabled for it. Terminating it instead.`)));
+    assert.equal(await r.get({ timeout: 30 }), 'done');
+    assert.deepEqual(started, ['first', 'redelivered']);
+    // What the cancelled run returned after its abort was dropped (no "succeeded … 'aborted run'").
+    assert.ok(cancelLines.every((l) => !l.includes('aborted run')), cancelLines.join('\n'));
+  } finally {
+    await cancelWorker.stop();
+    const conn = await amqplib.connect(AMQP_URL);
+    const ch = await conn.createChannel();
+    await ch.deleteQueue(cancelQueue).catch(() => undefined);
+    await ch.deleteExchange(cancelQueue).catch(() => undefined);
+    await conn.close();
+  }
 });
