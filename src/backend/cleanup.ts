@@ -4,6 +4,7 @@
 // app's time zone, its message expiring after 12 h, whenever `result_expires` is set and the
 // result backend does not expire results on its own — no backend at all included, as Celery's
 // DisabledBackend has `supports_autoexpire = False` (celery/beat.py `Scheduler.install_default_entries`).
+import { REDIS_URL_SCHEMES } from '../transport/redis/options.js';
 import { urlScheme } from '../url-mask.js';
 
 export const BACKEND_CLEANUP_TASK = 'celery.backend_cleanup';
@@ -16,7 +17,7 @@ export const BACKEND_CLEANUP_ENTRY = {
 } as const;
 
 // `supports_autoexpire = True`: RedisBackend (key TTLs), RPCBackend (messages), CacheBackend (memory://).
-const SELF_EXPIRING = new Set(['redis', 'rediss', 'redis+socket', 'unix', 'sentinel', 'rpc', 'memory']);
+const SELF_EXPIRING: ReadonlySet<string> = new Set([...REDIS_URL_SCHEMES, 'rpc', 'memory']);
 
 /** Whether beat adds `celery.backend_cleanup` for this `result_backend` and `result_expires`. */
 export function needsBackendCleanup(resultBackend: string | null | undefined, resultExpires: number | null): boolean {

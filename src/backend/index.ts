@@ -10,6 +10,7 @@ import type { ResultBackend } from './result-backend.js';
 import { RpcBackend, type RpcBackendOptions } from './rpc/rpc-backend.js';
 import { SqlaBackend, type SqlaBackendOptions } from './sqla/sqla-backend.js';
 import type { Transport } from '../transport/transport.js';
+import { REDIS_URL_SCHEMES } from '../transport/redis/options.js';
 
 export { MemoryBackend } from './memory.js';
 export { DjangoBackend, type DjangoBackendOptions } from './django/django-backend.js';
@@ -50,13 +51,8 @@ export function createBackend(
     return new SqlaBackend(databaseUrl, { tableNames: options.tableNames, tableSchemas: options.tableSchemas, resultExpires: options.resultExpires });
   }
   const scheme = urlScheme(url, { slashes: false });
+  if (scheme && REDIS_URL_SCHEMES.has(scheme)) return new RedisBackend(url, options);
   switch (scheme) {
-    case 'redis':
-    case 'rediss':
-    case 'redis+socket':
-    case 'unix':
-    case 'sentinel':
-      return new RedisBackend(url, options);
     case 'memory':
       return new MemoryBackend();
     case 'rpc':

@@ -8,7 +8,7 @@ import type { Celery } from '../app.js';
 import { BACKEND_CLEANUP_ENTRY, BACKEND_CLEANUP_TASK, needsBackendCleanup } from '../backend/cleanup.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { parseRedisUrl, type RedisConnectionOptions } from '../transport/redis/options.js';
+import { parseRedisUrl, REDIS_URL_SCHEMES, type RedisConnectionOptions } from '../transport/redis/options.js';
 import type { ProbeStatus } from '../observe/probe-server.js';
 import { maskUrl, urlScheme } from '../url-mask.js';
 import { Beat, type BeatClock, systemClock } from './beat.js';
@@ -223,8 +223,6 @@ export function setUpBeat(app: Celery, overrides: BeatSetupOverrides): BeatSetup
   };
 }
 
-const REDIS_SCHEMES = new Set(['redis', 'rediss', 'redis+socket', 'unix', 'sentinel']);
-
 /**
  * The Redis the default scheduler keeps its lock and state on: the broker's, else the result
  * backend's (with that side's `global_keyprefix` and Sentinel options); null when neither is one.
@@ -235,7 +233,7 @@ function sharedRedis(conf: Celery['conf']): { what: string; url: string; connect
     { what: 'the result backend', url: conf.result_backend, options: conf.result_backend_transport_options, optionsName: 'result_backend_transport_options' },
   ];
   for (const { what, url, options, optionsName } of sides) {
-    if (!url || !REDIS_SCHEMES.has(urlScheme(url, { slashes: false }) ?? '')) continue;
+    if (!url || !REDIS_URL_SCHEMES.has(urlScheme(url, { slashes: false }) ?? '')) continue;
     const { master_name: masterName, sentinel_kwargs: sentinelKwargs, global_keyprefix: keyPrefix } = options;
     const connection = parseRedisUrl(url, {
       masterName: typeof masterName === 'string' ? masterName : undefined,

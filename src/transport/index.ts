@@ -6,6 +6,7 @@ import type { AmqpBrokerSettings } from './amqp/amqp-options.js';
 import { AmqpTransport } from './amqp/amqp-transport.js';
 import { MemoryTransport } from './memory.js';
 import { RedisTransport } from './redis/redis-transport.js';
+import { REDIS_URL_SCHEMES } from './redis/connection-url.js';
 import type { Transport } from './transport.js';
 
 export { AmqpTransport } from './amqp/amqp-transport.js';
@@ -28,13 +29,8 @@ export function createTransport(
 ): Transport {
   const useSsl = settings.useSsl as Record<string, unknown> | boolean | null | undefined;
   const scheme = urlScheme(url);
+  if (scheme && REDIS_URL_SCHEMES.has(scheme)) return new RedisTransport(url, options, { useSsl: useSsl ?? null });
   switch (scheme) {
-    case 'redis':
-    case 'rediss':
-    case 'redis+socket':
-    case 'unix':
-    case 'sentinel':
-      return new RedisTransport(url, options, { useSsl: useSsl ?? null });
     case 'memory':
       return new MemoryTransport(options);
     case 'amqp':

@@ -20,12 +20,35 @@ const connectionName = `${token}-worker`;
 const lines: string[] = [];
 const runs: number[] = [];
 
-const app = new Celery({
-  broker_url: AMQP_URL,
-  result_backend: 'memory://',
-  task_default_queue: queue,
-  broker_transport_options: { client_properties: { connection_name: connectionName } },
-});
+/** An app on its own queue, its broker connection named so that only it is closed below. */
+function amqpApp(defaultQueue: string, name: string, extra: Record<string, unknown> = {}): Celery {
+  return new Celery({
+    broker_url: AMQP_URL,
+    result_backend: 'memory://',
+    task_default_queue: defaultQueue,
+    broker_transport_options: { client_properties: { connection_name: name } },
+    ...extra,
+  });
+}
+
+/** The broker drops every connection named `name` (as a restarted or failing node would). */
+async function closeConnections(name: string): Promise<void> {
+  const run = promisify(execFile);
+  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties']);
+  const ours = stdout.split('\n').filter((line) => line.includes(name)).map((line) => line.split('\t')[0]!);
+  assert.ok(ours.length > 0, stdout);
+  for (const pid of ours) await run('rabbitmqctl', ['close_connection', pid, 'test: broker went away']).catch(() => undefined);
+}
+
+async function deleteQueue(name: string): Promise<void> {
+  const conn = await amqplib.connect(AMQP_URL);
+  const ch = await conn.createChannel();
+  await ch.deleteQueue(name).catch(() => undefined);
+  await ch.deleteExchange(name).catch(() => undefined);
+  await conn.close();
+}
+
+const app = amqpApp(queue, connectionName);
 const count = app.task('wamqp.count', (n: number) => {
   runs.push(n);
   return n;
@@ -35,11 +58,7 @@ await worker.start();
 
 after(async () => {
   await worker.stop();
-  const conn = await amqplib.connect(AMQP_URL);
-  const ch = await conn.createChannel();
-  await ch.deleteQueue(queue).catch(() => undefined);
-  await ch.deleteExchange(queue).catch(() => undefined);
-  await conn.close();
+  await deleteQueue(queue);
 });
 
 test('connection lost while an ETA task is held: it runs once after the reconnect', async () => {
@@ -48,11 +67,7 @@ test('connection lost while an ETA task is held: it runs once after the reconnec
   // deliver it again (at-least-once) and this test would see two runs for another reason.
   const held = await count.applyAsync([1], {}, { countdown: 10 });
   await pollUntil('the ETA task held', () => worker.scheduledRequests().length === 1);
-  const run = promisify(execFile);
-  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties']);
-  const ours = stdout.split('\n').filter((line) => line.includes(connectionName)).map((line) => line.split('\t')[0]!);
-  assert.ok(ours.length > 0, stdout);
-  for (const pid of ours) await run('rabbitmqctl', ['close_connection', pid, 'test: broker went away']).catch(() => undefined);
+  await closeConnections(connectionName);
   assert.deepEqual(runs, [], 'the connection was closed while the task was still held');
   await pollUntil('reconnected', () => lines.some((l) => l.includes('Connection to broker re-established')), { timeoutMs: 15_000 });
   assert.equal(await held.get({ timeout: 30 }), 1);
@@ -67,13 +82,7 @@ test('worker_cancel_long_running_tasks_on_connection_loss: a running acks_late t
   const cancelConnection = `${token}-cancel`;
   const cancelLines: string[] = [];
   const started: string[] = [];
-  const cancelApp = new Celery({
-    broker_url: AMQP_URL,
-    result_backend: 'memory://',
-    task_default_queue: cancelQueue,
-    broker_transport_options: { client_properties: { connection_name: cancelConnection } },
-    worker_cancel_long_running_tasks_on_connection_loss: true,
-  });
+  const cancelApp = amqpApp(cancelQueue, cancelConnection, { worker_cancel_long_running_tasks_on_connection_loss: true });
   // The first run waits until it is cancelled; the redelivered one finishes.
   const long = cancelApp.task({ name: 'wamqp.long', acks_late: true }, async ({ ctx }) => {
     started.push(ctx.deliveryInfo.redelivered ? 'redelivered' : 'first');
@@ -85,11 +94,7 @@ test('worker_cancel_long_running_tasks_on_connection_loss: a running acks_late t
   try {
     const r = await long.delay();
     await pollUntil('the first run', () => started.length === 1);
-    const run = promisify(execFile);
-    const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties']);
-    const ours = stdout.split('\n').filter((line) => line.includes(cancelConnection)).map((line) => line.split('\t')[0]!);
-    assert.ok(ours.length > 0, stdout);
-    for (const pid of ours) await run('rabbitmqctl', ['close_connection', pid, 'test: broker went away']).catch(() => undefined);
+    await closeConnections(cancelConnection);
     await pollUntil('the cancellation', () => cancelLines.some((l) => l.includes(`Task wamqp.long[${r.id}] cannot be acknowledged after a connection loss since late acknowledgement is enabled for it. Terminating it instead.`)));
     assert.equal(await r.get({ timeout: 30 }), 'done');
     assert.deepEqual(started, ['first', 'redelivered']);
@@ -97,10 +102,6 @@ test('worker_cancel_long_running_tasks_on_connection_loss: a running acks_late t
     assert.ok(cancelLines.every((l) => !l.includes('aborted run')), cancelLines.join('\n'));
   } finally {
     await cancelWorker.stop();
-    const conn = await amqplib.connect(AMQP_URL);
-    const ch = await conn.createChannel();
-    await ch.deleteQueue(cancelQueue).catch(() => undefined);
-    await ch.deleteExchange(cancelQueue).catch(() => undefined);
-    await conn.close();
+    await deleteQueue(cancelQueue);
   }
 });

@@ -9,6 +9,9 @@ import { ConfigError } from '../../errors.js';
 import { maskUrl, urlScheme } from '../../url-mask.js';
 import { TlsConnector } from './tls-connector.js';
 
+/** The URL schemes that name a Redis (kombu's Redis transport, Celery's Redis result backend). */
+export const REDIS_URL_SCHEMES: ReadonlySet<string> = new Set(['redis', 'rediss', 'redis+socket', 'unix', 'sentinel']);
+
 /** Where and how to connect: a subset of ioredis `RedisOptions`, ready to spread into `new Redis()`. */
 export interface RedisConnectionOptions {
   host?: string;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { validateTransportOptions } from '../transport-options.js';
 import { DEFAULT_PRIORITY_STEPS } from './priority.js';
 
-export { parseRedisUrl, type RedisConnectionOptions } from './connection-url.js';
+export { parseRedisUrl, REDIS_URL_SCHEMES, type RedisConnectionOptions } from './connection-url.js';
 
 /** The validated options, camelCased once here (snake_case ⇄ camelCase in one place per boundary). */
 export interface RedisTransportOptions {
